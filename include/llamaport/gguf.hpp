@@ -1,0 +1,36 @@
+// Writing GGUF files (llama.cpp's format) from a loaded model. load_model reads them back.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "llamaport/model.hpp"
+
+namespace llamaport {
+
+struct GgufWriteOptions {
+    // llama.cpp's big-endian variant (what llama.cpp expects on a big-endian host).
+    bool big_endian = false;
+    // Type of the big matrices: F32, or Q8_0 (ggml's blocks of 32 values with an fp16 scale,
+    // quantized exactly as llama.cpp's reference quantizer does). A matrix whose rows are not a
+    // multiple of 32 long stays F32, as llama.cpp cannot hold it as Q8_0 either. Norms are F32.
+    WeightType matrix_type = WeightType::F32;
+    std::string name = "llama";  // general.name
+    // The vocabulary to embed: a llama2.c tokenizer's pieces and scores (as Tokenizer holds
+    // them: ' ' for a space, BOS/EOS as "\n<s>\n"/"\n</s>\n"). When empty, the model's own
+    // EmbeddedVocab is written.
+    std::vector<std::string> pieces;
+    std::vector<float> scores;
+    int bos_id = 1, eos_id = 2;  // of `pieces`
+};
+
+// The whole file, with the metadata keys and tensor names llama.cpp's llama architecture reads.
+// Pieces are stored in SentencePiece's form (U+2581 for a space, BOS/EOS without llama2.c's
+// newlines) with llama.cpp's token types (1 normal, 2 unknown, 3 control, 6 byte); loading undoes
+// this. When f32_fallbacks is given, it receives the names of the matrices written as F32
+// although Q8_0 was asked for. Throws Error when there is no vocabulary or it does not fit the
+// model.
+std::string write_gguf_model(const Model& model, const GgufWriteOptions& options,
+                             std::vector<std::string>* f32_fallbacks = nullptr);
+
+}  // namespace llamaport

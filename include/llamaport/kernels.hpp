@@ -1,0 +1,55 @@
+// The kernel table: every hot loop the model runs, one function pointer each.
+// One KernelSet per instruction set; the scalar set is the reference and the test oracle.
+// The model code only ever calls through this table, so adding an instruction set never
+// touches it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llamaport {
+
+// Q8_0 layout used by every kernel: values int8 [rows][cols]; one fp32 scale per group of
+// `group_size` consecutive values of a row, [rows][groups_per_row(cols, group_size)]. The last
+// group of a row is short when group_size does not divide cols.
+inline size_t groups_per_row(size_t cols, size_t group_size) {
+    return (cols + group_size - 1) / group_size;
+}
+
+struct KernelSet {
+    const char* name;
+
+    // y[r] = sum_j w[r*cols + j] * x[j] for r in [row_begin, row_end).
+    void (*matvec_f32)(float* y, const float* w, const float* x, size_t cols, size_t row_begin,
+                       size_t row_end);
+
+    // Symmetric int8 quantization of x[n] in groups: scale = max|x| / 127, q = round(x / scale).
+    // scales has groups_per_row(n, group_size) entries.
+    void (*quantize_q8)(int8_t* q, float* scales, const float* x, size_t n, size_t group_size);
+
+    // y[r] = sum_g (sum_{j in g} wq[r][j] * xq[j]) * ws[r][g] * xs[g], rows [row_begin, row_end).
+    void (*matvec_q8)(float* y, const int8_t* wq, const float* ws, const int8_t* xq,
+                      const float* xs, size_t cols, size_t group_size, size_t row_begin,
+                      size_t row_end);
+
+    // Attention: scores (q . k) and the weighted sum of values (y += a * x).
+    float (*dot_f32)(const float* a, const float* b, size_t n);
+    void (*axpy_f32)(float* y, float a, const float* x, size_t n);
+};
+
+// The reference set; always available.
+const KernelSet& scalar_kernels();
+
+// Every set compiled into this binary that the running CPU supports, scalar first.
+std::vector<const KernelSet*> available_kernels();
+
+// Every set compiled into this binary, whether or not this CPU runs it.
+std::vector<const KernelSet*> compiled_kernels();
+
+// "auto" picks the best available set; otherwise the set of that name. Throws Error when the
+// name is unknown, not compiled in, or not supported by this CPU.
+const KernelSet& select_kernels(const std::string& name);
+
+}  // namespace llamaport

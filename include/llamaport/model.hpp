@@ -1,0 +1,111 @@
+// A loaded model: its hyperparameters (Config), views of its weights (Weights) and the storage
+// behind them (Model). Loaders fill these from llama2.c checkpoints or GGUF files.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llamaport/blob.hpp"
+
+namespace llamaport {
+
+struct Config {
+    int dim = 0;         // transformer width
+    int hidden_dim = 0;  // feed-forward width
+    int n_layers = 0;
+    int n_heads = 0;     // query heads
+    int n_kv_heads = 0;  // key/value heads (fewer than n_heads: grouped-query attention)
+    int vocab_size = 0;
+    int seq_len = 0;     // longest context the model was trained for
+    float rope_theta = 10000.0f;
+    float norm_eps = 1e-5f;
+
+    int head_size() const { return dim / n_heads; }
+    int kv_dim() const { return dim / n_heads * n_kv_heads; }
+};
+
+enum class WeightType : uint8_t { F32, Q8_0 };
+const char* weight_type_name(WeightType type);
+
+// A weight matrix of `rows` outputs by `cols` inputs, row-major. Views memory owned by Model.
+struct Matrix {
+    WeightType type = WeightType::F32;
+    size_t rows = 0, cols = 0;
+    const float* f32 = nullptr;        // F32:  [rows][cols]
+    const int8_t* q8 = nullptr;        // Q8_0: [rows][cols]
+    const float* q8_scales = nullptr;  // Q8_0: [rows][groups_per_row(cols, group_size)]
+    size_t group_size = 0;             // Q8_0
+
+    // Bytes read from memory by one matrix-vector product.
+    size_t bytes() const;
+    // Row r as fp32 (the reference dequantizer for every type).
+    void row_to_f32(size_t r, float* out) const;
+};
+
+struct LayerWeights {
+    const float* rms_att = nullptr;  // (dim)
+    Matrix wq;                       // (n_heads * head_size, dim)
+    Matrix wk;                       // (kv_dim, dim)
+    Matrix wv;                       // (kv_dim, dim)
+    Matrix wo;                       // (dim, n_heads * head_size)
+    const float* rms_ffn = nullptr;  // (dim)
+    Matrix w1;                       // (hidden_dim, dim)  gate
+    Matrix w2;                       // (dim, hidden_dim)  down
+    Matrix w3;                       // (hidden_dim, dim)  up
+};
+
+struct Weights {
+    Matrix token_embedding;            // (vocab_size, dim)
+    std::vector<LayerWeights> layers;  // n_layers
+    const float* rms_final = nullptr;  // (dim)
+    Matrix classifier;                 // (vocab_size, dim); may view the embedding's memory
+    bool shared_classifier = false;
+};
+
+// A vocabulary carried inside the model file (GGUF); empty for llama2.c checkpoints.
+struct EmbeddedVocab {
+    std::vector<std::string> pieces;
+    std::vector<float> scores;
+    int bos_id = 1, eos_id = 2;
+    bool empty() const { return pieces.empty(); }
+};
+
+class Model {
+public:
+    Config config;
+    Weights weights;
+    EmbeddedVocab vocab;
+    std::string path;    // for messages
+    std::string format;  // e.g. "llama2.c v0 fp32", "llama2.c v2 q8_0", "gguf"
+
+    // Parameter count and bytes of weights, as stored.
+    size_t parameter_count() const;
+    size_t weight_bytes() const;
+
+    // Storage the views point into: the file's bytes and any converted copies.
+    std::unique_ptr<Blob> blob;
+    // 64-byte aligned, zero-initialised storage owned by this model. Throws Error (naming the
+    // file, what was needed and the limit) rather than exceed memory_limit.
+    void* allocate(size_t bytes);
+    size_t memory_limit = 0;  // 0: no limit
+    size_t allocated_bytes = 0;
+
+private:
+    std::vector<std::unique_ptr<uint8_t[]>> buffers_;
+};
+
+struct LoadOptions {
+    // Largest amount of memory the loader may allocate for converted copies; a file that needs
+    // more is refused before allocating. 0 means no limit.
+    size_t memory_limit = 0;
+};
+
+// Detects the format from the bytes (llama2.c v0, v1, v2, or GGUF) and validates everything
+// before use. Throws Error ("<file>: <problem>") on any bad input.
+std::unique_ptr<Model> load_model(std::unique_ptr<Blob> blob, const LoadOptions& options = {});
+std::unique_ptr<Model> load_model_file(const std::string& path, const LoadOptions& options = {});
+
+}  // namespace llamaport

@@ -1,0 +1,34 @@
+// A small pool of worker threads for splitting matrix-vector products by rows. Each index is
+// computed by exactly one thread in the same way, so results never depend on the thread count.
+// Built with LLAMAPORT_THREADS off, it runs everything on the calling thread.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+namespace llamaport {
+
+class ThreadPool {
+public:
+    explicit ThreadPool(int threads);
+    ~ThreadPool();
+    ThreadPool(const ThreadPool&) = delete;
+    ThreadPool& operator=(const ThreadPool&) = delete;
+
+    int size() const { return threads_; }
+
+    // Calls task(i) for every i in [0, count) and returns when all calls are done. The calling
+    // thread takes part.
+    void parallel_for(size_t count, const std::function<void(size_t)>& task);
+
+    // Threads the hardware offers (1 when unknown or built without threads).
+    static int hardware_threads();
+
+private:
+    struct Shared;
+    int threads_;
+    std::unique_ptr<Shared> shared_;
+};
+
+}  // namespace llamaport

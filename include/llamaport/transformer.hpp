@@ -1,0 +1,65 @@
+// The forward pass of llama2.c's transformer: RMSNorm, rotary embeddings, grouped-query
+// attention with a KV cache, SwiGLU feed-forward, classifier. Every matrix-vector product goes
+// through a KernelSet; the model code knows nothing about instruction sets.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "llamaport/kernels.hpp"
+#include "llamaport/model.hpp"
+#include "llamaport/threadpool.hpp"
+
+namespace llamaport {
+
+class Transformer {
+public:
+    // Keeps references to model, kernels and pool. max_positions (0: the model's seq_len) sizes
+    // the KV cache, so a short run does not pay for the whole context.
+    Transformer(const Model& model, const KernelSet& kernels, ThreadPool* pool = nullptr,
+                int max_positions = 0);
+
+    // Runs token at position pos (0 <= pos < max_positions) and returns vocab_size logits,
+    // valid until the next call. Throws Error for a token or position out of range.
+    float* forward(int token, int pos);
+
+    const Model& model() const { return model_; }
+    const KernelSet& kernels() const { return kernels_; }
+    int max_positions() const { return max_positions_; }
+
+    // Bytes allocated for activations and the KV cache.
+    size_t state_bytes() const;
+
+private:
+    // An input vector and, once a Q8_0 matrix needs it, its quantized form (shared by every
+    // matrix multiplied with the same input).
+    struct Input {
+        const float* x;
+        size_t n;
+        size_t quantized_group = 0;
+    };
+    void matvec(float* y, const Matrix& m, Input& in);
+    void attention(int layer, int pos);
+
+    const Model& model_;
+    const KernelSet& kernels_;
+    ThreadPool* pool_;
+    int max_positions_;
+
+    // Activations (sizes in comments).
+    std::vector<float> x_;       // (dim) residual stream
+    std::vector<float> xb_;      // (dim) normalised input / attention output
+    std::vector<float> xb2_;     // (dim)
+    std::vector<float> hb_;      // (hidden_dim)
+    std::vector<float> hb2_;     // (hidden_dim)
+    std::vector<float> q_;       // (dim)
+    std::vector<float> att_;     // (n_heads, max_positions)
+    std::vector<float> logits_;  // (vocab_size)
+    std::vector<float> key_cache_;    // (n_layers, max_positions, kv_dim)
+    std::vector<float> value_cache_;  // (n_layers, max_positions, kv_dim)
+    std::vector<int8_t> xq_;     // quantized input, (max(dim, hidden_dim))
+    std::vector<float> xq_scales_;
+    std::vector<float> rope_cos_, rope_sin_;  // (max_positions, head_size / 2)
+};
+
+}  // namespace llamaport

@@ -1,0 +1,61 @@
+// The reference kernels: plain loops in llama2.c's summation order (one accumulator, j ascending),
+// which is what makes llama2.c's outputs reproducible token for token. Built with
+// -ffp-contract=off so no compiler fuses a multiply-add and changes the rounding.
+#include <cmath>
+
+#include "kernel_sets.hpp"
+
+namespace llamaport::kernels {
+namespace {
+
+float dot(const float* a, const float* b, size_t n) {
+    float sum = 0.0f;
+    for (size_t i = 0; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+void matvec_f32(float* y, const float* w, const float* x, size_t cols, size_t row_begin,
+                size_t row_end) {
+    for (size_t r = row_begin; r < row_end; r++) y[r] = dot(w + r * cols, x, cols);
+}
+
+void quantize_q8(int8_t* q, float* scales, const float* x, size_t n, size_t group_size) {
+    for (size_t start = 0, g = 0; start < n; start += group_size, g++) {
+        size_t len = n - start < group_size ? n - start : group_size;
+        float max_abs = 0.0f;
+        for (size_t i = 0; i < len; i++) max_abs = std::fmax(max_abs, std::fabs(x[start + i]));
+        float scale = max_abs / 127.0f;
+        scales[g] = scale;
+        // An all-zero group has scale 0; its values are 0 rather than 0/0.
+        for (size_t i = 0; i < len; i++)
+            q[start + i] = scale == 0.0f ? 0 : static_cast<int8_t>(std::round(x[start + i] / scale));
+    }
+}
+
+void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, const float* xs,
+               size_t cols, size_t group_size, size_t row_begin, size_t row_end) {
+    size_t groups = groups_per_row(cols, group_size);
+    for (size_t r = row_begin; r < row_end; r++) {
+        const int8_t* row = wq + r * cols;
+        const float* row_scales = ws + r * groups;
+        float sum = 0.0f;
+        for (size_t g = 0; g < groups; g++) {
+            size_t start = g * group_size;
+            size_t end = start + group_size < cols ? start + group_size : cols;
+            int32_t isum = 0;
+            for (size_t j = start; j < end; j++) isum += int32_t(row[j]) * int32_t(xq[j]);
+            sum += float(isum) * row_scales[g] * xs[g];
+        }
+        y[r] = sum;
+    }
+}
+
+void axpy(float* y, float a, const float* x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+}  // namespace
+
+const KernelSet scalar = {"scalar", matvec_f32, quantize_q8, matvec_q8, dot, axpy};
+
+}  // namespace llamaport::kernels

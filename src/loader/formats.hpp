@@ -1,0 +1,29 @@
+// Internal: the model file formats, each in its own file. load_model() (model.cpp) detects the
+// format from the first bytes and hands the model (blob already attached) to one of these.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "byte_order.hpp"
+#include "llamaport/model.hpp"
+
+namespace llamaport {
+
+// llama2.c checkpoints: legacy v0 (no magic) and the "ak42" versions 1 (fp32) and 2 (Q8_0).
+bool looks_like_llama2c_versioned(const Blob& blob);
+void load_llama2c(Model& model, const LoadOptions& options);
+
+// GGUF (llama.cpp): magic "GGUF".
+bool looks_like_gguf(const Blob& blob);
+void load_gguf(Model& model, const LoadOptions& options);
+
+// Checks shared by every format: values in range, heads dividing dim, and so on. Throws Error
+// naming the file.
+void validate_config(const Config& config, const std::string& file);
+
+// a * b (+ c), or throws Error naming the file when the result does not fit in size_t.
+size_t checked_mul(size_t a, size_t b, const std::string& file);
+size_t checked_add(size_t a, size_t b, const std::string& file);
+
+}  // namespace llamaport

@@ -1,0 +1,86 @@
+// Writes llama2.c checkpoints from any loaded model, in either byte order.
+#include <cmath>
+#include <vector>
+
+#include "byte_order.hpp"
+#include "llama2c_layout.hpp"
+#include "llamaport/error.hpp"
+#include "llamaport/kernels.hpp"
+#include "llamaport/llama2c.hpp"
+
+namespace llamaport {
+
+size_t default_llama2c_group_size(const Config& c) {
+    size_t gs = 64;
+    while (gs > 1 && (size_t(c.dim) % gs != 0 || size_t(c.hidden_dim) % gs != 0)) gs /= 2;
+    return gs;
+}
+
+std::string write_llama2c(const Model& model, const Llama2cWriteOptions& options) {
+    if (options.version < 0 || options.version > 2)
+        throw Error("llama2.c version " + std::to_string(options.version) + " does not exist");
+    const Config& c = model.config;
+    const bool quantized = options.version == 2;
+    const size_t group_size = options.group_size ? options.group_size : default_llama2c_group_size(c);
+    if (quantized && (size_t(c.dim) % group_size || size_t(c.hidden_dim) % group_size))
+        throw Error("group size " + std::to_string(group_size) + " does not divide dim and hidden_dim");
+
+    ByteWriter out(options.big_endian ? ByteOrder::Big : ByteOrder::Little);
+    const int32_t params[7] = {c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads,
+                               c.vocab_size, c.seq_len};
+    if (options.version == 0) {
+        for (int i = 0; i < 7; i++)
+            out.i32(i == 5 && !model.weights.shared_classifier ? -params[i] : params[i]);
+    } else {
+        out.u32(llama2c_magic);
+        out.i32(options.version);
+        for (int32_t p : params) out.i32(p);
+        out.u8(model.weights.shared_classifier ? 1 : 0);
+        if (quantized) out.i32(int32_t(group_size));
+        out.pad_to(llama2c_versioned_header_bytes);
+    }
+
+    Weights weights = model.weights;  // views only; the layout needs addressable slots
+    const KernelSet& k = scalar_kernels();
+    std::vector<float> row;
+    std::vector<int8_t> q;
+    std::vector<float> scales;
+    for (const Llama2cSlot& s : llama2c_layout(options.version, c, weights)) {
+        if (s.vector) {
+            out.f32s(*s.vector, s.cols);
+        } else if (s.matrix) {
+            const Matrix& m = *s.matrix;
+            row.resize(m.cols);
+            if (!quantized) {
+                for (size_t r = 0; r < m.rows; r++) {
+                    m.row_to_f32(r, row.data());
+                    out.f32s(row.data(), m.cols);
+                }
+                continue;
+            }
+            // v2: all int8 values of the tensor, then all its scales.
+            q.resize(m.rows * m.cols);
+            scales.resize(m.rows * m.cols / group_size);
+            for (size_t r = 0; r < m.rows; r++) {
+                m.row_to_f32(r, row.data());
+                k.quantize_q8(q.data() + r * m.cols, scales.data() + r * (m.cols / group_size),
+                              row.data(), m.cols, group_size);
+            }
+            out.bytes(q.data(), q.size());
+            out.f32s(scales.data(), scales.size());
+        } else {
+            // v0's RoPE tables: unused by any reader, written as llama2.c's model.py computes them.
+            const size_t head_size = s.cols * 2;
+            const bool imag = s.name == "freq_cis_imag";
+            for (size_t pos = 0; pos < s.rows; pos++)
+                for (size_t i = 0; i < s.cols; i++) {
+                    const double freq = 1.0 / std::pow(double(c.rope_theta), double(2 * i) / double(head_size));
+                    const double angle = double(pos) * freq;
+                    out.f32(float(imag ? std::sin(angle) : std::cos(angle)));
+                }
+        }
+    }
+    return std::move(out.str());
+}
+
+}  // namespace llamaport

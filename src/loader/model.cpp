@@ -1,0 +1,131 @@
+// Format detection, the checks every format shares, and the Matrix/Model helpers.
+#include <cstring>
+
+#include "formats.hpp"
+#include "llamaport/error.hpp"
+#include "llamaport/kernels.hpp"
+
+namespace llamaport {
+
+const char* weight_type_name(WeightType type) {
+    switch (type) {
+        case WeightType::F32: return "f32";
+        case WeightType::Q8_0: return "q8_0";
+    }
+    return "?";
+}
+
+size_t Matrix::bytes() const {
+    switch (type) {
+        case WeightType::F32: return rows * cols * sizeof(float);
+        case WeightType::Q8_0:
+            return rows * cols + rows * groups_per_row(cols, group_size) * sizeof(float);
+    }
+    return 0;
+}
+
+void Matrix::row_to_f32(size_t r, float* out) const {
+    switch (type) {
+        case WeightType::F32:
+            std::memcpy(out, f32 + r * cols, cols * sizeof(float));
+            return;
+        case WeightType::Q8_0: {
+            const float* scales = q8_scales + r * groups_per_row(cols, group_size);
+            for (size_t j = 0; j < cols; j++) out[j] = q8[r * cols + j] * scales[j / group_size];
+            return;
+        }
+    }
+}
+
+size_t Model::parameter_count() const {
+    const size_t dim = size_t(config.dim);
+    size_t n = weights.token_embedding.rows * weights.token_embedding.cols + dim;
+    for (const LayerWeights& l : weights.layers) {
+        n += 2 * dim;
+        for (const Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3})
+            n += m->rows * m->cols;
+    }
+    if (!weights.shared_classifier) n += weights.classifier.rows * weights.classifier.cols;
+    return n;
+}
+
+size_t Model::weight_bytes() const {
+    const size_t norms = (2 * weights.layers.size() + 1) * size_t(config.dim) * sizeof(float);
+    size_t n = weights.token_embedding.bytes() + norms;
+    for (const LayerWeights& l : weights.layers)
+        for (const Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) n += m->bytes();
+    if (!weights.shared_classifier) n += weights.classifier.bytes();
+    return n;
+}
+
+void* Model::allocate(size_t bytes) {
+    const size_t alignment = 64;
+    if (bytes > size_t(-1) - alignment) throw Error(path + ": allocation size overflows");
+    if (memory_limit && (bytes > memory_limit || allocated_bytes > memory_limit - bytes))
+        throw Error(path + ": loading needs at least " + std::to_string(allocated_bytes + bytes) +
+                    " bytes of converted weights, more than the " + std::to_string(memory_limit) +
+                    " bytes allowed");
+    std::unique_ptr<uint8_t[]> buffer(new uint8_t[bytes + alignment]());
+    uint8_t* p = buffer.get();
+    p += (alignment - reinterpret_cast<uintptr_t>(p) % alignment) % alignment;
+    buffers_.push_back(std::move(buffer));
+    allocated_bytes += bytes;
+    return p;
+}
+
+size_t checked_mul(size_t a, size_t b, const std::string& file) {
+    if (a != 0 && b > size_t(-1) / a)
+        throw Error(file + ": header implies a size that does not fit this host's address space");
+    return a * b;
+}
+
+size_t checked_add(size_t a, size_t b, const std::string& file) {
+    if (b > size_t(-1) - a)
+        throw Error(file + ": header implies a size that does not fit this host's address space");
+    return a + b;
+}
+
+void validate_config(const Config& c, const std::string& file) {
+    auto in_range = [&](const char* what, int value, int max) {
+        if (value <= 0 || value > max)
+            throw Error(file + ": " + what + " = " + std::to_string(value) +
+                        " is out of range (1.." + std::to_string(max) + ")");
+    };
+    in_range("dim", c.dim, 1 << 16);
+    in_range("hidden_dim", c.hidden_dim, 1 << 18);
+    in_range("n_layers", c.n_layers, 1024);
+    in_range("n_heads", c.n_heads, 1024);
+    in_range("n_kv_heads", c.n_kv_heads, 1024);
+    in_range("vocab_size", c.vocab_size, 1 << 22);
+    in_range("seq_len", c.seq_len, 1 << 20);
+    if (c.dim % c.n_heads != 0)
+        throw Error(file + ": n_heads (" + std::to_string(c.n_heads) + ") does not divide dim (" +
+                    std::to_string(c.dim) + ")");
+    if (c.n_kv_heads > c.n_heads || c.n_heads % c.n_kv_heads != 0)
+        throw Error(file + ": n_kv_heads (" + std::to_string(c.n_kv_heads) +
+                    ") does not divide n_heads (" + std::to_string(c.n_heads) + ")");
+    if (c.head_size() % 2 != 0)
+        throw Error(file + ": head size " + std::to_string(c.head_size()) +
+                    " is odd; rotary embeddings need pairs");
+    if (!(c.rope_theta > 0.0f) || !(c.norm_eps > 0.0f) || !(c.norm_eps < 1.0f))
+        throw Error(file + ": rope theta or norm epsilon out of range");
+}
+
+std::unique_ptr<Model> load_model(std::unique_ptr<Blob> blob, const LoadOptions& options) {
+    auto model = std::make_unique<Model>();
+    model->path = blob->name();
+    model->memory_limit = options.memory_limit;
+    model->blob = std::move(blob);
+    if (model->blob->size() == 0) throw Error(model->path + ": file is empty");
+    if (looks_like_gguf(*model->blob))
+        load_gguf(*model, options);
+    else
+        load_llama2c(*model, options);
+    return model;
+}
+
+std::unique_ptr<Model> load_model_file(const std::string& path, const LoadOptions& options) {
+    return load_model(open_file(path), options);
+}
+
+}  // namespace llamaport

@@ -1,0 +1,154 @@
+#include "llamaport/tokenizer.hpp"
+
+#include "llamaport/error.hpp"
+#include "loader/byte_order.hpp"
+
+namespace llamaport {
+namespace {
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+// "<0xXX>" → XX, anything else → -1.
+int byte_token_value(const std::string& piece) {
+    if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;
+    const int hi = hex_digit(piece[3]), lo = hex_digit(piece[4]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+// One character per byte value, for decoding byte tokens without allocating.
+const char* const all_bytes = [] {
+    static char bytes[256];
+    for (int i = 0; i < 256; i++) bytes[i] = char(i);
+    return bytes;
+}();
+
+}  // namespace
+
+Tokenizer Tokenizer::from_blob(const Blob& blob, int expected_vocab) {
+    const std::string& file = blob.name();
+    const uint8_t* p = blob.data();
+    const size_t size = blob.size();
+    if (size < 4) throw Error(file + ": tokenizer file is truncated (no header)");
+    // llama2.c writes tokenizers little-endian on every host.
+    const ByteOrder order = ByteOrder::Little;
+    const int32_t max_token_length = read_i32(p, order);
+    if (max_token_length <= 0 || max_token_length > (1 << 16))
+        throw Error(file + ": max_token_length " + std::to_string(max_token_length) +
+                    " is out of range; not a llama2.c tokenizer");
+    std::vector<std::string> pieces;
+    std::vector<float> scores;
+    size_t offset = 4;
+    while (offset < size) {
+        if (size - offset < 8)
+            throw Error(file + ": tokenizer file is truncated in token " +
+                        std::to_string(pieces.size()));
+        const float score = read_f32(p + offset, order);
+        const int32_t length = read_i32(p + offset + 4, order);
+        offset += 8;
+        if (length < 0 || length > max_token_length || size_t(length) > size - offset)
+            throw Error(file + ": token " + std::to_string(pieces.size()) + " has length " +
+                        std::to_string(length) + " (max " + std::to_string(max_token_length) +
+                        ", " + std::to_string(size - offset) + " bytes left)");
+        pieces.emplace_back(reinterpret_cast<const char*>(p + offset), size_t(length));
+        scores.push_back(score);
+        offset += size_t(length);
+    }
+    if (pieces.size() != size_t(expected_vocab))
+        throw Error(file + ": tokenizer has " + std::to_string(pieces.size()) +
+                    " tokens but the model's vocabulary is " + std::to_string(expected_vocab) +
+                    " (wrong tokenizer for this model?)");
+    return Tokenizer(std::move(pieces), std::move(scores));
+}
+
+Tokenizer Tokenizer::from_file(const std::string& path, int expected_vocab) {
+    return from_blob(*open_file(path), expected_vocab);
+}
+
+Tokenizer::Tokenizer(std::vector<std::string> pieces, std::vector<float> scores, int bos_id,
+                     int eos_id)
+    : pieces_(std::move(pieces)), scores_(std::move(scores)), bos_id_(bos_id), eos_id_(eos_id) {
+    if (scores_.size() != pieces_.size()) throw Error("tokenizer: pieces and scores differ in count");
+    byte_value_.resize(pieces_.size());
+    ids_.reserve(pieces_.size());
+    for (size_t i = 0; i < pieces_.size(); i++) {
+        byte_value_[i] = byte_token_value(pieces_[i]);
+        ids_.emplace(pieces_[i], int(i));  // keeps the first of duplicate pieces
+    }
+}
+
+int Tokenizer::lookup(const std::string& piece) const {
+    auto it = ids_.find(piece);
+    return it == ids_.end() ? -1 : it->second;
+}
+
+std::vector<int> Tokenizer::encode(std::string_view text, bool bos, bool eos) const {
+    std::vector<int> tokens;
+    if (bos) tokens.push_back(bos_id_);
+    if (!text.empty()) {
+        const int space = lookup(" ");
+        if (space >= 0) tokens.push_back(space);
+    }
+
+    // One token per UTF-8 character: a lead byte and up to three continuation bytes.
+    std::string buffer;
+    for (size_t i = 0; i < text.size(); i++) {
+        const unsigned char c = static_cast<unsigned char>(text[i]);
+        if ((c & 0xC0) != 0x80) buffer.clear();
+        buffer.push_back(char(c));
+        const bool next_continues =
+            i + 1 < text.size() && (static_cast<unsigned char>(text[i + 1]) & 0xC0) == 0x80;
+        if (next_continues && buffer.size() < 4) continue;
+        const int id = lookup(buffer);
+        if (id >= 0) {
+            tokens.push_back(id);
+        } else {
+            // Byte fallback: the first three ids are <unk>, <s>, </s>, then the 256 bytes.
+            for (unsigned char b : buffer) {
+                if (b + 3 >= vocab_size())
+                    throw Error("tokenizer has no byte token for byte " + std::to_string(b) +
+                                " of the prompt");
+                tokens.push_back(b + 3);
+            }
+        }
+        buffer.clear();
+    }
+
+    // Merge the adjacent pair whose merged piece scores best, until no pair merges.
+    // Like run.c, pairs with the BOS token are candidates too.
+    while (true) {
+        float best_score = -1e10f;
+        int best_id = -1;
+        size_t best_index = 0;
+        for (size_t i = 0; i + 1 < tokens.size(); i++) {
+            buffer = pieces_[size_t(tokens[i])];
+            buffer += pieces_[size_t(tokens[i + 1])];
+            const int id = lookup(buffer);
+            if (id >= 0 && scores_[size_t(id)] > best_score) {
+                best_score = scores_[size_t(id)];
+                best_id = id;
+                best_index = i;
+            }
+        }
+        if (best_id < 0) break;
+        tokens[best_index] = best_id;
+        tokens.erase(tokens.begin() + std::ptrdiff_t(best_index) + 1);
+    }
+    if (eos) tokens.push_back(eos_id_);
+    return tokens;
+}
+
+std::string_view Tokenizer::decode(int prev, int token) const {
+    if (token < 0 || token >= vocab_size()) throw Error("token id " + std::to_string(token) + " is outside the vocabulary");
+    const int byte = byte_value_[size_t(token)];
+    if (byte >= 0) return std::string_view(all_bytes + byte, 1);
+    std::string_view piece = pieces_[size_t(token)];
+    if (prev == bos_id_ && !piece.empty() && piece[0] == ' ') piece.remove_prefix(1);
+    return piece;
+}
+
+}  // namespace llamaport

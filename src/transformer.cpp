@@ -1,0 +1,191 @@
+#include "llamaport/transformer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "llamaport/error.hpp"
+#include "llamaport/sampler.hpp"
+
+namespace llamaport {
+namespace {
+
+void rmsnorm(float* out, const float* x, const float* weight, size_t n, float eps) {
+    float ss = 0.0f;
+    for (size_t j = 0; j < n; j++) ss += x[j] * x[j];
+    ss /= float(n);
+    ss += eps;
+    ss = 1.0f / std::sqrt(ss);
+    for (size_t j = 0; j < n; j++) out[j] = weight[j] * (ss * x[j]);
+}
+
+// Below this many weights a product is not worth handing to other threads.
+constexpr size_t min_parallel_weights = 1 << 16;
+
+}  // namespace
+
+Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPool* pool,
+                         int max_positions)
+    : model_(model), kernels_(kernels), pool_(pool) {
+    const Config& c = model.config;
+    if (max_positions <= 0 || max_positions > c.seq_len) max_positions = c.seq_len;
+    max_positions_ = max_positions;
+    const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv = size_t(c.kv_dim());
+    const size_t positions = size_t(max_positions);
+    const size_t cache = size_t(c.n_layers) * positions * kv;
+    if (cache / kv / positions != size_t(c.n_layers) || cache > size_t(-1) / 2 / sizeof(float))
+        throw Error(model.path + ": the KV cache for " + std::to_string(positions) +
+                    " positions does not fit this host's address space");
+    x_.resize(dim);
+    xb_.resize(dim);
+    xb2_.resize(dim);
+    hb_.resize(hidden);
+    hb2_.resize(hidden);
+    q_.resize(dim);
+    att_.resize(size_t(c.n_heads) * positions);
+    logits_.resize(size_t(c.vocab_size));
+    key_cache_.resize(cache);
+    value_cache_.resize(cache);
+    const size_t widest = std::max(dim, hidden);
+    xq_.resize(widest);
+    xq_scales_.resize(widest);
+
+    // The rotation angles of every position, computed once with run.c's exact arithmetic.
+    const size_t head_size = size_t(c.head_size()), half = head_size / 2;
+    rope_cos_.resize(positions * half);
+    rope_sin_.resize(positions * half);
+    for (size_t pos = 0; pos < positions; pos++)
+        for (size_t i = 0; i < half; i++) {
+            const float freq =
+                1.0f / std::pow(c.rope_theta, float(2 * i) / float(head_size));
+            const float angle = float(int(pos)) * freq;
+            rope_cos_[pos * half + i] = std::cos(angle);
+            rope_sin_[pos * half + i] = std::sin(angle);
+        }
+}
+
+size_t Transformer::state_bytes() const {
+    const size_t floats = x_.size() + xb_.size() + xb2_.size() + hb_.size() + hb2_.size() +
+                          q_.size() + att_.size() + logits_.size() + key_cache_.size() +
+                          value_cache_.size() + xq_scales_.size() + rope_cos_.size() +
+                          rope_sin_.size();
+    return floats * sizeof(float) + xq_.size();
+}
+
+void Transformer::matvec(float* y, const Matrix& m, Input& in) {
+    const size_t rows = m.rows, cols = m.cols;
+    std::function<void(size_t, size_t)> rows_task;
+    if (m.type == WeightType::F32) {
+        rows_task = [&](size_t r0, size_t r1) { kernels_.matvec_f32(y, m.f32, in.x, cols, r0, r1); };
+    } else {
+        if (in.quantized_group != m.group_size) {
+            kernels_.quantize_q8(xq_.data(), xq_scales_.data(), in.x, in.n, m.group_size);
+            in.quantized_group = m.group_size;
+        }
+        rows_task = [&](size_t r0, size_t r1) {
+            kernels_.matvec_q8(y, m.q8, m.q8_scales, xq_.data(), xq_scales_.data(), cols,
+                               m.group_size, r0, r1);
+        };
+    }
+    const size_t threads = pool_ ? size_t(pool_->size()) : 1;
+    if (threads == 1 || rows * cols < min_parallel_weights) {
+        rows_task(0, rows);
+        return;
+    }
+    // A few chunks per thread evens out threads that start late; chunk edges are multiples of
+    // 16 rows so that kernels working on several rows at once keep doing so.
+    const size_t chunks = threads * 4;
+    const size_t step = ((rows + chunks - 1) / chunks + 15) / 16 * 16;
+    pool_->parallel_for((rows + step - 1) / step, [&](size_t chunk) {
+        const size_t r0 = chunk * step;
+        rows_task(r0, std::min(rows, r0 + step));
+    });
+}
+
+void Transformer::attention(int layer, int pos) {
+    const Config& c = model_.config;
+    const size_t head_size = size_t(c.head_size()), kv_dim = size_t(c.kv_dim());
+    const size_t kv_mul = size_t(c.n_heads / c.n_kv_heads);
+    const size_t positions = size_t(max_positions_);
+    const float* keys = key_cache_.data() + size_t(layer) * positions * kv_dim;
+    const float* values = value_cache_.data() + size_t(layer) * positions * kv_dim;
+    const float scale = std::sqrt(float(head_size));
+    for (size_t h = 0; h < size_t(c.n_heads); h++) {
+        const float* q = q_.data() + h * head_size;
+        float* att = att_.data() + h * positions;
+        const size_t kv_head = (h / kv_mul) * head_size;
+        for (size_t t = 0; t <= size_t(pos); t++)
+            att[t] = kernels_.dot_f32(q, keys + t * kv_dim + kv_head, head_size) / scale;
+        softmax(att, size_t(pos) + 1);
+        float* out = xb_.data() + h * head_size;
+        std::fill(out, out + head_size, 0.0f);
+        for (size_t t = 0; t <= size_t(pos); t++)
+            kernels_.axpy_f32(out, att[t], values + t * kv_dim + kv_head, head_size);
+    }
+}
+
+float* Transformer::forward(int token, int pos) {
+    const Config& c = model_.config;
+    const Weights& w = model_.weights;
+    if (token < 0 || token >= c.vocab_size)
+        throw Error("token " + std::to_string(token) + " is outside the vocabulary (0.." +
+                    std::to_string(c.vocab_size - 1) + ")");
+    if (pos < 0 || pos >= max_positions_)
+        throw Error("position " + std::to_string(pos) + " is beyond the context of " +
+                    std::to_string(max_positions_) + " tokens");
+    const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv_dim = size_t(c.kv_dim());
+    const size_t head_size = size_t(c.head_size()), half = head_size / 2;
+    const size_t positions = size_t(max_positions_);
+    float* x = x_.data();
+    w.token_embedding.row_to_f32(size_t(token), x);
+
+    for (size_t l = 0; l < w.layers.size(); l++) {
+        const LayerWeights& lw = w.layers[l];
+        rmsnorm(xb_.data(), x, lw.rms_att, dim, c.norm_eps);
+        float* k = key_cache_.data() + (l * positions + size_t(pos)) * kv_dim;
+        float* v = value_cache_.data() + (l * positions + size_t(pos)) * kv_dim;
+        Input normed{xb_.data(), dim};
+        matvec(q_.data(), lw.wq, normed);
+        matvec(k, lw.wk, normed);
+        matvec(v, lw.wv, normed);
+
+        // Rotate each (even, odd) pair of q, and of k where it exists (kv_dim <= dim).
+        const float* cos_row = rope_cos_.data() + size_t(pos) * half;
+        const float* sin_row = rope_sin_.data() + size_t(pos) * half;
+        for (size_t i = 0; i < dim; i += 2) {
+            const float fcr = cos_row[(i % head_size) / 2], fci = sin_row[(i % head_size) / 2];
+            for (float* vec : {q_.data(), k}) {
+                if (vec == k && i >= kv_dim) break;
+                const float v0 = vec[i], v1 = vec[i + 1];
+                vec[i] = v0 * fcr - v1 * fci;
+                vec[i + 1] = v0 * fci + v1 * fcr;
+            }
+        }
+
+        attention(int(l), pos);
+        Input attended{xb_.data(), dim};
+        matvec(xb2_.data(), lw.wo, attended);
+        for (size_t i = 0; i < dim; i++) x[i] += xb2_[i];
+
+        rmsnorm(xb_.data(), x, lw.rms_ffn, dim, c.norm_eps);
+        Input ffn_in{xb_.data(), dim};
+        matvec(hb_.data(), lw.w1, ffn_in);
+        matvec(hb2_.data(), lw.w3, ffn_in);
+        for (size_t i = 0; i < hidden; i++) {
+            float val = hb_[i];
+            val *= 1.0f / (1.0f + std::exp(-val));  // SiLU
+            val *= hb2_[i];
+            hb_[i] = val;
+        }
+        Input gated{hb_.data(), hidden};
+        matvec(xb_.data(), lw.w2, gated);
+        for (size_t i = 0; i < dim; i++) x[i] += xb_[i];
+    }
+
+    rmsnorm(x, x, w.rms_final, dim, c.norm_eps);
+    Input final_in{x, dim};
+    matvec(logits_.data(), w.classifier, final_in);
+    return logits_.data();
+}
+
+}  // namespace llamaport

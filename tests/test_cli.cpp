@@ -1,0 +1,152 @@
+// The llamaport command, run in-process: flags, errors and exit codes.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "llamaport/llama2c.hpp"
+#include "test_support.hpp"
+
+using namespace llamaport;
+using namespace llamaport::test;
+
+namespace {
+
+// A tiny random model and a matching 300-token tokenizer file, written once.
+struct TinyFiles {
+    std::string model = "llamaport-cli-test.bin";
+    std::string tokenizer = "llamaport-cli-test-tok.bin";
+    TinyFiles() {
+        auto m = random_test_model(tiny_config(), 3);
+        std::ofstream(model, std::ios::binary) << write_llama2c(*m, {});
+        std::ofstream tok(tokenizer, std::ios::binary);
+        auto le32 = [&](uint32_t v) {
+            for (int i = 0; i < 4; i++) tok.put(char(v >> (8 * i)));
+        };
+        le32(8);
+        const char* hex = "0123456789ABCDEF";
+        for (int i = 0; i < 300; i++) {
+            std::string piece = i == 0 ? "<unk>" : i == 1 ? "<s>" : i == 2 ? "</s>" : "";
+            if (i >= 3 && i < 259) piece = std::string("<0x") + hex[(i - 3) / 16] + hex[(i - 3) % 16] + ">";
+            if (i >= 259) piece = i == 259 ? " " : std::string(1, char('a' + (i - 260) % 26)) + std::to_string(i);
+            le32(0);
+            le32(uint32_t(piece.size()));
+            tok << piece;
+        }
+    }
+    ~TinyFiles() {
+        std::remove(model.c_str());
+        std::remove(tokenizer.c_str());
+    }
+};
+
+CliResult tiny(std::vector<std::string> flags, const std::string& input = "") {
+    static TinyFiles files;
+    std::vector<std::string> args{files.model, "-z", files.tokenizer};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return run_cli(args, input);
+}
+
+bool one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+}  // namespace
+
+TEST_CASE("--help lists every flag with its default", "[cli]") {
+    const CliResult r = run_cli({"--help"});
+    CHECK(r.status == 0);
+    for (const char* flag : {"-t", "-p", "-s", "-n", "-i", "-z", "-m", "-y", "--kernel", "--threads"})
+        CHECK_THAT(r.out, Catch::Contains(std::string("  ") + flag + " "));
+    CHECK_THAT(r.out, Catch::Contains("default 1.0") && Catch::Contains("default 0.9") &&
+                          Catch::Contains("default 256") && Catch::Contains("tokenizer.bin"));
+}
+
+TEST_CASE("bad flags and values exit 2 with one line", "[cli]") {
+    struct Case { std::vector<std::string> args; const char* message; };
+    const Case cases[] = {
+        {{}, "no model given"},
+        {{"m.bin", "-x", "1"}, "unknown flag '-x'"},
+        {{"m.bin", "-t"}, "-t needs a value"},
+        {{"m.bin", "-t", "-1"}, "temperature must be >= 0"},
+        {{"m.bin", "-t", "hot"}, "temperature must be a number"},
+        {{"m.bin", "-p", "1.5"}, "top-p must be in [0,1]"},
+        {{"m.bin", "-p", "-0.1"}, "top-p must be in [0,1]"},
+        {{"m.bin", "-n", "-5"}, "-n: expected a whole number"},
+        {{"m.bin", "-n", "12abc"}, "-n: expected a whole number"},
+        {{"m.bin", "-s", "-1"}, "-s: expected a whole number"},
+        {{"m.bin", "-m", "poem"}, "mode must be generate or chat"},
+        {{"m.bin", "--threads", "0"}, "--threads: expected a whole number"},
+        {{"m.bin", "stray"}, "unexpected argument 'stray'"},
+    };
+    for (const Case& c : cases) {
+        std::vector<std::string> args = c.args;
+        const CliResult r = run_cli(args);
+        INFO(r.err);
+        CHECK(r.status == 2);
+        CHECK_THAT(r.err, Catch::StartsWith("llamaport: ") && Catch::Contains(c.message));
+        CHECK(one_line(r.err));
+        CHECK(r.out.empty());
+    }
+}
+
+TEST_CASE("an unknown or unavailable kernel is a clear error", "[cli][kernels]") {
+    CliResult r = tiny({"--kernel", "mmx"});
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains("unknown kernel 'mmx'"));
+    CHECK(one_line(r.err));
+    for (const char* k : {"avx2", "neon", "altivec"}) {
+        r = tiny({"--kernel", k, "-n", "2"});
+        if (r.status != 0) {
+            CHECK(r.status == 2);
+            CHECK_THAT(r.err, Catch::Contains(std::string("kernel '") + k + "'"));
+        }
+    }
+}
+
+TEST_CASE("file problems exit 1 with one line naming the file", "[cli]") {
+    CliResult r = run_cli({"/nonexistent/model.bin"});
+    CHECK(r.status == 1);
+    CHECK(r.err == "llamaport: /nonexistent/model.bin: cannot open file: No such file or directory\n");
+    r = tiny({"-z", "/nonexistent/tok.bin"});
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains("/nonexistent/tok.bin: cannot open file"));
+    r = run_cli({"."});
+    CHECK(r.status == 1);
+    CHECK(one_line(r.err));
+}
+
+TEST_CASE("a prompt longer than the context is refused", "[cli]") {
+    const CliResult r = tiny({"-i", std::string(200, 'q')});  // 'q' is not in the vocabulary: byte tokens
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains("prompt is 202 tokens, longer than the model's context of 32"));
+    CHECK(one_line(r.err));
+}
+
+TEST_CASE("steps: 0 means the whole context, larger values are clamped", "[cli]") {
+    for (const char* n : {"0", "1000"}) {
+        const CliResult r = tiny({"-n", n, "-t", "0"});
+        CHECK(r.status == 0);
+        CHECK_THAT(r.err, Catch::Contains("achieved tok/s: "));
+    }
+    const CliResult one = tiny({"-n", "1", "-t", "0", "-i", "ab"});
+    CHECK(one.status == 0);
+}
+
+TEST_CASE("the summary names model, format, kernel and rates", "[cli]") {
+    const CliResult r = tiny({"-n", "8", "-s", "5", "--kernel", "scalar", "--threads", "1"});
+    CHECK(r.status == 0);
+    CHECK_THAT(r.err, Catch::Contains("llama2.c v0 fp32") && Catch::Contains("kernel scalar") &&
+                          Catch::Contains("1 thread") && Catch::Contains("prompt 1 tokens") &&
+                          Catch::Contains("generation"));
+}
+
+TEST_CASE("the same seed gives the same story; chat reads turns from standard input", "[cli]") {
+    const CliResult a = tiny({"-s", "77", "-n", "20"}), b = tiny({"-s", "77", "-n", "20"});
+    CHECK(a.status == 0);
+    CHECK(a.out == b.out);
+    const CliResult chat = tiny({"-m", "chat", "-n", "32", "-s", "3"}, "\nhi\nyo\n");
+    CHECK(chat.status == 0);
+    CHECK_THAT(chat.out, Catch::StartsWith("Enter system prompt (optional): User: Assistant: "));
+    // End of input ends the chat cleanly.
+    const CliResult eof = tiny({"-m", "chat", "-n", "32", "-y", "sys"}, "");
+    CHECK(eof.status == 0);
+    CHECK(eof.out == "User: \n");
+}

@@ -1,0 +1,196 @@
+// The llama2.c loader: every version and byte order, and every kind of bad file.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "llamaport/error.hpp"
+#include "llamaport/kernels.hpp"
+#include "llamaport/llama2c.hpp"
+#include "llamaport/model.hpp"
+#include "llamaport/transformer.hpp"
+#include "loader/byte_order.hpp"
+#include "test_support.hpp"
+
+using namespace llamaport;
+using namespace llamaport::test;
+
+namespace {
+
+std::vector<float> logits_after(const Model& model, const std::vector<int>& tokens) {
+    Transformer t(model, scalar_kernels());
+    float* logits = nullptr;
+    for (size_t pos = 0; pos < tokens.size(); pos++) logits = t.forward(tokens[pos], int(pos));
+    return std::vector<float>(logits, logits + model.config.vocab_size);
+}
+
+std::string load_error(const std::string& bytes, const std::string& name = "m.bin") {
+    try {
+        load_model(borrow_memory(bytes.data(), bytes.size(), name));
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+void put_i32(std::string& bytes, size_t offset, int32_t v) {
+    for (int i = 0; i < 4; i++) bytes[offset + size_t(i)] = char(uint32_t(v) >> (8 * i));
+}
+
+}  // namespace
+
+TEST_CASE("v0, v1 and v2 files in both byte orders load and agree", "[loader]") {
+    for (bool shared : {true, false}) {
+        auto original = random_test_model(tiny_config(), 5, shared);
+        const std::vector<int> tokens{1, 7, 42, 299, 3};
+        const std::vector<float> expected = logits_after(*original, tokens);
+        for (int version : {0, 1, 2}) {
+            for (bool big_endian : {false, true}) {
+                INFO("v" << version << (big_endian ? " big-endian" : " little-endian")
+                         << (shared ? " shared" : " separate") << " classifier");
+                Llama2cWriteOptions options;
+                options.version = version;
+                options.big_endian = big_endian;
+                const std::string bytes = write_llama2c(*original, options);
+                auto loaded = load_model(borrow_memory(bytes.data(), bytes.size(), "m.bin"));
+                CHECK(loaded->weights.shared_classifier == shared);
+                CHECK(loaded->config.vocab_size == 300);
+                CHECK(loaded->config.n_kv_heads == 2);
+                const std::vector<float> got = logits_after(*loaded, tokens);
+                if (version < 2) {
+                    CHECK(got == expected);
+                } else {
+                    CHECK(loaded->format == std::string("llama2.c v2 q8_0") + (big_endian ? " big-endian" : ""));
+                    CHECK(loaded->weights.layers[1].w2.type == WeightType::Q8_0);
+                    CHECK(loaded->weights.layers[1].w2.group_size == 4);  // divides 16 and 36
+                    // Q8_0 weights and activations: relative L2 error of the logits under 3%
+                    // (measured about 1% on this model).
+                    double error = 0, norm = 0;
+                    for (size_t i = 0; i < got.size(); i++) {
+                        error += double(got[i] - expected[i]) * (got[i] - expected[i]);
+                        norm += double(expected[i]) * expected[i];
+                    }
+                    INFO("relative error " << std::sqrt(error / norm));
+                    CHECK(std::sqrt(error / norm) < 0.03);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("bad files give one-line errors naming the file", "[loader]") {
+    auto model = random_test_model(tiny_config(), 9);
+    Llama2cWriteOptions v1;
+    v1.version = 1;
+    const std::string v0_bytes = write_llama2c(*model, {});
+    const std::string v1_bytes = write_llama2c(*model, v1);
+
+    SECTION("truncated at several offsets") {
+        for (const std::string* bytes : {&v0_bytes, &v1_bytes})
+            for (size_t cut : {size_t(1), size_t(7), size_t(27), size_t(100), size_t(255), size_t(256),
+                               bytes->size() / 2, bytes->size() - 1}) {
+                INFO("cut at " << cut);
+                const std::string msg = load_error(bytes->substr(0, cut));
+                CHECK(msg.rfind("m.bin: ", 0) == 0);
+                CHECK(msg.find('\n') == std::string::npos);
+            }
+        CHECK_THAT(load_error(v0_bytes.substr(0, v0_bytes.size() - 4)), Catch::Contains("(truncated)"));
+        CHECK_THAT(load_error(v1_bytes.substr(0, 100)), Catch::Contains("header alone needs 256"));
+    }
+    SECTION("trailing bytes") {
+        CHECK_THAT(load_error(v0_bytes + "xxxx"), Catch::Contains("implies"));
+    }
+    SECTION("empty file") {
+        CHECK(load_error("") == "m.bin: file is empty");
+    }
+    SECTION("wrong magic is read as a legacy header and does not fit") {
+        std::string bytes = v1_bytes;
+        bytes[0] = 'X';
+        CHECK_THAT(load_error(bytes), Catch::StartsWith("m.bin: "));
+    }
+    SECTION("unknown version") {
+        std::string bytes = v1_bytes;
+        put_i32(bytes, 4, 7);
+        CHECK(load_error(bytes) == "m.bin: unknown llama2.c checkpoint version 7 (supported: 1 fp32, 2 q8_0)");
+    }
+    SECTION("zero, negative and huge header values") {
+        struct Field { size_t offset; const char* name; };
+        const Field fields[] = {{0, "dim"}, {4, "hidden_dim"}, {8, "n_layers"}, {12, "n_heads"},
+                                {16, "n_kv_heads"}, {24, "seq_len"}};
+        for (const Field& f : fields)
+            for (int32_t value : {0, -3, 0x7fffffff}) {
+                std::string bytes = v0_bytes;
+                put_i32(bytes, f.offset, value);
+                INFO(f.name << " = " << value);
+                const std::string msg = load_error(bytes);
+                CHECK(msg.rfind("m.bin: ", 0) == 0);
+                CHECK_THAT(msg, Catch::Contains(f.name) || Catch::Contains("implies") ||
+                                    Catch::Contains("divide"));
+            }
+        std::string huge_vocab = v0_bytes;
+        put_i32(huge_vocab, 20, 0x7fffffff);
+        CHECK_THAT(load_error(huge_vocab), Catch::Contains("vocab_size"));
+        std::string min_vocab = v0_bytes;
+        put_i32(min_vocab, 20, INT32_MIN);
+        CHECK_THAT(load_error(min_vocab), Catch::Contains("vocab_size"));
+    }
+    SECTION("heads that do not divide") {
+        std::string bytes = v0_bytes;
+        put_i32(bytes, 12, 3);  // 3 heads do not divide dim 16
+        CHECK_THAT(load_error(bytes), Catch::Contains("n_heads (3) does not divide dim (16)"));
+        bytes = v0_bytes;
+        put_i32(bytes, 16, 3);  // 3 kv heads do not divide 4 heads
+        CHECK_THAT(load_error(bytes), Catch::Contains("n_kv_heads (3) does not divide n_heads (4)"));
+    }
+    SECTION("a v2 group size that splits rows is refused") {
+        Llama2cWriteOptions v2;
+        v2.version = 2;
+        std::string bytes = write_llama2c(*model, v2);
+        put_i32(bytes, 37, 8);  // 8 does not divide hidden_dim 36
+        CHECK_THAT(load_error(bytes), Catch::Contains("group size 8 does not divide"));
+        put_i32(bytes, 37, 0);
+        CHECK_THAT(load_error(bytes), Catch::Contains("group size 0 is out of range"));
+    }
+    SECTION("a bad shared-classifier flag") {
+        std::string bytes = v1_bytes;
+        bytes[36] = 5;
+        CHECK_THAT(load_error(bytes), Catch::Contains("shared-classifier flag is 5"));
+    }
+}
+
+TEST_CASE("missing files and directories are errors naming the path", "[loader]") {
+    CHECK_THROWS_WITH(load_model_file("/nonexistent/model.bin"),
+                      Catch::StartsWith("/nonexistent/model.bin: cannot open file"));
+    CHECK_THROWS_WITH(load_model_file("."), Catch::Contains(".: is a directory"));
+}
+
+TEST_CASE("a model file on disk loads through the mapping and swaps in place", "[loader]") {
+    auto model = random_test_model(tiny_config(), 11);
+    const std::vector<float> expected = logits_after(*model, {1, 2, 3});
+    for (bool big_endian : {false, true}) {
+        Llama2cWriteOptions options;
+        options.big_endian = big_endian;
+        const std::string path = "llamaport-test-model.bin";
+        {
+            std::ofstream out(path, std::ios::binary);
+            const std::string bytes = write_llama2c(*model, options);
+            out.write(bytes.data(), std::streamsize(bytes.size()));
+        }
+        auto loaded = load_model_file(path);
+        std::remove(path.c_str());
+        CHECK(logits_after(*loaded, {1, 2, 3}) == expected);
+    }
+}
+
+TEST_CASE("the memory limit refuses conversions before allocating", "[loader]") {
+    auto model = random_test_model(tiny_config(), 12);
+    Llama2cWriteOptions options;
+    options.big_endian = host_byte_order() == ByteOrder::Little;
+    const std::string bytes = write_llama2c(*model, options);
+    LoadOptions limited;
+    limited.memory_limit = 1024;
+    // Read-only bytes in the other byte order must be copied: more than 1 KiB.
+    CHECK_THROWS_WITH(load_model(borrow_memory(bytes.data(), bytes.size(), "m.bin"), limited),
+                      Catch::StartsWith("m.bin: loading needs") && Catch::Contains("1024 bytes allowed"));
+}

@@ -1,0 +1,45 @@
+// Helpers shared by the tests: where the shared model files are, reading reference files, and
+// small models made on the fly.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "llamaport/model.hpp"
+
+namespace llamaport::test {
+
+// $LLAMAPORT_SHARED, or ../shared beside the source tree.
+std::string shared_dir();
+bool shared_available();
+std::string model_path(const std::string& name);      // shared_dir()/models/name
+std::string reference_path(const std::string& name);  // shared_dir()/reference/name
+
+std::string read_file(const std::string& path);
+std::vector<std::string> read_lines(const std::string& path);
+std::vector<int> parse_ids(const std::string& text);  // space-separated integers
+
+// One generation case of reference/stories260K_cases.tsv.
+struct ReferenceCase {
+    std::string name;
+    float temperature = 1.0f, top_p = 0.9f;
+    unsigned long long seed = 0;
+    int steps = 256;
+    std::string prompt;
+    std::vector<std::string> flags;  // as given, for running the CLI
+};
+std::vector<ReferenceCase> reference_cases();
+
+// Runs the llamaport command in-process.
+struct CliResult {
+    int status;
+    std::string out, err;
+};
+CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "");
+
+// A small model with deterministic pseudo-random weights.
+Config tiny_config();
+std::unique_ptr<Model> random_test_model(const Config& config, unsigned seed, bool shared_classifier = true);
+
+}  // namespace llamaport::test
