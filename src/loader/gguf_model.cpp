@@ -1,0 +1,407 @@
+// GGUF models of llama.cpp's "llama" architecture, read into and written from a Model.
+// F32 tensors are used in place (converted only when the byte order or alignment requires);
+// F16 tensors are widened to F32 and Q8_0 tensors repacked into llamaport's Q8_0 layout, both
+// in model memory.
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstring>
+#include <deque>
+#include <optional>
+#include <set>
+
+#include "formats.hpp"
+#include "fp16.hpp"
+#include "gguf.hpp"
+#include "llamaport/error.hpp"
+#include "llamaport/gguf.hpp"
+
+namespace llamaport {
+namespace {
+
+using gguf::GgufFile;
+using gguf::KeyValue;
+using gguf::TensorInfo;
+using gguf::Value;
+using gguf::ValueType;
+
+const std::string sentencepiece_space = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
+
+// llama.cpp's token types (llama_token_type).
+constexpr int32_t token_normal = 1, token_unknown = 2, token_control = 3, token_byte = 6;
+
+// llama.cpp's file types (llama_ftype) for general.file_type.
+constexpr uint32_t ftype_all_f32 = 0, ftype_mostly_q8_0 = 7;
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+        s.replace(at, from.size(), to);
+    return s;
+}
+
+// One tensor of the llama architecture: its GGUF name, where it goes in Weights, its shape.
+struct Slot {
+    std::string name;
+    size_t rows, cols;               // norms: rows == 1
+    Matrix* matrix = nullptr;        // or
+    const float** vector = nullptr;  // a norm
+};
+
+// The tensors in the order llama.cpp's converters write them. `with_output` adds output.weight
+// (a classifier of its own); without it the classifier is the token embedding.
+std::vector<Slot> llama_slots(const Config& c, Weights& w, bool with_output) {
+    const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv = size_t(c.kv_dim());
+    const size_t vocab = size_t(c.vocab_size);
+    std::vector<Slot> slots = {{"token_embd.weight", vocab, dim, &w.token_embedding},
+                               {"output_norm.weight", 1, dim, nullptr, &w.rms_final}};
+    if (with_output) slots.push_back({"output.weight", vocab, dim, &w.classifier});
+    for (size_t l = 0; l < w.layers.size(); l++) {
+        LayerWeights& L = w.layers[l];
+        const std::string blk = "blk." + std::to_string(l) + ".";
+        const Slot layer[] = {
+            {blk + "attn_q.weight", dim, dim, &L.wq},
+            {blk + "attn_k.weight", kv, dim, &L.wk},
+            {blk + "attn_v.weight", kv, dim, &L.wv},
+            {blk + "attn_output.weight", dim, dim, &L.wo},
+            {blk + "attn_norm.weight", 1, dim, nullptr, &L.rms_att},
+            {blk + "ffn_gate.weight", hidden, dim, &L.w1},
+            {blk + "ffn_down.weight", dim, hidden, &L.w2},
+            {blk + "ffn_up.weight", hidden, dim, &L.w3},
+            {blk + "ffn_norm.weight", 1, dim, nullptr, &L.rms_ffn},
+        };
+        slots.insert(slots.end(), std::begin(layer), std::end(layer));
+    }
+    return slots;
+}
+
+// ---- loading ------------------------------------------------------------------------------
+
+// Typed access to metadata, with messages that name the key.
+class Metadata {
+public:
+    explicit Metadata(const GgufFile& file) : f_(file) {}
+
+    const KeyValue& require(const std::string& key) const {
+        const KeyValue* kv = f_.find(key);
+        if (!kv) f_.fail("missing required metadata key '" + key + "'");
+        return *kv;
+    }
+
+    // A count or id: any integer type, 0..INT_MAX.
+    int integer(const std::string& key, std::optional<int> fallback = std::nullopt) const {
+        if (fallback && !f_.find(key)) return *fallback;
+        const Value v = f_.value(require(key));
+        if (!v.is_integer())
+            f_.fail("metadata '" + key + "' is a " + gguf::value_type_name(v.type) +
+                    ", expected an integer");
+        if (v.is_negative() || uint64_t(v.as_int()) > uint64_t(INT_MAX))
+            f_.fail("metadata '" + key + "' = " + std::to_string(v.as_int()) + " is out of range");
+        return int(v.as_int());
+    }
+
+    float real(const std::string& key, float fallback) const {
+        const KeyValue* kv = f_.find(key);
+        if (!kv) return fallback;
+        const Value v = f_.value(*kv);
+        if (!v.is_float())
+            f_.fail("metadata '" + key + "' is a " + gguf::value_type_name(v.type) +
+                    ", expected a float");
+        return float(v.as_float());
+    }
+
+    std::string string(const std::string& key) const {
+        const Value v = f_.value(require(key));
+        if (v.type != ValueType::String)
+            f_.fail("metadata '" + key + "' is a " + gguf::value_type_name(v.type) +
+                    ", expected a string");
+        return v.str;
+    }
+
+    // An array of `count` elements of `type`, checked before it is decoded.
+    Value array(const std::string& key, ValueType type, size_t count) const {
+        const KeyValue& kv = require(key);
+        if (kv.type != ValueType::Array || kv.element_type != type)
+            f_.fail("metadata '" + key + "' must be an array of " + gguf::value_type_name(type));
+        if (kv.count != count)
+            f_.fail("metadata '" + key + "' has " + std::to_string(kv.count) +
+                    " elements, expected " + std::to_string(count));
+        return f_.value(kv);
+    }
+
+private:
+    const GgufFile& f_;
+};
+
+Config read_config(const GgufFile& file, const Metadata& meta) {
+    const std::string arch = meta.string("general.architecture");
+    if (arch != "llama")
+        file.fail("architecture is " + gguf::quoted(arch) + "; llamaport runs only 'llama' models");
+    Config c;
+    c.dim = meta.integer("llama.embedding_length");
+    c.hidden_dim = meta.integer("llama.feed_forward_length");
+    c.n_layers = meta.integer("llama.block_count");
+    c.n_heads = meta.integer("llama.attention.head_count");
+    c.n_kv_heads = meta.integer("llama.attention.head_count_kv", c.n_heads);
+    c.seq_len = meta.integer("llama.context_length");
+    c.rope_theta = meta.real("llama.rope.freq_base", 10000.0f);
+    c.norm_eps = meta.real("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    const KeyValue& tokens = meta.require("tokenizer.ggml.tokens");
+    if (tokens.type != ValueType::Array || tokens.element_type != ValueType::String)
+        file.fail("metadata 'tokenizer.ggml.tokens' must be an array of strings");
+    if (tokens.count > uint64_t(INT_MAX))
+        file.fail("vocabulary of " + std::to_string(tokens.count) + " tokens is too large");
+    c.vocab_size = int(tokens.count);
+    validate_config(c, file.name());
+
+    // Keys that, when present, must agree with what llamaport does.
+    const int head_size = c.head_size();
+    if (meta.integer("llama.rope.dimension_count", head_size) != head_size)
+        file.fail("llama.rope.dimension_count differs from the head size " +
+                  std::to_string(head_size) + " (partial rotary embeddings are not supported)");
+    if (meta.integer("llama.vocab_size", c.vocab_size) != c.vocab_size)
+        file.fail("llama.vocab_size differs from the " + std::to_string(c.vocab_size) +
+                  " tokens in tokenizer.ggml.tokens");
+    if (file.find("tokenizer.ggml.model") && meta.string("tokenizer.ggml.model") != "llama")
+        file.fail("tokenizer is " + gguf::quoted(meta.string("tokenizer.ggml.model")) +
+                  "; llamaport supports only SentencePiece ('llama') vocabularies");
+    return c;
+}
+
+// Pieces in llama2.c's convention: ' ' for U+2581, BOS and EOS wrapped in newlines as
+// llama2.c's tokenizer export writes them (so decoding EOS prints what run.c prints).
+EmbeddedVocab read_vocab(const GgufFile& file, const Metadata& meta, const Config& c) {
+    EmbeddedVocab v;
+    const size_t n = size_t(c.vocab_size);
+    v.pieces = meta.array("tokenizer.ggml.tokens", ValueType::String, n).strings;
+    const Value scores = meta.array("tokenizer.ggml.scores", ValueType::F32, n);
+    for (size_t i = 0; i < n; i++) v.scores.push_back(float(scores.element(i).as_float()));
+    v.bos_id = meta.integer("tokenizer.ggml.bos_token_id", v.bos_id);
+    v.eos_id = meta.integer("tokenizer.ggml.eos_token_id", v.eos_id);
+    if (v.bos_id >= c.vocab_size || v.eos_id >= c.vocab_size)
+        file.fail("BOS/EOS token id out of range for a vocabulary of " + std::to_string(n));
+    for (std::string& piece : v.pieces)
+        piece = replace_all(std::move(piece), sentencepiece_space, " ");
+    for (int id : std::set<int>{v.bos_id, v.eos_id})
+        v.pieces[size_t(id)] = "\n" + v.pieces[size_t(id)] + "\n";
+    return v;
+}
+
+// A tensor's shape and type against what its slot needs.
+void check_tensor(const GgufFile& file, const TensorInfo& t, const Slot& s) {
+    const uint64_t expected[4] = {s.cols, s.matrix ? s.rows : 1, 1, 1};
+    if (!std::equal(std::begin(expected), std::end(expected), t.ne))
+        file.fail("tensor '" + t.name + "' has shape " + t.shape() + ", expected [" +
+                  std::to_string(s.cols) + (s.matrix ? ", " + std::to_string(s.rows) : "") + "]");
+    const uint32_t type = t.type->id;
+    const bool ok =
+        type == gguf::type_f32 || type == gguf::type_f16 || (s.matrix && type == gguf::type_q8_0);
+    if (!ok)
+        file.fail("tensor '" + t.name + "' has type " + t.type->name + "; llamaport reads " +
+                  (s.matrix ? "F32, F16 and Q8_0 matrices" : "F32 and F16 norms"));
+}
+
+// F32 in place or converted by WeightReader; F16 widened into model memory.
+const float* tensor_f32(Model& model, WeightReader& reader, const GgufFile& file,
+                      const TensorInfo& t) {
+    const size_t n = size_t(t.elements);
+    if (t.type->id == gguf::type_f32) return reader.f32(t.file_offset, n);
+    float* out = static_cast<float*>(model.allocate(checked_mul(n, sizeof(float), model.path)));
+    const uint8_t* p = file.data() + t.file_offset;
+    for (size_t i = 0; i < n; i++) out[i] = fp16_to_fp32(read_u16(p + 2 * i, file.byte_order()));
+    return out;
+}
+
+void read_matrix(Model& model, WeightReader& reader, const GgufFile& file, const TensorInfo& t,
+                 Matrix& m) {
+    m.cols = size_t(t.ne[0]);
+    m.rows = size_t(t.ne[1]);
+    if (t.type->id != gguf::type_q8_0) {
+        m.type = WeightType::F32;
+        m.f32 = tensor_f32(model, reader, file, t);
+        return;
+    }
+    const size_t n = size_t(t.elements);
+    int8_t* q = static_cast<int8_t*>(model.allocate(n));
+    float* scales = static_cast<float*>(
+        model.allocate(checked_mul(n / gguf::q8_0_block_values, sizeof(float), model.path)));
+    gguf::repack_q8_0(file.data() + t.file_offset, file.byte_order(), m.rows, m.cols, q, scales);
+    m.type = WeightType::Q8_0;
+    m.group_size = gguf::q8_0_block_values;
+    m.q8 = q;
+    m.q8_scales = scales;
+}
+
+}  // namespace
+
+bool looks_like_gguf(const Blob& blob) {
+    return blob.size() >= 4 && std::memcmp(blob.data(), "GGUF", 4) == 0;
+}
+
+void load_gguf(Model& model, const LoadOptions&) {
+    const GgufFile file(model.blob->data(), model.blob->size(), model.path);
+    const Metadata meta(file);
+    model.config = read_config(file, meta);
+    model.vocab = read_vocab(file, meta, model.config);
+
+    Weights& w = model.weights;
+    w.layers.resize(size_t(model.config.n_layers));
+    w.shared_classifier = file.find_tensor("output.weight") == nullptr;
+    const std::vector<Slot> slots = llama_slots(model.config, w, !w.shared_classifier);
+
+    // Every check before any conversion: names, shapes and types.
+    std::set<std::string> known;
+    for (const Slot& s : slots) known.insert(s.name);
+    for (const TensorInfo& t : file.tensors())
+        if (!known.count(t.name))
+            file.fail("unexpected tensor " + gguf::quoted(t.name) +
+                      " (not one llamaport's llama model uses)");
+    std::vector<const TensorInfo*> infos;
+    for (const Slot& s : slots) {
+        const TensorInfo* t = file.find_tensor(s.name);
+        if (!t) file.fail("missing tensor '" + s.name + "'");
+        check_tensor(file, *t, s);
+        infos.push_back(t);
+    }
+
+    WeightReader reader(model, file.byte_order());
+    std::set<std::string> matrix_types;
+    for (size_t i = 0; i < slots.size(); i++) {
+        if (slots[i].vector) {
+            *slots[i].vector = tensor_f32(model, reader, file, *infos[i]);
+        } else {
+            read_matrix(model, reader, file, *infos[i], *slots[i].matrix);
+            matrix_types.insert(infos[i]->type->name);
+        }
+    }
+    if (w.shared_classifier) w.classifier = w.token_embedding;
+
+    std::string types = matrix_types.size() == 1 ? *matrix_types.begin() : "mixed";
+    for (char& ch : types) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    model.format = "gguf " + types + (file.byte_order() == ByteOrder::Big ? " big-endian" : "");
+}
+
+// ---- writing ------------------------------------------------------------------------------
+
+namespace {
+
+bool is_byte_piece(const std::string& p) {
+    return p.size() == 6 && p.compare(0, 3, "<0x") == 0 && p[5] == '>' &&
+           std::isxdigit(static_cast<unsigned char>(p[3])) &&
+           std::isxdigit(static_cast<unsigned char>(p[4]));
+}
+
+// The vocabulary keys, in SentencePiece form (the inverse of read_vocab).
+void add_vocab(std::vector<std::pair<std::string, Value>>& kv, const Model& model,
+               const GgufWriteOptions& o) {
+    const bool own = o.pieces.empty();
+    const std::vector<std::string>& pieces = own ? model.vocab.pieces : o.pieces;
+    const std::vector<float>& scores = own ? model.vocab.scores : o.scores;
+    const int bos = own ? model.vocab.bos_id : o.bos_id, eos = own ? model.vocab.eos_id : o.eos_id;
+    const size_t n = size_t(model.config.vocab_size);
+    if (pieces.empty())
+        throw Error(
+            model.path +
+            ": no vocabulary to embed in the GGUF file (give the tokenizer's pieces and scores)");
+    if (pieces.size() != n || scores.size() != n)
+        throw Error(model.path + ": vocabulary has " + std::to_string(pieces.size()) +
+                    " pieces and " + std::to_string(scores.size()) + " scores; the model has " +
+                    std::to_string(n) + " tokens");
+    if (bos < 0 || size_t(bos) >= n || eos < 0 || size_t(eos) >= n)
+        throw Error(model.path + ": BOS/EOS token id out of range for the vocabulary");
+
+    std::vector<std::string> tokens;
+    std::vector<int32_t> types;
+    int unknown = -1;
+    for (size_t i = 0; i < n; i++) {
+        std::string p = pieces[i];
+        int32_t type = token_normal;
+        if (int(i) == bos || int(i) == eos) {
+            if (p.size() >= 2 && p.front() == '\n' && p.back() == '\n')
+                p = p.substr(1, p.size() - 2);
+            type = token_control;
+        } else if (p == "<unk>") {
+            type = token_unknown;
+            if (unknown < 0) unknown = int(i);
+        } else if (is_byte_piece(p)) {
+            type = token_byte;
+        } else if (p.empty()) {
+            type = token_control;  // as llama.cpp's converter marks them
+        }
+        tokens.push_back(replace_all(std::move(p), " ", sentencepiece_space));
+        types.push_back(type);
+    }
+    kv.emplace_back("tokenizer.ggml.model", Value::string("llama"));
+    kv.emplace_back("tokenizer.ggml.tokens", Value::string_array(std::move(tokens)));
+    kv.emplace_back("tokenizer.ggml.scores", Value::f32_array(scores));
+    kv.emplace_back("tokenizer.ggml.token_type", Value::i32_array(types));
+    kv.emplace_back("tokenizer.ggml.bos_token_id", Value::u32(uint32_t(bos)));
+    kv.emplace_back("tokenizer.ggml.eos_token_id", Value::u32(uint32_t(eos)));
+    if (unknown >= 0)
+        kv.emplace_back("tokenizer.ggml.unknown_token_id", Value::u32(uint32_t(unknown)));
+}
+
+}  // namespace
+
+std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
+                             std::vector<std::string>* f32_fallbacks) {
+    const Config& c = model.config;
+    const bool q8 = o.matrix_type == WeightType::Q8_0;
+    std::vector<std::pair<std::string, Value>> kv = {
+        {"general.architecture", Value::string("llama")},
+        {"general.name", Value::string(o.name)},
+        {"general.alignment", Value::u32(gguf::default_alignment)},
+        {"general.file_type", Value::u32(q8 ? ftype_mostly_q8_0 : ftype_all_f32)},
+    };
+    if (q8) kv.emplace_back("general.quantization_version", Value::u32(2));
+    const std::pair<const char*, int> hparams[] = {
+        {"llama.context_length", c.seq_len},
+        {"llama.embedding_length", c.dim},
+        {"llama.feed_forward_length", c.hidden_dim},
+        {"llama.block_count", c.n_layers},
+        {"llama.attention.head_count", c.n_heads},
+        {"llama.attention.head_count_kv", c.n_kv_heads},
+        {"llama.rope.dimension_count", c.head_size()},
+    };
+    for (const auto& [key, value] : hparams) kv.emplace_back(key, Value::u32(uint32_t(value)));
+    kv.emplace_back("llama.rope.freq_base", Value::f32(c.rope_theta));
+    kv.emplace_back("llama.attention.layer_norm_rms_epsilon", Value::f32(c.norm_eps));
+    add_vocab(kv, model, o);
+
+    Weights weights = model.weights;            // views only; the slots need addressable members
+    std::deque<std::vector<float>> f32_copies;  // deque: earlier buffers never move
+    std::deque<std::vector<gguf::Q8Block>> q8_copies;
+    std::vector<gguf::WriteTensor> tensors;
+    for (const Slot& s : llama_slots(c, weights, !weights.shared_classifier)) {
+        gguf::WriteTensor t{s.name, {s.cols}, gguf::type_f32, nullptr};
+        if (s.vector) {
+            t.data = *s.vector;
+            tensors.push_back(std::move(t));
+            continue;
+        }
+        const Matrix& m = *s.matrix;
+        t.shape.push_back(s.rows);
+        const bool quantize = q8 && m.cols % gguf::q8_0_block_values == 0;
+        if (q8 && !quantize && f32_fallbacks) f32_fallbacks->push_back(s.name);
+        if (m.type == WeightType::F32 && !quantize) {
+            t.data = m.f32;
+        } else if (!quantize) {
+            std::vector<float>& copy = f32_copies.emplace_back(m.rows * m.cols);
+            for (size_t r = 0; r < m.rows; r++) m.row_to_f32(r, copy.data() + r * m.cols);
+            t.data = copy.data();
+        } else {
+            const size_t blocks_per_row = m.cols / gguf::q8_0_block_values;
+            std::vector<gguf::Q8Block>& blocks = q8_copies.emplace_back(m.rows * blocks_per_row);
+            std::vector<float> row(m.cols);
+            for (size_t r = 0; r < m.rows; r++) {
+                m.row_to_f32(r, row.data());
+                gguf::quantize_q8_0(row.data(), m.cols, blocks.data() + r * blocks_per_row);
+            }
+            t.type = gguf::type_q8_0;
+            t.data = blocks.data();
+        }
+        tensors.push_back(std::move(t));
+    }
+    return gguf::write_gguf(kv, tensors, o.big_endian ? ByteOrder::Big : ByteOrder::Little);
+}
+
+}  // namespace llamaport
