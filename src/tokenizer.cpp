@@ -1,5 +1,7 @@
 #include "llamaport/tokenizer.hpp"
 
+#include <algorithm>
+
 #include "llamaport/error.hpp"
 #include "loader/byte_order.hpp"
 
@@ -140,6 +142,19 @@ std::vector<int> Tokenizer::encode(std::string_view text, bool bos, bool eos) co
     }
     if (eos) tokens.push_back(eos_id_);
     return tokens;
+}
+
+std::string Tokenizer::to_llama2c_file() const {
+    ByteWriter out(ByteOrder::Little);
+    size_t longest = 1;
+    for (const std::string& piece : pieces_) longest = std::max(longest, piece.size());
+    out.i32(int32_t(longest));
+    for (size_t i = 0; i < pieces_.size(); i++) {
+        out.f32(scores_[i]);
+        out.i32(int32_t(pieces_[i].size()));
+        out.bytes(pieces_[i].data(), pieces_[i].size());
+    }
+    return std::move(out.str());
 }
 
 std::string_view Tokenizer::decode(int prev, int token) const {

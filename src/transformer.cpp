@@ -73,6 +73,7 @@ size_t Transformer::state_bytes() const {
 }
 
 void Transformer::matvec(float* y, const Matrix& m, Input& in) {
+    if (observer) observer(m, in.x);
     const size_t rows = m.rows, cols = m.cols;
     std::function<void(size_t, size_t)> rows_task;
     if (m.type == WeightType::F32) {

@@ -150,3 +150,18 @@ TEST_CASE("the same seed gives the same story; chat reads turns from standard in
     CHECK(eof.status == 0);
     CHECK(eof.out == "User: \n");
 }
+
+TEST_CASE("a GGUF model runs with its own vocabulary; -c restores the context llama.cpp's converter dropped",
+          "[cli][models]") {
+    const std::string gguf = model_path("stories260K-F32.gguf");
+    const std::string expected = read_file(reference_path("stories260K_02.txt"));
+    const CliResult full = run_cli({gguf, "-c", "512", "-t", "0", "-n", "200", "-i", "One day, Tom"});
+    CHECK(full.status == 0);
+    CHECK(full.out == expected);
+    CHECK_THAT(full.err, Catch::Contains("warning: context 512 is longer than the 128 tokens"));
+    // As the file declares it: 128 positions, so the story stops early.
+    const CliResult declared = run_cli({gguf, "-t", "0", "-n", "200", "-i", "One day, Tom"});
+    CHECK(declared.status == 0);
+    CHECK(declared.out.size() < expected.size());
+    CHECK(expected.compare(0, declared.out.size() - 1, declared.out, 0, declared.out.size() - 1) == 0);
+}

@@ -31,6 +31,9 @@ public:
     // byte tokens become their single raw byte.
     std::string_view decode(int prev, int token) const;
 
+    // The vocabulary in llama2.c's tokenizer.bin format (little-endian, as llama2.c reads it).
+    std::string to_llama2c_file() const;
+
     int vocab_size() const { return int(pieces_.size()); }
     int bos_id() const { return bos_id_; }
     int eos_id() const { return eos_id_; }

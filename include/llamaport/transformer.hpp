@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "llamaport/kernels.hpp"
@@ -29,6 +30,11 @@ public:
 
     // Bytes allocated for activations and the KV cache.
     size_t state_bytes() const;
+
+    // When set, called with every weight matrix and the input vector it is about to multiply
+    // (model.weights' own Matrix objects, so callers can tell layers apart by address). The
+    // quantizer uses it to gather each layer's input statistics.
+    std::function<void(const Matrix& m, const float* x)> observer;
 
 private:
     // An input vector and, once a Q8_0 matrix needs it, its quantized form (shared by every

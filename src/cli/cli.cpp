@@ -37,6 +37,8 @@ const char* const usage_text =
     "  -m MODE     generate or chat (default generate); chat reads turns from standard input\n"
     "  -y STRING   system prompt in chat mode (default: asked on standard input)\n"
     "Also:\n"
+    "  -c N            context length, overriding the model's (default: the model's; GGUF files\n"
+    "                  from llama.cpp's llama2c converter declare 128 whatever the model had)\n"
     "  --kernel NAME   matmul kernels: auto, scalar, avx2, neon, altivec (default auto)\n"
     "  --threads N     threads for matrix products (default: all hardware threads)\n"
     "  -h, --help      this text\n"
@@ -56,6 +58,7 @@ struct Options {
     std::optional<std::string> system_prompt;
     std::string kernel = "auto";
     int threads = 0;  // 0: hardware threads
+    int context = 0;  // 0: the model's
 };
 
 // A bad flag or value: exit status 2.
@@ -97,8 +100,8 @@ bool parse(int argc, const char* const* argv, Options& o) {
         if (flag == "-h" || flag == "--help") return false;
         if (flag.size() < 2 || flag[0] != '-')
             throw UsageError{"unexpected argument '" + flag + "' (flags come in pairs: -x VALUE)"};
-        static const char* const known[] = {"-t", "-p", "-s", "-n", "-i", "-z",
-                                            "-m", "-y", "--kernel", "--threads"};
+        static const char* const known[] = {"-t", "-p", "-s", "-n", "-i", "-z", "-m",
+                                            "-y", "-c", "--kernel", "--threads"};
         bool is_known = false;
         for (const char* k : known) is_known = is_known || flag == k;
         if (!is_known) throw UsageError{"unknown flag '" + flag + "'"};
@@ -125,6 +128,8 @@ bool parse(int argc, const char* const* argv, Options& o) {
             o.mode = value;
         } else if (flag == "-y") {
             o.system_prompt = value;
+        } else if (flag == "-c") {
+            o.context = int(parse_int(flag, value, 1, 1 << 20));
         } else if (flag == "--kernel") {
             o.kernel = value;
         } else if (flag == "--threads") {
@@ -158,6 +163,14 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
     const auto load_start = std::chrono::steady_clock::now();
     std::unique_ptr<Model> model = load_model_file(o.model_path);
     const Config& c = model->config;
+    if (o.context) {
+        // Rotary embeddings work at any position, so a longer context runs; whether the model
+        // makes sense past what it was trained on is another matter.
+        if (o.context > c.seq_len)
+            err << "llamaport: warning: context " << o.context << " is longer than the "
+                << c.seq_len << " tokens " << model->path << " declares\n";
+        model->config.seq_len = o.context;
+    }
     const Tokenizer tokenizer =
         !model->vocab.empty() && !o.tokenizer_given
             ? Tokenizer(model->vocab.pieces, model->vocab.scores, model->vocab.bos_id, model->vocab.eos_id)

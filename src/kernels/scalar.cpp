@@ -6,7 +6,9 @@
 #include "kernel_sets.hpp"
 
 namespace llamaport::kernels {
-namespace {
+// A named namespace, not an anonymous one: every kernel set uses the same function names, and
+// the one-file build (tools/amalgamate.py) puts them all in one translation unit.
+namespace scalar_impl {
 
 float dot(const float* a, const float* b, size_t n) {
     float sum = 0.0f;
@@ -54,8 +56,9 @@ void axpy(float* y, float a, const float* x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-}  // namespace
+}  // namespace scalar_impl
 
-const KernelSet scalar = {"scalar", matvec_f32, quantize_q8, matvec_q8, dot, axpy};
+const KernelSet scalar = {"scalar",          scalar_impl::matvec_f32, scalar_impl::quantize_q8,
+                          scalar_impl::matvec_q8, scalar_impl::dot,   scalar_impl::axpy};
 
 }  // namespace llamaport::kernels

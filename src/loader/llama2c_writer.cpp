@@ -69,14 +69,15 @@ std::string write_llama2c(const Model& model, const Llama2cWriteOptions& options
             out.bytes(q.data(), q.size());
             out.f32s(scales.data(), scales.size());
         } else {
-            // v0's RoPE tables: unused by any reader, written as llama2.c's model.py computes them.
-            const size_t head_size = s.cols * 2;
+            // v0's RoPE tables: unused by any reader, written in fp32 as llama2.c's model.py
+            // computes them, so a v0 file survives a round trip byte for byte.
+            const float head_size = float(s.cols * 2);
             const bool imag = s.name == "freq_cis_imag";
             for (size_t pos = 0; pos < s.rows; pos++)
                 for (size_t i = 0; i < s.cols; i++) {
-                    const double freq = 1.0 / std::pow(double(c.rope_theta), double(2 * i) / double(head_size));
-                    const double angle = double(pos) * freq;
-                    out.f32(float(imag ? std::sin(angle) : std::cos(angle)));
+                    const float freq = 1.0f / std::pow(c.rope_theta, float(2 * i) / head_size);
+                    const float angle = float(pos) * freq;
+                    out.f32(imag ? std::sin(angle) : std::cos(angle));
                 }
         }
     }
