@@ -1,0 +1,208 @@
+// AArch64 Advanced SIMD (NEON) kernels: plain ARMv8.0-A, no dot-product extension, so they run on
+// every 64-bit ARM (Cortex-A53 and later, Apple silicon, Graviton).
+//
+// Differences from the scalar reference: matvec_f32, dot_f32 and matvec_q8 add in a different
+// order (several accumulators, fused multiply-add), so they match it to rounding, not bit for bit.
+// quantize_q8 and axpy_f32 give bit-identical results.
+#include <arm_neon.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "kernel_sets.hpp"
+
+namespace llamaport::kernels {
+// Every kernel set uses the same function names, and the one-file build (tools/amalgamate.py)
+// puts them all in one translation unit: hence a named namespace. The anonymous one inside keeps
+// internal linkage, which lets GCC inline the helpers as freely as in a file of their own.
+namespace neon_impl {
+namespace {
+
+// --- fp32 ---------------------------------------------------------------------------------------
+
+// R rows sharing each load of x. Two accumulators per row so that 2R independent FMA chains hide
+// the FMA latency even when the matrix sits in cache.
+template <int R>
+void rows_f32(float* y, const float* w, const float* x, size_t cols) {
+    float32x4_t acc0[R], acc1[R];
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++) acc0[r] = acc1[r] = vdupq_n_f32(0.0f);
+    size_t j = 0;
+    for (; j + 8 <= cols; j += 8) {
+        const float32x4_t x0 = vld1q_f32(x + j), x1 = vld1q_f32(x + j + 4);
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            acc0[r] = vfmaq_f32(acc0[r], vld1q_f32(w + r * cols + j), x0);
+            acc1[r] = vfmaq_f32(acc1[r], vld1q_f32(w + r * cols + j + 4), x1);
+        }
+    }
+    if (j + 4 <= cols) {
+        const float32x4_t x0 = vld1q_f32(x + j);
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++) acc0[r] = vfmaq_f32(acc0[r], vld1q_f32(w + r * cols + j), x0);
+        j += 4;
+    }
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        float sum = vaddvq_f32(vaddq_f32(acc0[r], acc1[r]));
+        for (size_t k = j; k < cols; k++) sum += w[r * cols + k] * x[k];
+        y[r] = sum;
+    }
+}
+
+void matvec_f32(float* y, const float* w, const float* x, size_t cols, size_t row_begin,
+                size_t row_end) {
+    size_t r = row_begin;
+    for (; r + 4 <= row_end; r += 4) rows_f32<4>(y + r, w + r * cols, x, cols);
+    for (; r < row_end; r++) rows_f32<1>(y + r, w + r * cols, x, cols);
+}
+
+float dot(const float* a, const float* b, size_t n) {
+    float32x4_t acc[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f),
+                          vdupq_n_f32(0.0f)};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        #pragma GCC unroll 8
+        for (int k = 0; k < 4; k++)
+            acc[k] = vfmaq_f32(acc[k], vld1q_f32(a + i + 4 * k), vld1q_f32(b + i + 4 * k));
+    for (; i + 4 <= n; i += 4) acc[0] = vfmaq_f32(acc[0], vld1q_f32(a + i), vld1q_f32(b + i));
+    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3])));
+    for (; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+// Multiply, then add, both rounded: the same result as the scalar set, bit for bit.
+void axpy(float* y, float a, const float* x, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(vld1q_f32(x + i), a)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+// --- Q8_0 ---------------------------------------------------------------------------------------
+
+// Divides by the scale (as the scalar set does, not multiplying by a reciprocal) and rounds halves
+// away from zero (FCVTAS, std::round's rule), so q is identical.
+void quantize_q8(int8_t* q, float* scales, const float* x, size_t n, size_t group_size) {
+    for (size_t start = 0, g = 0; start < n; start += group_size, g++) {
+        const size_t len = n - start < group_size ? n - start : group_size;
+        const float* xg = x + start;
+        // FMAXNM ignores a NaN operand, as std::fmax does.
+        float32x4_t m = vdupq_n_f32(0.0f);
+        size_t i = 0;
+        for (; i + 4 <= len; i += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(xg + i)));
+        float max_abs = vmaxnmvq_f32(m);
+        for (; i < len; i++) max_abs = std::fmax(max_abs, std::fabs(xg[i]));
+        const float scale = max_abs / 127.0f;
+        scales[g] = scale;
+        if (scale == 0.0f) {
+            std::memset(q + start, 0, len);
+            continue;
+        }
+        const float32x4_t s = vdupq_n_f32(scale);
+        for (i = 0; i + 8 <= len; i += 8) {
+            const int32x4_t lo = vcvtaq_s32_f32(vdivq_f32(vld1q_f32(xg + i), s));
+            const int32x4_t hi = vcvtaq_s32_f32(vdivq_f32(vld1q_f32(xg + i + 4), s));
+            vst1_s8(q + start + i, vqmovn_s16(vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi))));
+        }
+        for (; i < len; i++) q[start + i] = static_cast<int8_t>(std::round(xg[i] / scale));
+    }
+}
+
+// acc + sum w[k]*x[k] over 16 bytes, as 4 int32 partial sums. Two products share an int16 lane
+// before the pairwise add: that needs x in [-127, 127] (quantize_q8's range), which bounds a lane
+// by 2 * 128 * 127 = 32512. w may be -128.
+int32x4_t dot16(int32x4_t acc, int8x16_t w, int8x16_t x) {
+    const int16x8_t prod = vmlal_high_s8(vmull_s8(vget_low_s8(w), vget_low_s8(x)), w, x);
+    return vpadalq_s16(acc, prod);
+}
+
+int32_t dot_i8(const int8_t* w, const int8_t* x, size_t n) {
+    int32x4_t acc = vdupq_n_s32(0);
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) acc = dot16(acc, vld1q_s8(w + j), vld1q_s8(x + j));
+    int32_t sum = vaddvq_s32(acc);
+    for (; j < n; j++) sum += int32_t(w[j]) * int32_t(x[j]);
+    return sum;
+}
+
+// Any group size, one row: integer dot per group, then scaled as the scalar set does.
+float row_q8_generic(const int8_t* w, const float* ws, const int8_t* x, const float* xs,
+                     size_t cols, size_t group_size, size_t first_group) {
+    float sum = 0.0f;
+    for (size_t g = first_group, start = g * group_size; start < cols; g++, start += group_size) {
+        const size_t len = cols - start < group_size ? cols - start : group_size;
+        sum += float(dot_i8(w + start, x + start, len)) * ws[g] * xs[g];
+    }
+    return sum;
+}
+
+// group_size a multiple of 16: R rows share each load of x; whole groups here, the last short
+// group (if any) by row_q8_generic. C is the number of 16-byte chunks per group when known at
+// compile time (the common group sizes), so that a group's loop unrolls; 0 for any other.
+template <int R, int C>
+void rows_q8(float* y, const int8_t* w, const float* ws, const int8_t* x, const float* xs,
+             size_t cols, size_t group_size) {
+    const size_t groups = groups_per_row(cols, group_size), full = cols / group_size;
+    const size_t chunks = C ? C : group_size / 16;
+    float32x4_t acc[R];
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++) acc[r] = vdupq_n_f32(0.0f);
+    for (size_t g = 0, j = 0; g < full; g++) {
+        int32x4_t isum[R];
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++) isum[r] = vdupq_n_s32(0);
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < chunks; c++, j += 16) {
+            const int8x16_t xv = vld1q_s8(x + j);
+            #pragma GCC unroll 8
+            for (int r = 0; r < R; r++) isum[r] = dot16(isum[r], vld1q_s8(w + r * cols + j), xv);
+        }
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++)
+            acc[r] =
+                vfmaq_n_f32(acc[r], vmulq_n_f32(vcvtq_f32_s32(isum[r]), ws[r * groups + g]), xs[g]);
+    }
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+        y[r] = vaddvq_f32(acc[r]) +
+               row_q8_generic(w + r * cols, ws + r * groups, x, xs, cols, group_size, full);
+}
+
+template <int C>
+void matvec_q8_chunks(float* y, const int8_t* wq, const float* ws, const int8_t* xq,
+                      const float* xs, size_t cols, size_t group_size, size_t row_begin,
+                      size_t row_end) {
+    const size_t groups = groups_per_row(cols, group_size);
+    size_t r = row_begin;
+    for (; r + 4 <= row_end; r += 4)
+        rows_q8<4, C>(y + r, wq + r * cols, ws + r * groups, xq, xs, cols, group_size);
+    for (; r < row_end; r++)
+        rows_q8<1, 0>(y + r, wq + r * cols, ws + r * groups, xq, xs, cols, group_size);
+}
+
+void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, const float* xs,
+               size_t cols, size_t group_size, size_t row_begin, size_t row_end) {
+    if (group_size == 32) {
+        matvec_q8_chunks<2>(y, wq, ws, xq, xs, cols, group_size, row_begin, row_end);
+    } else if (group_size == 64) {
+        matvec_q8_chunks<4>(y, wq, ws, xq, xs, cols, group_size, row_begin, row_end);
+    } else if (group_size % 16 == 0) {
+        matvec_q8_chunks<0>(y, wq, ws, xq, xs, cols, group_size, row_begin, row_end);
+    } else {
+        const size_t groups = groups_per_row(cols, group_size);
+        for (size_t r = row_begin; r < row_end; r++)
+            y[r] = row_q8_generic(wq + r * cols, ws + r * groups, xq, xs, cols, group_size, 0);
+    }
+}
+
+}  // namespace
+}  // namespace neon_impl
+
+// AQLM has no neon kernels yet: those entries are the scalar set's.
+const KernelSet neon = {"neon", neon_impl::matvec_f32, neon_impl::quantize_q8,
+                        neon_impl::matvec_q8, neon_impl::dot, neon_impl::axpy,
+                        scalar.aqlm_build_table, scalar.aqlm_matvec_table,
+                        scalar.aqlm_matvec_decode};
+
+}  // namespace llamaport::kernels
