@@ -1,0 +1,115 @@
+#!/bin/sh
+# Runs the standard benchmark set and writes the results to docs/benchmarks.md:
+# random-weight models of the TinyStories shapes 15M, 42M and 110M, each as fp32 and Q8_0, with
+# every kernel set this CPU runs, on 1 and 2 threads, tests pp 32 and tg 128.
+#   tools/bench.sh [-b BUILD_DIR] [-r REPS] [-o OUT]
+#     -b  build directory holding tools/llamaport-bench and -convert (default build/release)
+#     -r  measured repetitions per test (default 3)
+#     -o  where to write the report (default docs/benchmarks.md)
+# Each model runs in its own llamaport-bench process so its peak RSS is its own. The model files
+# (0.1 to 0.45 GB each) go to a temporary directory that is removed afterwards.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+build=build/release
+reps=3
+out=docs/benchmarks.md
+while [ $# -gt 0 ]; do
+    case $1 in
+        -b) build=${2:?-b needs a directory}; shift 2 ;;
+        -r) reps=${2:?-r needs a number}; shift 2 ;;
+        -o) out=${2:?-o needs a file}; shift 2 ;;
+        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "bench.sh: unknown argument '$1' (see tools/bench.sh --help)" >&2; exit 2 ;;
+    esac
+done
+bench=$build/tools/llamaport-bench
+convert=$build/tools/llamaport-convert
+for tool in "$bench" "$convert"; do
+    if [ ! -x "$tool" ]; then
+        echo "bench.sh: $tool not found; build first (cmake --preset release && cmake --build --preset release)" >&2
+        exit 1
+    fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/llamaport-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+flags="-k all -t 1,2 -p 32 -n 128 -r $reps --warmup 1 -o md"
+commands=$tmp/commands
+: >"$commands"
+# Runs a command, noting it (with the temporary directory written as $TMP) for the report.
+run() {
+    echo "$*" | sed "s|$tmp|\$TMP|g" >>"$commands"
+    "$@"
+}
+
+# Other work on the machine skews the figures: the report carries the load average around the run.
+load() { cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || uptime | sed 's/.*load average[s]*: //'; }
+load_before=$(load)
+start=$(date +%s)
+for shape in 15M 42M 110M; do
+    run "$convert" --random "$shape" "$tmp/$shape-f32.bin"
+    run "$convert" "$tmp/$shape-f32.bin" "$tmp/$shape-q8_0.bin" --to v2
+    for type in f32 q8_0; do
+        # shellcheck disable=SC2086  # $flags is a list of words
+        run "$bench" -m "$tmp/$shape-$type.bin" $flags >"$tmp/$shape-$type.md"
+        rm "$tmp/$shape-$type.bin"
+    done
+done
+minutes=$(( ($(date +%s) - start + 59) / 60 ))
+load_after=$(load)
+
+cpu=$(sed -n 's/^\(model name\|cpu\|Hardware\|Model\)[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+[ -n "$cpu" ] || cpu=$(sysctl -n machdep.cpu.brand_string 2>/dev/null || uname -m)
+cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo "?")
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo "unknown")
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit (with uncommitted changes)"
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+compiler=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+[ -z "$compiler" ] || compiler=$("$compiler" --version 2>/dev/null | head -n 1 || echo "$compiler")
+
+mkdir -p "$(dirname "$out")"
+{
+    echo "# Benchmarks"
+    echo
+    echo "Written by \`tools/bench.sh -r $reps\` in about $minutes min. Regenerate it the same way."
+    echo
+    echo "- CPU: $cpu ($cores logical CPUs, $(uname -sm))"
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- commit: $commit"
+    echo "- build: $build (${build_type:-?}, ${compiler:-?})"
+    echo "- load average (1, 5, 15 min) before the run: $load_before; after: $load_after"
+    echo "- models: random weights in the TinyStories shapes (\`llamaport-convert --random\`; the"
+    echo "  same work per token as the real models), fp32 (llama2.c v0) and Q8_0 (llama2.c v2)"
+    echo
+    first=$tmp/15M-f32.md
+    how=$(sed -n 's/^memory bandwidth: [^(]*//p' "$first")
+    echo "Memory bandwidth as measured by each model's run $how; each row's ceiling uses its own"
+    echo "run's figure:"
+    echo
+    for shape in 15M 42M 110M; do
+        for type in f32 q8_0; do
+            echo "- $shape $type: $(sed -n 's/^memory bandwidth: \([^(]*\) (.*/\1/p' "$tmp/$shape-$type.md")"
+        done
+    done
+    echo
+    grep -m 2 '^|' "$first"
+    for shape in 15M 42M 110M; do
+        for type in f32 q8_0; do
+            grep '^| ' "$tmp/$shape-$type.md" | grep -v '^| model |'
+        done
+    done
+    echo
+    grep '^- ' "$first"
+    echo
+    echo "Commands (\$TMP is a temporary directory):"
+    echo
+    echo '```sh'
+    cat "$commands"
+    echo '```'
+} >"$out.partial"
+mv "$out.partial" "$out"
+echo "bench.sh: wrote $out" >&2

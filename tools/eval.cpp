@@ -1,0 +1,159 @@
+// llamaport-eval: how far a (quantized) model is from its reference, teacher-forced over the
+// same tokens: tokens sampled from the reference itself, or a text file.
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "llamaport/eval.hpp"
+#include "llamaport/kernels.hpp"
+#include "llamaport/model.hpp"
+#include "llamaport/sampler.hpp"
+#include "llamaport/threadpool.hpp"
+#include "llamaport/tokenizer.hpp"
+#include "llamaport/transformer.hpp"
+
+using namespace llamaport;
+
+namespace {
+
+const char* const usage_text =
+    "Usage: llamaport-eval MODEL --reference REF [options]\n"
+    "Runs MODEL and REF over the same tokens and reports, one 'key: value' per line:\n"
+    "tokens, kl_divergence (mean KL(REF||MODEL), nats per token), top1_agreement,\n"
+    "perplexity_reference and perplexity_model (of the actual next tokens).\n"
+    "\n"
+    "  --reference REF  the model to compare against (e.g. the fp32 original)\n"
+    "  --tokens N       score N positions of text sampled from REF (default 2048)\n"
+    "  --seed S         seed for that sampling (default 1)\n"
+    "  --text FILE      score the tokens of a text file instead (needs a tokenizer)\n"
+    "  -z PATH          llama2.c tokenizer for --text (default: the one embedded in a GGUF model)\n"
+    "  --kernel NAME    kernels for both models (default auto)\n"
+    "  --threads N      threads (default: all hardware threads)\n";
+
+struct Options {
+    std::string model, reference, text, tokenizer, kernel = "auto";
+    long long tokens = 2048;
+    uint64_t seed = 1;
+    int threads = 0;
+};
+
+Options parse(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; i++) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw Error(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "-h" || a == "--help") {
+            std::cout << usage_text;
+            std::exit(0);
+        } else if (a == "--reference") {
+            o.reference = value();
+        } else if (a == "--tokens") {
+            o.tokens = tools::parse_int(a, value(), 1, 1 << 24);
+        } else if (a == "--seed") {
+            o.seed = uint64_t(tools::parse_int(a, value(), 1, INT64_MAX));
+        } else if (a == "--text") {
+            o.text = value();
+        } else if (a == "-z") {
+            o.tokenizer = value();
+        } else if (a == "--kernel") {
+            o.kernel = value();
+        } else if (a == "--threads") {
+            o.threads = int(tools::parse_int(a, value(), 1, 1024));
+        } else if (!a.empty() && a[0] == '-') {
+            throw Error("unknown flag '" + a + "'");
+        } else if (o.model.empty()) {
+            o.model = a;
+        } else {
+            throw Error("unexpected argument '" + a + "'");
+        }
+    }
+    if (o.model.empty() || o.reference.empty()) throw Error("need MODEL and --reference REF (see --help)");
+    return o;
+}
+
+Tokenizer load_tokenizer(const Options& o, const Model& reference, const Model& model) {
+    if (!o.tokenizer.empty()) return Tokenizer::from_file(o.tokenizer, reference.config.vocab_size);
+    for (const Model* m : {&reference, &model})
+        if (!m->vocab.empty()) return Tokenizer(m->vocab.pieces, m->vocab.scores, m->vocab.bos_id, m->vocab.eos_id);
+    throw Error("--text needs a tokenizer: give -z (neither model embeds one)");
+}
+
+std::vector<int> text_tokens(const Options& o, const Tokenizer& tokenizer) {
+    std::ifstream in(o.text, std::ios::binary);
+    if (!in) throw Error(o.text + ": cannot open file");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return tokenizer.encode(s.str(), true, false);
+}
+
+int evaluate(const Options& o) {
+    auto reference = load_model_file(o.reference);
+    auto model = load_model_file(o.model);
+    const Config& rc = reference->config;
+    if (model->config.vocab_size != rc.vocab_size)
+        throw Error(o.model + ": vocabulary of " + std::to_string(model->config.vocab_size) +
+                    " tokens differs from the reference's " + std::to_string(rc.vocab_size));
+    const KernelSet& kernels = select_kernels(o.kernel);
+    ThreadPool pool(o.threads ? o.threads : ThreadPool::hardware_threads());
+    const int context = std::min(rc.seq_len, model->config.seq_len);
+
+    std::vector<int> text;
+    if (!o.text.empty()) {
+        text = text_tokens(o, load_tokenizer(o, *reference, *model));
+        if (text.size() < 2) throw Error(o.text + ": too little text to score");
+    }
+    const size_t wanted = text.empty() ? size_t(o.tokens) : text.size() - 1;
+
+    DivergenceMeter meter;
+    Sampler sampler(rc.vocab_size, 1.0f, 1.0f, o.seed);
+    std::vector<float> ref_logits(size_t(rc.vocab_size)), probs(size_t(rc.vocab_size));
+    size_t text_pos = 0;
+    // Sequences of at most `context` positions, each from a fresh cache.
+    while (meter.positions() < wanted) {
+        Transformer ref_run(*reference, kernels, &pool, context), model_run(*model, kernels, &pool, context);
+        int token = text.empty() ? 1 : text[text_pos];
+        for (int pos = 0; pos < context && meter.positions() < wanted; pos++) {
+            const float* r = ref_run.forward(token, pos);
+            ref_logits.assign(r, r + rc.vocab_size);
+            int next;
+            if (text.empty()) {
+                probs = ref_logits;
+                next = sampler.sample(probs.data());
+            } else {
+                next = text[++text_pos];
+            }
+            meter.add(ref_logits.data(), model_run.forward(token, pos), size_t(rc.vocab_size), next);
+            if (meter.positions() % 256 == 0)
+                std::cerr << "llamaport-eval: " << meter.positions() << "/" << wanted << " tokens\r" << std::flush;
+            if (text.empty() && next == 1) break;  // the reference began a new story
+            token = next;
+        }
+    }
+    std::cerr << "\n";
+    std::cout << std::setprecision(6) << "reference: " << o.reference << "\nmodel: " << o.model
+              << "\ntokens: " << meter.positions() << "\nkl_divergence: " << meter.kl_divergence()
+              << "\ntop1_agreement: " << meter.top1_agreement()
+              << "\nperplexity_reference: " << meter.reference_perplexity()
+              << "\nperplexity_model: " << meter.model_perplexity() << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return evaluate(parse(argc, argv));
+    } catch (const Error& e) {
+        std::cerr << "llamaport-eval: " << e.what() << "\n";
+        return 1;
+    }
+}
