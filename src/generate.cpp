@@ -58,8 +58,9 @@ GenerationStats generate(Transformer& transformer, const Tokenizer& tokenizer, S
     int pos = 0;
     while (pos < steps) {
         const Clock::time_point start = Clock::now();
-        float* logits = transformer.forward(token, pos);
-        const int next = pos < n_prompt - 1 ? prompt_tokens[size_t(pos) + 1] : sampler.sample(logits);
+        const bool forced = pos < n_prompt - 1;
+        float* logits = transformer.forward(token, pos, !forced);
+        const int next = forced ? prompt_tokens[size_t(pos) + 1] : sampler.sample(logits);
         timer.add(pos < n_prompt, start);
         pos++;
         if (next == tokenizer.bos_id()) break;  // the model starts a new story: stop

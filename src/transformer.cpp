@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "llamaport/aqlm.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/sampler.hpp"
 
@@ -50,6 +51,23 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     xq_.resize(widest);
     xq_scales_.resize(widest);
 
+    size_t aqlm_cols = 0, aqlm_table = 0;
+    auto size_aqlm = [&](const Matrix& m) {
+        if (m.type != WeightType::AQLM) return;
+        aqlm_cols = std::max(aqlm_cols, m.aqlm->padded_cols());
+        if (m.aqlm->uses_table()) aqlm_table = std::max(aqlm_table, m.aqlm->table_size());
+    };
+    size_aqlm(model.weights.classifier);
+    for (const LayerWeights& l : model.weights.layers)
+        for (const Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) size_aqlm(*m);
+    aqlm_x_.resize(aqlm_cols);
+    if (aqlm_table) {
+        constexpr size_t align = 64 / sizeof(float);
+        aqlm_table_storage_.resize(aqlm_table + align);
+        const size_t misalign = reinterpret_cast<uintptr_t>(aqlm_table_storage_.data()) % 64;
+        aqlm_table_ = aqlm_table_storage_.data() + (64 - misalign) % 64 / sizeof(float);
+    }
+
     // The rotation angles of every position, computed once with run.c's exact arithmetic.
     const size_t head_size = size_t(c.head_size()), half = head_size / 2;
     rope_cos_.resize(positions * half);
@@ -68,7 +86,7 @@ size_t Transformer::state_bytes() const {
     const size_t floats = x_.size() + xb_.size() + xb2_.size() + hb_.size() + hb2_.size() +
                           q_.size() + att_.size() + logits_.size() + key_cache_.size() +
                           value_cache_.size() + xq_scales_.size() + rope_cos_.size() +
-                          rope_sin_.size();
+                          rope_sin_.size() + aqlm_x_.size() + aqlm_table_storage_.size();
     return floats * sizeof(float) + xq_.size();
 }
 
@@ -78,7 +96,7 @@ void Transformer::matvec(float* y, const Matrix& m, Input& in) {
     std::function<void(size_t, size_t)> rows_task;
     if (m.type == WeightType::F32) {
         rows_task = [&](size_t r0, size_t r1) { kernels_.matvec_f32(y, m.f32, in.x, cols, r0, r1); };
-    } else {
+    } else if (m.type == WeightType::Q8_0) {
         if (in.quantized_group != m.group_size) {
             kernels_.quantize_q8(xq_.data(), xq_scales_.data(), in.x, in.n, m.group_size);
             in.quantized_group = m.group_size;
@@ -87,19 +105,44 @@ void Transformer::matvec(float* y, const Matrix& m, Input& in) {
             kernels_.matvec_q8(y, m.q8, m.q8_scales, xq_.data(), xq_scales_.data(), cols,
                                m.group_size, r0, r1);
         };
+    } else {
+        const AqlmPacked& a = *m.aqlm;
+        const float* x = in.x;
+        if (a.padded_cols() != cols) {  // the kernels read whole groups
+            std::copy(in.x, in.x + cols, aqlm_x_.begin());
+            std::fill(aqlm_x_.begin() + std::ptrdiff_t(cols),
+                      aqlm_x_.begin() + std::ptrdiff_t(a.padded_cols()), 0.0f);
+            x = aqlm_x_.data();
+        }
+        if (a.uses_table()) {
+            // Once per product; each group's part of the table is independent work.
+            split(a.shape.groups(), 1, a.table_size() * a.shape.group_size,
+                  [&](size_t g0, size_t g1) { kernels_.aqlm_build_table(aqlm_table_, a, x, g0, g1); });
+            rows_task = [&](size_t r0, size_t r1) {
+                kernels_.aqlm_matvec_table(y, a, aqlm_table_, r0, r1);
+            };
+        } else {
+            rows_task = [&](size_t r0, size_t r1) { kernels_.aqlm_matvec_decode(y, a, x, r0, r1); };
+        }
     }
+    // Chunk edges are multiples of 16 rows so that kernels working on several rows at once
+    // (AQLM: blocks of 8) keep doing so.
+    split(rows, 16, rows * cols, rows_task);
+}
+
+void Transformer::split(size_t count, size_t align, size_t work,
+                        const std::function<void(size_t, size_t)>& task) {
     const size_t threads = pool_ ? size_t(pool_->size()) : 1;
-    if (threads == 1 || rows * cols < min_parallel_weights) {
-        rows_task(0, rows);
+    if (threads == 1 || work < min_parallel_weights) {
+        task(0, count);
         return;
     }
-    // A few chunks per thread evens out threads that start late; chunk edges are multiples of
-    // 16 rows so that kernels working on several rows at once keep doing so.
+    // A few chunks per thread evens out threads that start late.
     const size_t chunks = threads * 4;
-    const size_t step = ((rows + chunks - 1) / chunks + 15) / 16 * 16;
-    pool_->parallel_for((rows + step - 1) / step, [&](size_t chunk) {
-        const size_t r0 = chunk * step;
-        rows_task(r0, std::min(rows, r0 + step));
+    const size_t step = ((count + chunks - 1) / chunks + align - 1) / align * align;
+    pool_->parallel_for((count + step - 1) / step, [&](size_t chunk) {
+        const size_t begin = chunk * step;
+        task(begin, std::min(count, begin + step));
     });
 }
 
@@ -125,7 +168,7 @@ void Transformer::attention(int layer, int pos) {
     }
 }
 
-float* Transformer::forward(int token, int pos) {
+float* Transformer::forward(int token, int pos, bool want_logits) {
     const Config& c = model_.config;
     const Weights& w = model_.weights;
     if (token < 0 || token >= c.vocab_size)
@@ -183,6 +226,7 @@ float* Transformer::forward(int token, int pos) {
         for (size_t i = 0; i < dim; i++) x[i] += xb_[i];
     }
 
+    if (!want_logits) return nullptr;
     rmsnorm(x, x, w.rms_final, dim, c.norm_eps);
     Input final_in{x, dim};
     matvec(logits_.data(), w.classifier, final_in);

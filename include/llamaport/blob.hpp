@@ -19,6 +19,10 @@ public:
     // Non-null when the bytes are a private copy the loader may rewrite in place (to convert
     // byte order without a second copy of the weights).
     uint8_t* writable_data() const { return writable_; }
+    // Says the loader has copied bytes [offset, offset + size) into converted form and will not
+    // read them again: a file mapping gives back the whole pages inside the range, so the
+    // process does not hold the weights twice. Other blobs ignore it.
+    virtual void release(size_t offset, size_t size) const;
 
 protected:
     Blob(std::string name) : name_(std::move(name)) {}

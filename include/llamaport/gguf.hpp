@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "llamaport/model.hpp"
@@ -14,6 +15,9 @@ struct GgufWriteOptions {
     // Type of the big matrices: F32, or Q8_0 (ggml's blocks of 32 values with an fp16 scale,
     // quantized exactly as llama.cpp's reference quantizer does). A matrix whose rows are not a
     // multiple of 32 long stays F32, as llama.cpp cannot hold it as Q8_0 either. Norms are F32.
+    // AQLM matrices are written as such whatever this says: three tensors each, <name>.codes,
+    // .codebooks and .scales, with the aqlm.* keys (README, "AQLM in GGUF"); every AQLM matrix of
+    // a file must share one configuration. llama.cpp cannot load such files.
     WeightType matrix_type = WeightType::F32;
     std::string name = "llama";  // general.name
     // The vocabulary to embed: a llama2.c tokenizer's pieces and scores (as Tokenizer holds
@@ -32,5 +36,9 @@ struct GgufWriteOptions {
 // model.
 std::string write_gguf_model(const Model& model, const GgufWriteOptions& options,
                              std::vector<std::string>* f32_fallbacks = nullptr);
+
+// The matrices of every layer (attention, then feed-forward, in file order) under their GGUF
+// tensor names, e.g. "blk.3.ffn_down.weight": what a quantizer walks.
+std::vector<std::pair<std::string, Matrix*>> gguf_layer_matrices(Model& model);
 
 }  // namespace llamaport

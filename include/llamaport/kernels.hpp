@@ -11,6 +11,8 @@
 
 namespace llamaport {
 
+struct AqlmPacked;  // llamaport/aqlm.hpp
+
 // Q8_0 layout used by every kernel: values int8 [rows][cols]; one fp32 scale per group of
 // `group_size` consecutive values of a row, [rows][groups_per_row(cols, group_size)]. The last
 // group of a row is short when group_size does not divide cols.
@@ -37,6 +39,22 @@ struct KernelSet {
     // Attention: scores (q . k) and the weighted sum of values (y += a * x).
     float (*dot_f32)(const float* a, const float* b, size_t n);
     void (*axpy_f32)(float* y, float a, const float* x, size_t n);
+
+    // AQLM (llamaport/aqlm.hpp). x holds a.padded_cols() values: the input, zero-padded to whole
+    // groups. Table layout (bits <= 8), for groups i in [group_begin, group_end):
+    //   lut[(i * M + m) * 2^B + k] = sum_j x[i * g + j] * codebook[m][k][j]
+    // lut starts on a 16-byte boundary.
+    void (*aqlm_build_table)(float* lut, const AqlmPacked& a, const float* x, size_t group_begin,
+                             size_t group_end);
+    // Table layout: y[r] = scales[r] * sum_i sum_m lut[(i * M + m) * 2^B + codes[r][i][m]], for r
+    // in [row_begin, row_end). Every set adds in this order (i, then m ascending, from 0), so a
+    // given table gives the same y bit for bit.
+    void (*aqlm_matvec_table)(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
+                              size_t row_end);
+    // Decode layout (bits > 8): y[r] = scales[r] * sum_i dot(x group i, w_i), where
+    // w_i = sum_m codebook[m][codes[r][i][m]], for r in [row_begin, row_end).
+    void (*aqlm_matvec_decode)(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
+                               size_t row_end);
 };
 
 // The reference set; always available.

@@ -27,8 +27,10 @@ struct Config {
     int kv_dim() const { return dim / n_heads * n_kv_heads; }
 };
 
-enum class WeightType : uint8_t { F32, Q8_0 };
+enum class WeightType : uint8_t { F32, Q8_0, AQLM };
 const char* weight_type_name(WeightType type);
+
+struct AqlmPacked;  // llamaport/aqlm.hpp
 
 // A weight matrix of `rows` outputs by `cols` inputs, row-major. Views memory owned by Model.
 struct Matrix {
@@ -38,6 +40,7 @@ struct Matrix {
     const int8_t* q8 = nullptr;        // Q8_0: [rows][cols]
     const float* q8_scales = nullptr;  // Q8_0: [rows][groups_per_row(cols, group_size)]
     size_t group_size = 0;             // Q8_0
+    const AqlmPacked* aqlm = nullptr;  // AQLM: codes, codebooks and scales (pack_aqlm)
 
     // Bytes read from memory by one matrix-vector product.
     size_t bytes() const;

@@ -21,8 +21,10 @@ public:
                 int max_positions = 0);
 
     // Runs token at position pos (0 <= pos < max_positions) and returns vocab_size logits,
-    // valid until the next call. Throws Error for a token or position out of range.
-    float* forward(int token, int pos);
+    // valid until the next call. Throws Error for a token or position out of range. Prompt
+    // tokens whose successor is already known skip the classifier (want_logits false; returns
+    // nullptr): it is the largest matrix of small models.
+    float* forward(int token, int pos, bool want_logits = true);
 
     const Model& model() const { return model_; }
     const KernelSet& kernels() const { return kernels_; }
@@ -45,6 +47,10 @@ private:
         size_t quantized_group = 0;
     };
     void matvec(float* y, const Matrix& m, Input& in);
+    // Calls task(begin, end) on pieces of [0, count) whose edges are multiples of `align`: on the
+    // pool when there is one and `work` (weights touched) makes it worth it, else in one call.
+    void split(size_t count, size_t align, size_t work,
+               const std::function<void(size_t, size_t)>& task);
     void attention(int layer, int pos);
 
     const Model& model_;
@@ -65,6 +71,11 @@ private:
     std::vector<float> value_cache_;  // (n_layers, max_positions, kv_dim)
     std::vector<int8_t> xq_;     // quantized input, (max(dim, hidden_dim))
     std::vector<float> xq_scales_;
+    // AQLM: the input zero-padded to whole groups, and the lookup table, both sized for the
+    // largest AQLM matrix of the model; the table starts on a 64-byte boundary (aqlm_table_).
+    std::vector<float> aqlm_x_;
+    std::vector<float> aqlm_table_storage_;
+    float* aqlm_table_ = nullptr;
     std::vector<float> rope_cos_, rope_sin_;  // (max_positions, head_size / 2)
 };
 

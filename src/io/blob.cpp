@@ -64,6 +64,15 @@ public:
     }
     ~MappedBlob() override { munmap(base_, size_); }
 
+    // MADV_DONTNEED drops the pages (a later read would map the file's bytes again): only the
+    // pages wholly inside the range, so no neighbouring data is touched.
+    void release(size_t offset, size_t size) const override {
+        const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+        const uintptr_t begin = reinterpret_cast<uintptr_t>(data_) + offset;
+        const uintptr_t first = (begin + page - 1) / page * page, end = (begin + size) / page * page;
+        if (first < end) madvise(reinterpret_cast<void*>(first), end - first, MADV_DONTNEED);
+    }
+
 private:
     void* base_;
 };
@@ -100,6 +109,8 @@ std::unique_ptr<Blob> open_posix(const std::string& path) {
 #endif
 
 }  // namespace
+
+void Blob::release(size_t, size_t) const {}
 
 std::unique_ptr<Blob> open_file(const std::string& path) {
 #ifdef LLAMAPORT_HAVE_MMAP

@@ -1,9 +1,11 @@
 // The reference kernels: plain loops in llama2.c's summation order (one accumulator, j ascending),
 // which is what makes llama2.c's outputs reproducible token for token. Built with
 // -ffp-contract=off so no compiler fuses a multiply-add and changes the rounding.
+#include <algorithm>
 #include <cmath>
 
 #include "kernel_sets.hpp"
+#include "llamaport/aqlm.hpp"
 
 namespace llamaport::kernels {
 // A named namespace, not an anonymous one: every kernel set uses the same function names, and
@@ -56,9 +58,72 @@ void axpy(float* y, float a, const float* x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+// Entry by entry, j outer: the codebooks are stored [M][g][2^B], so the inner loop has unit
+// stride; each entry still sums its g products in j order from 0.
+void aqlm_build_table(float* lut, const AqlmPacked& a, const float* x, size_t group_begin,
+                      size_t group_end) {
+    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, entries = a.shape.entries();
+    for (size_t i = group_begin; i < group_end; i++)
+        for (size_t m = 0; m < m_count; m++) {
+            float* out = lut + (i * m_count + m) * entries;
+            const float* columns = a.codebooks + m * g * entries;
+            for (size_t k = 0; k < entries; k++) out[k] = 0.0f;
+            for (size_t j = 0; j < g; j++) {
+                const float xj = x[i * g + j];
+                for (size_t k = 0; k < entries; k++) out[k] += xj * columns[j * entries + k];
+            }
+        }
+}
+
+// A block of 8 rows at a time, as the codes are laid out; only rows in the range are stored.
+void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
+                       size_t row_end) {
+    constexpr size_t rb = AqlmPacked::row_block;
+    const size_t groups = a.shape.groups(), m_count = a.shape.codebooks;
+    const size_t entries = a.shape.entries();
+    for (size_t block = row_begin / rb; block * rb < row_end; block++) {
+        float acc[rb] = {};
+        const uint8_t* codes = a.codes8 + block * groups * m_count * rb;
+        for (size_t t = 0; t < groups * m_count; t++, codes += rb) {
+            const float* table = lut + t * entries;
+            for (size_t lane = 0; lane < rb; lane++) acc[lane] += table[codes[lane]];
+        }
+        for (size_t r = std::max(row_begin, block * rb); r < std::min(row_end, block * rb + rb); r++)
+            y[r] = a.scales[r] * acc[r - block * rb];
+    }
+}
+
+void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
+                        size_t row_end) {
+    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, groups = a.shape.groups();
+    const size_t entries = a.shape.entries();
+    for (size_t r = row_begin; r < row_end; r++) {
+        const uint16_t* codes = a.codes16 + r * groups * m_count;
+        float sum = 0.0f;
+        for (size_t i = 0; i < groups; i++, codes += m_count) {
+            float partial = 0.0f;
+            for (size_t j = 0; j < g; j++) {
+                float w = 0.0f;
+                for (size_t m = 0; m < m_count; m++)
+                    w += a.codebooks[(m * entries + codes[m]) * g + j];
+                partial += x[i * g + j] * w;
+            }
+            sum += partial;
+        }
+        y[r] = a.scales[r] * sum;
+    }
+}
+
 }  // namespace scalar_impl
 
-const KernelSet scalar = {"scalar",          scalar_impl::matvec_f32, scalar_impl::quantize_q8,
-                          scalar_impl::matvec_q8, scalar_impl::dot,   scalar_impl::axpy};
+const KernelSet scalar = {"scalar",
+                          scalar_impl::matvec_f32,
+                          scalar_impl::quantize_q8,
+                          scalar_impl::matvec_q8,
+                          scalar_impl::dot,
+                          scalar_impl::axpy,
+                          scalar_impl::aqlm_build_table,
+                          scalar_impl::aqlm_matvec_table,
+                          scalar_impl::aqlm_matvec_decode};
 
 }  // namespace llamaport::kernels

@@ -533,9 +533,11 @@ void put_value(ByteWriter& out, const Value& v) {
 void put_tensor_data(ByteWriter& out, const WriteTensor& t, size_t elements) {
     if (t.type == type_f32) {
         out.f32s(static_cast<const float*>(t.data), elements);
-    } else if (t.type == type_f16) {
+    } else if (t.type == type_f16 || t.type == type_i16) {
         const uint16_t* h = static_cast<const uint16_t*>(t.data);
         for (size_t i = 0; i < elements; i++) out.u16(h[i]);
+    } else if (t.type == type_i8) {
+        out.bytes(t.data, elements);
     } else {
         const Q8Block* b = static_cast<const Q8Block*>(t.data);
         for (size_t i = 0; i < elements / q8_0_block_values; i++) {
@@ -579,8 +581,9 @@ std::string write_gguf(const std::vector<std::pair<std::string, Value>>& metadat
     for (const WriteTensor& t : tensors) {
         if (t.name.empty() || !names.insert(t.name).second)
             writer_error("tensor name '" + t.name + "' is empty or repeated");
-        if (t.type != type_f32 && t.type != type_f16 && t.type != type_q8_0)
-            writer_error("tensor '" + t.name + "': only F32, F16 and Q8_0 can be written");
+        if (t.type != type_f32 && t.type != type_f16 && t.type != type_q8_0 &&
+            t.type != type_i8 && t.type != type_i16)
+            writer_error("tensor '" + t.name + "': only F32, F16, Q8_0, I8 and I16 can be written");
         const TensorType& type = *find_tensor_type(t.type);
         if (t.shape.empty() || t.shape.size() > 4 || t.shape[0] % type.block_values != 0)
             writer_error("tensor '" + t.name + "' has a shape its type cannot hold");

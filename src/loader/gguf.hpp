@@ -96,7 +96,7 @@ struct TensorType {
     uint32_t block_bytes;   // bytes per block
 };
 const TensorType* find_tensor_type(uint32_t id);  // nullptr when unknown
-constexpr uint32_t type_f32 = 0, type_f16 = 1, type_q8_0 = 8;
+constexpr uint32_t type_f32 = 0, type_f16 = 1, type_q8_0 = 8, type_i8 = 24, type_i16 = 25;
 constexpr size_t q8_0_block_values = 32, q8_0_block_bytes = 34;
 
 struct KeyValue {
@@ -185,8 +185,9 @@ void repack_q8_0(const uint8_t* blocks, ByteOrder order, size_t rows, size_t col
 struct WriteTensor {
     std::string name;
     std::vector<uint64_t> shape;  // ne[0] (columns) first
-    // type_f32 with data float[], type_f16 with uint16_t[] (the halves' bits) or type_q8_0 with
-    // Q8Block[], all in host representation; the writer converts them to the file's byte order.
+    // type_f32 with data float[], type_f16 with uint16_t[] (the halves' bits), type_q8_0 with
+    // Q8Block[], type_i8 with uint8_t[] or type_i16 with uint16_t[] (two's complement bits), all
+    // in host representation; the writer converts them to the file's byte order.
     uint32_t type = type_f32;
     const void* data = nullptr;
 };

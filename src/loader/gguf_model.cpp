@@ -13,6 +13,7 @@
 #include "formats.hpp"
 #include "fp16.hpp"
 #include "gguf.hpp"
+#include "llamaport/aqlm.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/gguf.hpp"
 
@@ -186,12 +187,25 @@ EmbeddedVocab read_vocab(const GgufFile& file, const Metadata& meta, const Confi
     return v;
 }
 
+std::string dims(const std::vector<uint64_t>& shape) {
+    std::string out;
+    for (uint64_t d : shape) out += (out.empty() ? "" : ", ") + std::to_string(d);
+    return "[" + out + "]";
+}
+
+// A tensor's shape (ne[0] first; missing dimensions are 1), with `why` appended to the message.
+void expect_shape(const GgufFile& file, const TensorInfo& t, const std::vector<uint64_t>& shape,
+                  const std::string& why = "") {
+    uint64_t expected[4] = {1, 1, 1, 1};
+    std::copy(shape.begin(), shape.end(), expected);
+    if (!std::equal(std::begin(expected), std::end(expected), t.ne))
+        file.fail("tensor '" + t.name + "' has shape " + t.shape() + ", expected " + dims(shape) +
+                  why);
+}
+
 // A tensor's shape and type against what its slot needs.
 void check_tensor(const GgufFile& file, const TensorInfo& t, const Slot& s) {
-    const uint64_t expected[4] = {s.cols, s.matrix ? s.rows : 1, 1, 1};
-    if (!std::equal(std::begin(expected), std::end(expected), t.ne))
-        file.fail("tensor '" + t.name + "' has shape " + t.shape() + ", expected [" +
-                  std::to_string(s.cols) + (s.matrix ? ", " + std::to_string(s.rows) : "") + "]");
+    expect_shape(file, t, s.matrix ? std::vector<uint64_t>{s.cols, s.rows} : std::vector<uint64_t>{s.cols});
     const uint32_t type = t.type->id;
     const bool ok =
         type == gguf::type_f32 || type == gguf::type_f16 || (s.matrix && type == gguf::type_q8_0);
@@ -200,15 +214,88 @@ void check_tensor(const GgufFile& file, const TensorInfo& t, const Slot& s) {
                   (s.matrix ? "F32, F16 and Q8_0 matrices" : "F32 and F16 norms"));
 }
 
+// An F32 or F16 tensor's values as host floats.
+void widen(const GgufFile& file, const TensorInfo& t, float* out) {
+    const uint8_t* p = file.data() + t.file_offset;
+    const bool half = t.type->id == gguf::type_f16;
+    for (size_t i = 0; i < size_t(t.elements); i++)
+        out[i] = half ? fp16_to_fp32(read_u16(p + 2 * i, file.byte_order()))
+                      : read_f32(p + 4 * i, file.byte_order());
+}
+
 // F32 in place or converted by WeightReader; F16 widened into model memory.
 const float* tensor_f32(Model& model, WeightReader& reader, const GgufFile& file,
                       const TensorInfo& t) {
     const size_t n = size_t(t.elements);
     if (t.type->id == gguf::type_f32) return reader.f32(t.file_offset, n);
     float* out = static_cast<float*>(model.allocate(checked_mul(n, sizeof(float), model.path)));
-    const uint8_t* p = file.data() + t.file_offset;
-    for (size_t i = 0; i < n; i++) out[i] = fp16_to_fp32(read_u16(p + 2 * i, file.byte_order()));
+    widen(file, t, out);
     return out;
+}
+
+// A tensor copied into model memory in another layout: its file pages can go.
+void release(const Model& model, const TensorInfo& t) { model.blob->release(t.file_offset, t.bytes); }
+
+// ---- AQLM matrices: <name>.codes, <name>.codebooks, <name>.scales (README: "AQLM in GGUF")
+
+const char* const aqlm_parts[] = {".codes", ".codebooks", ".scales"};
+
+// M, B and g from the aqlm.* keys: one configuration for every AQLM matrix of a file.
+AqlmShape read_aqlm_config(const GgufFile& file, const Metadata& meta) {
+    AqlmShape s;
+    const std::pair<const char*, int> keys[] = {
+        {"aqlm.codebooks", 16}, {"aqlm.bits", 16}, {"aqlm.group_size", 1024}};
+    size_t* fields[] = {&s.codebooks, &s.bits, &s.group_size};
+    for (size_t i = 0; i < 3; i++) {
+        const int v = meta.integer(keys[i].first);
+        if (v < 1 || v > keys[i].second)
+            file.fail("metadata '" + std::string(keys[i].first) + "' = " + std::to_string(v) +
+                      " is out of range (1.." + std::to_string(keys[i].second) + ")");
+        *fields[i] = size_t(v);
+    }
+    return s;
+}
+
+// The three tensors of the AQLM matrix in slot s against the file's configuration.
+void check_aqlm(const GgufFile& file, const TensorInfo* const (&t)[3], const Slot& s,
+                const AqlmShape& c) {
+    for (size_t i = 0; i < 3; i++)
+        if (!t[i]) file.fail("missing tensor '" + s.name + aqlm_parts[i] + "'");
+    const size_t groups = (s.cols + c.group_size - 1) / c.group_size;
+    // Exactly enough groups for the columns: groups * g >= cols > (groups - 1) * g.
+    expect_shape(file, *t[0], {c.codebooks, groups, s.rows},
+                 " (" + std::to_string(s.cols) + " columns in groups of " +
+                     std::to_string(c.group_size) + ")");
+    expect_shape(file, *t[1], {c.group_size, c.entries(), c.codebooks});
+    expect_shape(file, *t[2], {s.rows});
+    const uint32_t code_type = c.bits <= 8 ? gguf::type_i8 : gguf::type_i16;
+    if (t[0]->type->id != code_type)
+        file.fail("tensor '" + t[0]->name + "' has type " + t[0]->type->name + "; " +
+                  std::to_string(c.bits) + "-bit AQLM codes are stored as " +
+                  gguf::find_tensor_type(code_type)->name);
+    for (size_t i = 1; i < 3; i++)
+        if (t[i]->type->id != gguf::type_f32 && t[i]->type->id != gguf::type_f16)
+            file.fail("tensor '" + t[i]->name + "' has type " + t[i]->type->name +
+                      "; AQLM codebooks and scales are F16 or F32");
+}
+
+// Codes reinterpreted as unsigned (the reference stores them as signed ints), codebooks and
+// scales widened, then validated (codes in range) and packed into model memory.
+Matrix read_aqlm(Model& model, const GgufFile& file, const TensorInfo* const (&t)[3],
+                 const Slot& s, const AqlmShape& c) {
+    AqlmMatrix q;
+    q.shape = c;
+    q.shape.rows = s.rows;
+    q.shape.cols = s.cols;
+    q.codes.resize(size_t(t[0]->elements));
+    const uint8_t* p = file.data() + t[0]->file_offset;
+    for (size_t i = 0; i < q.codes.size(); i++)
+        q.codes[i] = c.bits <= 8 ? p[i] : read_u16(p + 2 * i, file.byte_order());
+    q.codebooks.resize(size_t(t[1]->elements));
+    widen(file, *t[1], q.codebooks.data());
+    q.scales.resize(size_t(t[2]->elements));
+    widen(file, *t[2], q.scales.data());
+    return pack_aqlm(q, model, file.name() + ": tensor '" + s.name + "'");
 }
 
 void read_matrix(Model& model, WeightReader& reader, const GgufFile& file, const TensorInfo& t,
@@ -245,38 +332,67 @@ void load_gguf(Model& model, const LoadOptions&) {
 
     Weights& w = model.weights;
     w.layers.resize(size_t(model.config.n_layers));
-    w.shared_classifier = file.find_tensor("output.weight") == nullptr;
+    w.shared_classifier = file.find_tensor("output.weight") == nullptr &&
+                          file.find_tensor("output.weight.codes") == nullptr;
     const std::vector<Slot> slots = llama_slots(model.config, w, !w.shared_classifier);
 
-    // Every check before any conversion: names, shapes and types.
+    // Every check before any conversion: names, shapes and types. A matrix is one plain tensor
+    // or, when <name>.codes exists, AQLM's three.
     std::set<std::string> known;
-    for (const Slot& s : slots) known.insert(s.name);
+    for (const Slot& s : slots) {
+        known.insert(s.name);
+        if (s.matrix)
+            for (const char* part : aqlm_parts) known.insert(s.name + part);
+    }
     for (const TensorInfo& t : file.tensors())
         if (!known.count(t.name))
             file.fail("unexpected tensor " + gguf::quoted(t.name) +
                       " (not one llamaport's llama model uses)");
-    std::vector<const TensorInfo*> infos;
-    for (const Slot& s : slots) {
-        const TensorInfo* t = file.find_tensor(s.name);
-        if (!t) file.fail("missing tensor '" + s.name + "'");
-        check_tensor(file, *t, s);
-        infos.push_back(t);
+    struct Source {
+        const TensorInfo* plain = nullptr;
+        const TensorInfo* aqlm[3] = {nullptr, nullptr, nullptr};
+    };
+    std::vector<Source> sources(slots.size());
+    std::optional<AqlmShape> aqlm;
+    for (size_t i = 0; i < slots.size(); i++) {
+        const Slot& s = slots[i];
+        Source& src = sources[i];
+        src.plain = file.find_tensor(s.name);
+        for (size_t k = 0; k < 3 && s.matrix; k++)
+            src.aqlm[k] = file.find_tensor(s.name + aqlm_parts[k]);
+        if (src.aqlm[0] || src.aqlm[1] || src.aqlm[2]) {
+            if (src.plain) file.fail("tensor '" + s.name + "' is stored both plain and as AQLM");
+            if (!aqlm) aqlm = read_aqlm_config(file, meta);
+            check_aqlm(file, src.aqlm, s, *aqlm);
+            continue;
+        }
+        if (!src.plain) file.fail("missing tensor '" + s.name + "'");
+        check_tensor(file, *src.plain, s);
     }
 
     WeightReader reader(model, file.byte_order());
     std::set<std::string> matrix_types;
     for (size_t i = 0; i < slots.size(); i++) {
-        if (slots[i].vector) {
-            *slots[i].vector = tensor_f32(model, reader, file, *infos[i]);
+        const Slot& s = slots[i];
+        if (s.vector) {
+            *s.vector = tensor_f32(model, reader, file, *sources[i].plain);
+        } else if (sources[i].plain) {
+            read_matrix(model, reader, file, *sources[i].plain, *s.matrix);
+            matrix_types.insert(sources[i].plain->type->name);
+            if (s.matrix->type == WeightType::Q8_0) release(model, *sources[i].plain);
         } else {
-            read_matrix(model, reader, file, *infos[i], *slots[i].matrix);
-            matrix_types.insert(infos[i]->type->name);
+            *s.matrix = read_aqlm(model, file, sources[i].aqlm, s, *aqlm);
+            for (const TensorInfo* t : sources[i].aqlm) release(model, *t);
         }
     }
     if (w.shared_classifier) w.classifier = w.token_embedding;
 
     std::string types = matrix_types.size() == 1 ? *matrix_types.begin() : "mixed";
     for (char& ch : types) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    // An AQLM file names its configuration (its embedding is Q8_0 or F32).
+    if (aqlm)
+        types = "aqlm " + std::to_string(aqlm->codebooks) + "x" + std::to_string(aqlm->bits) +
+                " g" + std::to_string(aqlm->group_size);
     model.format = "gguf " + types + (file.byte_order() == ByteOrder::Big ? " big-endian" : "");
 }
 
@@ -340,6 +456,42 @@ void add_vocab(std::vector<std::pair<std::string, Value>>& kv, const Model& mode
         kv.emplace_back("tokenizer.ggml.unknown_token_id", Value::u32(uint32_t(unknown)));
 }
 
+// Host copies of the AQLM tensors being written (deques: earlier buffers never move).
+struct AqlmCopies {
+    std::deque<AqlmMatrix> matrices;
+    std::deque<std::vector<uint8_t>> codes8;
+    std::deque<std::vector<uint16_t>> halves;
+};
+
+// An AQLM matrix as its three tensors (README: "AQLM in GGUF"). Codebooks go as F16 when every
+// value is a half exactly (the quantizer's are), else as F32.
+void add_aqlm(std::vector<gguf::WriteTensor>& tensors, AqlmCopies& copies, const std::string& name,
+              const Matrix& m) {
+    const AqlmMatrix& q = copies.matrices.emplace_back(unpack_aqlm(m));
+    const AqlmShape& s = q.shape;
+    const AqlmShape& first = copies.matrices.front().shape;
+    if (s.codebooks != first.codebooks || s.bits != first.bits || s.group_size != first.group_size)
+        throw Error(name + ": AQLM matrices of different configurations cannot share a file");
+    gguf::WriteTensor codes{name + ".codes", {s.codebooks, s.groups(), s.rows}, gguf::type_i16,
+                            q.codes.data()};
+    if (s.bits <= 8) {
+        codes.type = gguf::type_i8;
+        codes.data = copies.codes8.emplace_back(q.codes.begin(), q.codes.end()).data();
+    }
+    gguf::WriteTensor codebooks{name + ".codebooks", {s.group_size, s.entries(), s.codebooks},
+                                gguf::type_f16, nullptr};
+    std::vector<uint16_t>& halves = copies.halves.emplace_back();
+    for (float v : q.codebooks) {
+        halves.push_back(fp32_to_fp16(v));
+        if (fp16_to_fp32(halves.back()) != v) codebooks.type = gguf::type_f32;
+    }
+    codebooks.data = codebooks.type == gguf::type_f16 ? static_cast<const void*>(halves.data())
+                                                      : q.codebooks.data();
+    tensors.push_back(std::move(codes));
+    tensors.push_back(std::move(codebooks));
+    tensors.push_back({name + ".scales", {s.rows}, gguf::type_f32, q.scales.data()});
+}
+
 }  // namespace
 
 std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
@@ -370,6 +522,7 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
     Weights weights = model.weights;            // views only; the slots need addressable members
     std::deque<std::vector<float>> f32_copies;  // deque: earlier buffers never move
     std::deque<std::vector<gguf::Q8Block>> q8_copies;
+    AqlmCopies aqlm;
     std::vector<gguf::WriteTensor> tensors;
     for (const Slot& s : llama_slots(c, weights, !weights.shared_classifier)) {
         gguf::WriteTensor t{s.name, {s.cols}, gguf::type_f32, nullptr};
@@ -379,6 +532,10 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
             continue;
         }
         const Matrix& m = *s.matrix;
+        if (m.type == WeightType::AQLM) {
+            add_aqlm(tensors, aqlm, s.name, m);
+            continue;
+        }
         t.shape.push_back(s.rows);
         const bool quantize = q8 && m.cols % gguf::q8_0_block_values == 0;
         if (q8 && !quantize && f32_fallbacks) f32_fallbacks->push_back(s.name);
@@ -401,7 +558,20 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
         }
         tensors.push_back(std::move(t));
     }
+    if (!aqlm.matrices.empty()) {
+        const AqlmShape& a = aqlm.matrices.front().shape;
+        kv.emplace_back("aqlm.codebooks", Value::u32(uint32_t(a.codebooks)));
+        kv.emplace_back("aqlm.bits", Value::u32(uint32_t(a.bits)));
+        kv.emplace_back("aqlm.group_size", Value::u32(uint32_t(a.group_size)));
+    }
     return gguf::write_gguf(kv, tensors, o.big_endian ? ByteOrder::Big : ByteOrder::Little);
+}
+
+std::vector<std::pair<std::string, Matrix*>> gguf_layer_matrices(Model& model) {
+    std::vector<std::pair<std::string, Matrix*>> out;
+    for (const Slot& s : llama_slots(model.config, model.weights, false))
+        if (s.matrix && s.name.compare(0, 4, "blk.") == 0) out.emplace_back(s.name, s.matrix);
+    return out;
 }
 
 }  // namespace llamaport

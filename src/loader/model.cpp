@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "formats.hpp"
+#include "llamaport/aqlm.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/kernels.hpp"
 
@@ -11,6 +12,7 @@ const char* weight_type_name(WeightType type) {
     switch (type) {
         case WeightType::F32: return "f32";
         case WeightType::Q8_0: return "q8_0";
+        case WeightType::AQLM: return "aqlm";
     }
     return "?";
 }
@@ -20,6 +22,7 @@ size_t Matrix::bytes() const {
         case WeightType::F32: return rows * cols * sizeof(float);
         case WeightType::Q8_0:
             return rows * cols + rows * groups_per_row(cols, group_size) * sizeof(float);
+        case WeightType::AQLM: return aqlm->bytes();
     }
     return 0;
 }
@@ -34,6 +37,7 @@ void Matrix::row_to_f32(size_t r, float* out) const {
             for (size_t j = 0; j < cols; j++) out[j] = q8[r * cols + j] * scales[j / group_size];
             return;
         }
+        case WeightType::AQLM: aqlm->row_to_f32(r, out); return;
     }
 }
 

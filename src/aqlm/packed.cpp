@@ -1,0 +1,90 @@
+// AQLM matrices in the kernels' layout (AqlmPacked): packing into model memory, unpacking, and
+// the packed dequantizer.
+#include <algorithm>
+#include <new>
+
+#include "llamaport/aqlm.hpp"
+#include "llamaport/error.hpp"
+
+namespace llamaport {
+
+size_t AqlmPacked::bytes() const {
+    const size_t codes = padded_rows() * shape.groups() * shape.codebooks;
+    const size_t codebook_values = shape.codebooks * shape.entries() * shape.group_size;
+    return codes * (uses_table() ? 1 : 2) + codebook_values * sizeof(float) +
+           padded_rows() * sizeof(float);
+}
+
+void AqlmPacked::row_to_f32(size_t r, float* out) const {
+    const size_t g = shape.group_size;
+    for (size_t col = 0; col < shape.cols; col++) {
+        float sum = 0.0f;
+        for (size_t m = 0; m < shape.codebooks; m++)
+            sum += codebook(m, code(r, col / g, m), col % g);
+        out[col] = scales[r] * sum;
+    }
+}
+
+Matrix pack_aqlm(const AqlmMatrix& q, Model& model, const std::string& what) {
+    q.validate(what);
+    const AqlmShape& s = q.shape;
+    // The packed header lives in model memory too, so a Matrix stays a plain view.
+    AqlmPacked* p = new (model.allocate(sizeof(AqlmPacked))) AqlmPacked();
+    p->shape = s;
+    const size_t groups = s.groups(), m_count = s.codebooks, entries = s.entries();
+    const size_t rows = p->padded_rows();
+    const size_t codes = q.codes.size() / s.rows * rows;  // sizes validated: no overflow
+    uint8_t* c8 = nullptr;
+    uint16_t* c16 = nullptr;
+    if (p->uses_table())
+        p->codes8 = c8 = static_cast<uint8_t*>(model.allocate(codes));
+    else
+        p->codes16 = c16 = static_cast<uint16_t*>(model.allocate(codes * sizeof(uint16_t)));
+    for (size_t r = 0, from = 0; r < s.rows; r++)
+        for (size_t i = 0; i < groups; i++)
+            for (size_t m = 0; m < m_count; m++, from++) {
+                const size_t to = p->code_index(r, i, m);
+                if (c8)
+                    c8[to] = uint8_t(q.codes[from]);
+                else
+                    c16[to] = q.codes[from];
+            }
+    float* cb = static_cast<float*>(model.allocate(q.codebooks.size() * sizeof(float)));
+    for (size_t m = 0, from = 0; m < m_count; m++)
+        for (size_t k = 0; k < entries; k++)
+            for (size_t j = 0; j < s.group_size; j++, from++)
+                cb[p->codebook_index(m, k, j)] = q.codebooks[from];
+    p->codebooks = cb;
+    float* scales = static_cast<float*>(model.allocate(rows * sizeof(float)));  // padding: 0
+    std::copy(q.scales.begin(), q.scales.end(), scales);
+    p->scales = scales;
+
+    Matrix out;
+    out.type = WeightType::AQLM;
+    out.rows = s.rows;
+    out.cols = s.cols;
+    out.aqlm = p;
+    return out;
+}
+
+AqlmMatrix unpack_aqlm(const Matrix& matrix) {
+    if (matrix.type != WeightType::AQLM || !matrix.aqlm)
+        throw Error(std::string("unpack_aqlm: the matrix is ") + weight_type_name(matrix.type) +
+                    ", not AQLM");
+    const AqlmPacked& p = *matrix.aqlm;
+    const AqlmShape& s = p.shape;
+    AqlmMatrix q;
+    q.shape = s;
+    q.codes.reserve(s.rows * s.groups() * s.codebooks);
+    for (size_t r = 0; r < s.rows; r++)
+        for (size_t i = 0; i < s.groups(); i++)
+            for (size_t m = 0; m < s.codebooks; m++) q.codes.push_back(p.code(r, i, m));
+    q.codebooks.reserve(s.codebooks * s.entries() * s.group_size);
+    for (size_t m = 0; m < s.codebooks; m++)
+        for (size_t k = 0; k < s.entries(); k++)
+            for (size_t j = 0; j < s.group_size; j++) q.codebooks.push_back(p.codebook(m, k, j));
+    q.scales.assign(p.scales, p.scales + s.rows);
+    return q;
+}
+
+}  // namespace llamaport

@@ -1,0 +1,511 @@
+// AQLM in models: the packed layout, every kernel set's AQLM kernels against the dequantizer,
+// GGUF storage (both byte orders, bad files), and whole models quantized in-process.
+//
+// Kernel tolerance, with u = 2^-24 (float unit roundoff): a product is a sum over G groups of M
+// codebooks of g-term dot products, times the row's scale. Any evaluation order, fused or not, is
+// within (g + G * M + 2) * u * T of the exact value, T = sum_j sum_m |s * c_m[j] * x_j| (Higham,
+// "Accuracy and Stability of Numerical Algorithms", 3.1), and the double-precision reference is
+// exact to far less; the tests allow twice that, plus FLT_MIN per term for AltiVec's flushing of
+// denormals. Given the same table, every set's lookups add its entries in the same order, so
+// they must agree with the scalar set's bit for bit.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "aqlm/quantize_model.hpp"
+#include "llamaport/aqlm.hpp"
+#include "llamaport/blob.hpp"
+#include "llamaport/error.hpp"
+#include "llamaport/eval.hpp"
+#include "llamaport/gguf.hpp"
+#include "llamaport/kernels.hpp"
+#include "llamaport/sampler.hpp"
+#include "llamaport/transformer.hpp"
+#include "loader/fp16.hpp"
+#include "loader/gguf.hpp"
+#include "test_support.hpp"
+
+using namespace llamaport;
+
+namespace {
+
+constexpr double kUnitRoundoff = 1.0 / (1 << 24);
+
+struct Config3 {
+    size_t codebooks, bits, group_size;
+};
+
+// Codes uniform over the codebook with the largest code in the first and last place (the top
+// bit set: the one a sign extension would break), fp16-exact codebook values in [-1, 1) and
+// scales of both signs.
+AqlmMatrix random_aqlm(size_t rows, size_t cols, Config3 c, uint64_t seed) {
+    AqlmMatrix q;
+    q.shape = {rows, cols, c.codebooks, c.bits, c.group_size};
+    const size_t entries = q.shape.entries();
+    q.codes.resize(rows * q.shape.groups() * c.codebooks);
+    for (uint16_t& code : q.codes) code = uint16_t(random_u32(seed) % entries);
+    q.codes.front() = q.codes.back() = uint16_t(entries - 1);
+    q.codebooks.resize(c.codebooks * entries * c.group_size);
+    for (float& v : q.codebooks) v = fp16_to_fp32(fp32_to_fp16(2.0f * random_f32(seed) - 1.0f));
+    q.scales.resize(rows);
+    for (float& s : q.scales) s = (random_f32(seed) - 0.3f) * 0.2f;
+    return q;
+}
+
+std::vector<float> random_vector(size_t n, uint64_t seed) {
+    std::vector<float> v(n);
+    for (float& x : v) x = 2.0f * random_f32(seed) - 1.0f;
+    return v;
+}
+
+bool same(const AqlmMatrix& a, const AqlmMatrix& b) {
+    const AqlmShape &s = a.shape, &t = b.shape;
+    return s.rows == t.rows && s.cols == t.cols && s.codebooks == t.codebooks &&
+           s.bits == t.bits && s.group_size == t.group_size && a.codes == b.codes &&
+           a.codebooks == b.codebooks && a.scales == b.scales;
+}
+
+// Floats starting on a 64-byte boundary (the transformer's table does; AltiVec stores need 16).
+class AlignedFloats {
+public:
+    explicit AlignedFloats(size_t n, float fill) : storage_(n + 16, fill) {
+        const size_t misalign = reinterpret_cast<uintptr_t>(storage_.data()) % 64;
+        data_ = storage_.data() + (64 - misalign) % 64 / sizeof(float);
+    }
+    float* data() { return data_; }
+
+private:
+    std::vector<float> storage_;
+    float* data_;
+};
+
+const Config3 kernel_configs[] = {
+    {2, 8, 8},   // the CPU-friendly one
+    {1, 8, 8},   // 1 bit per weight
+    {1, 16, 8},  // decode layout
+    {2, 10, 8},  // decode with two codebooks
+    {3, 4, 3},   // 16 entries, groups of 3
+    {2, 2, 5},   // 4 entries
+    {1, 1, 1},   // 2 entries, one weight per group
+};
+
+}  // namespace
+
+TEST_CASE("AQLM packing: round trip, and the packed dequantizer is the reference's", "[aqlm]") {
+    for (const Config3& c : kernel_configs)
+        for (size_t rows : {size_t(1), size_t(7), size_t(8), size_t(13)})
+            for (size_t cols : {size_t(1), size_t(16), size_t(21)}) {
+                INFO(c.codebooks << "x" << c.bits << " g" << c.group_size << ", " << rows << " x "
+                                 << cols);
+                const AqlmMatrix q = random_aqlm(rows, cols, c, rows * 100 + cols);
+                Model owner;
+                const Matrix m = pack_aqlm(q, owner, "test");
+                CHECK(m.type == WeightType::AQLM);
+                CHECK(m.rows == rows);
+                CHECK(m.cols == cols);
+                CHECK(std::string(weight_type_name(m.type)) == "aqlm");
+                CHECK(m.aqlm->uses_table() == (c.bits <= 8));
+                CHECK(m.aqlm->padded_rows() % (c.bits <= 8 ? 8 : 1) == 0);
+                CHECK(same(unpack_aqlm(m), q));
+                std::vector<float> want(cols), got(cols);
+                bool equal = true;
+                for (size_t r = 0; r < rows; r++) {
+                    q.row_to_f32(r, want.data());
+                    m.row_to_f32(r, got.data());
+                    equal = equal && want == got;
+                }
+                CHECK(equal);
+                // Codes, fp32 codebooks and scales (padded rows included) per product.
+                const size_t padded = m.aqlm->padded_rows();
+                CHECK(m.bytes() == padded * q.shape.groups() * c.codebooks * (c.bits <= 8 ? 1 : 2) +
+                                       q.codebooks.size() * 4 + padded * 4);
+            }
+    // 2x8 with codes 128..255 in a padded last group: columns 8 and 9 of 10 (groups of 4 would
+    // split them, so g = 4 here).
+    AqlmMatrix q = random_aqlm(3, 10, {2, 8, 4}, 5);
+    for (size_t i = 0; i < q.codes.size(); i++) q.codes[i] = uint16_t(128 + i * 7 % 128);
+    Model owner;
+    const Matrix m = pack_aqlm(q, owner, "test");
+    std::vector<float> want(10), got(10);
+    q.row_to_f32(2, want.data());
+    m.row_to_f32(2, got.data());
+    CHECK(want == got);
+    q.codes[4] = 256;
+    CHECK_THROWS_WITH(pack_aqlm(q, owner, "layer x"),
+                      Catch::Contains("layer x") && Catch::Contains("code 256 at index 4"));
+    CHECK_THROWS_AS(unpack_aqlm(Matrix()), Error);
+}
+
+TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]") {
+    const KernelSet& scalar = scalar_kernels();
+    for (const Config3& c : kernel_configs)
+        for (size_t rows : {size_t(1), size_t(9), size_t(24), size_t(37)})
+            for (size_t cols : {size_t(1), size_t(8), size_t(29), size_t(96)}) {
+                const AqlmMatrix q = random_aqlm(rows, cols, c, rows * 1000 + cols + c.bits);
+                Model owner;
+                const Matrix m = pack_aqlm(q, owner, "test");
+                const AqlmPacked& a = *m.aqlm;
+                const size_t groups = q.shape.groups(), padded_cols = a.padded_cols();
+                std::vector<float> x = random_vector(padded_cols, cols);
+                if (cols == 29) x[3] = -3e20f;  // a huge input, far from the table's others
+                std::fill(x.begin() + std::ptrdiff_t(cols), x.end(), 0.0f);
+
+                // Reference in double, and the magnitude sum that bounds rounding.
+                AqlmMatrix magnitudes = q;
+                for (float& v : magnitudes.codebooks) v = std::fabs(v);
+                for (float& v : magnitudes.scales) v = std::fabs(v);
+                std::vector<double> want(rows), bound(rows);
+                std::vector<float> w(cols), w_abs(cols);
+                const double terms = double(c.group_size + groups * c.codebooks + 2);
+                for (size_t r = 0; r < rows; r++) {
+                    q.row_to_f32(r, w.data());
+                    magnitudes.row_to_f32(r, w_abs.data());
+                    double sum = 0, mag = 0;
+                    for (size_t j = 0; j < cols; j++) {
+                        sum += double(w[j]) * x[j];
+                        mag += double(w_abs[j]) * std::fabs(x[j]);
+                    }
+                    want[r] = sum;
+                    bound[r] = 2 * terms * kUnitRoundoff * mag + terms * FLT_MIN;
+                }
+
+                // The scalar set's table and its lookups: every set must sum a given table in
+                // exactly the same order.
+                AlignedFloats scalar_lut(a.uses_table() ? a.table_size() : 0, NAN);
+                std::vector<float> scalar_y(rows);
+                if (a.uses_table()) {
+                    scalar.aqlm_build_table(scalar_lut.data(), a, x.data(), 0, groups);
+                    scalar.aqlm_matvec_table(scalar_y.data(), a, scalar_lut.data(), 0, rows);
+                }
+                for (const KernelSet* set : available_kernels()) {
+                    INFO("set " << set->name << ", " << c.codebooks << "x" << c.bits << " g"
+                                << c.group_size << ", " << rows << " x " << cols);
+                    // The whole product, and rows [1, rows - 1) with the rest left alone.
+                    const float canary = -7.0f;
+                    std::vector<float> y(rows, canary), part(rows, canary);
+                    const size_t r0 = rows > 2 ? 1 : 0, r1 = rows > 2 ? rows - 1 : rows;
+                    if (a.uses_table()) {
+                        AlignedFloats lut(a.table_size(), NAN), split(a.table_size(), NAN);
+                        set->aqlm_build_table(lut.data(), a, x.data(), 0, groups);
+                        // In two pieces, as the transformer splits it over threads.
+                        set->aqlm_build_table(split.data(), a, x.data(), groups / 2, groups);
+                        set->aqlm_build_table(split.data(), a, x.data(), 0, groups / 2);
+                        CHECK(std::memcmp(lut.data(), split.data(), a.table_size() * 4) == 0);
+                        set->aqlm_matvec_table(y.data(), a, lut.data(), 0, rows);
+                        set->aqlm_matvec_table(part.data(), a, lut.data(), r0, r1);
+                        std::vector<float> same_table(rows);
+                        set->aqlm_matvec_table(same_table.data(), a, scalar_lut.data(), 0, rows);
+                        CHECK(same_table == scalar_y);
+                    } else {
+                        set->aqlm_matvec_decode(y.data(), a, x.data(), 0, rows);
+                        set->aqlm_matvec_decode(part.data(), a, x.data(), r0, r1);
+                    }
+                    size_t bad = 0;
+                    for (size_t r = 0; r < rows; r++) {
+                        if (!(std::fabs(y[r] - want[r]) <= bound[r])) {
+                            if (bad++ == 0) FAIL_CHECK("row " << r << ": " << y[r] << " vs " << want[r]);
+                        }
+                        const bool inside = r >= r0 && r < r1;
+                        if (inside ? part[r] != y[r] : part[r] != canary) {
+                            if (bad++ == 0) FAIL_CHECK("row range: row " << r << " is " << part[r]);
+                        }
+                    }
+                    CHECK(bad == 0);
+                }
+            }
+}
+
+// ---- GGUF -----------------------------------------------------------------------------------
+
+namespace {
+
+// tiny_config (dim 16, hidden 36: ffn_down's rows are 4 columns short of whole groups, its
+// gate and up have 36 rows, not a multiple of 8) with AQLM layer matrices of random content.
+std::unique_ptr<Model> aqlm_test_model(Config3 c, bool shared_classifier = true) {
+    auto model = test::random_test_model(test::tiny_config(), 3, shared_classifier);
+    uint64_t seed = 1;
+    for (const auto& [name, m] : gguf_layer_matrices(*model))
+        *m = pack_aqlm(random_aqlm(m->rows, m->cols, c, seed++), *model, name);
+    std::vector<std::string>& pieces = model->vocab.pieces;
+    for (int i = 0; i < model->config.vocab_size; i++) pieces.push_back("t" + std::to_string(i));
+    pieces[1] = "\n<s>\n";
+    pieces[2] = "\n</s>\n";
+    model->vocab.scores.assign(pieces.size(), 0.0f);
+    return model;
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+using Metadata = std::vector<std::pair<std::string, gguf::Value>>;
+using Tensors = std::vector<gguf::WriteTensor>;
+
+// A file parsed and written again after `edit`, its tensor data carried over in host order.
+std::string rebuild(const std::string& bytes, const std::function<void(Metadata&, Tensors&)>& edit) {
+    const gguf::GgufFile f(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "in");
+    Metadata kv;
+    for (const gguf::KeyValue& e : f.metadata()) kv.emplace_back(e.key, f.value(e));
+    std::deque<std::vector<uint8_t>> storage;
+    Tensors tensors;
+    for (const gguf::TensorInfo& t : f.tensors()) {
+        const size_t width = t.type->block_bytes;
+        REQUIRE(t.type->block_values == 1);  // F32, F16, I8, I16: no Q8_0 at dim 16
+        std::vector<uint8_t>& data = storage.emplace_back(t.bytes);
+        for (size_t i = 0; i < size_t(t.elements); i++) {
+            const uint64_t v = read_uint(f.data() + t.file_offset + i * width, width, f.byte_order());
+            write_uint(&data[i * width], v, width, host_byte_order());
+        }
+        tensors.push_back({t.name, std::vector<uint64_t>(t.ne, t.ne + t.n_dims), t.type->id, data.data()});
+    }
+    edit(kv, tensors);
+    return gguf::write_gguf(kv, tensors, ByteOrder::Little);
+}
+
+gguf::WriteTensor& tensor_named(Tensors& t, const std::string& name) {
+    for (gguf::WriteTensor& w : t)
+        if (w.name == name) return w;
+    FAIL("no tensor " << name);
+    return t.front();
+}
+
+void set_key(Metadata& kv, const std::string& key, gguf::Value v) {
+    for (auto& [k, value] : kv)
+        if (k == key) value = std::move(v);
+}
+
+void drop_key(Metadata& kv, const std::string& key) {
+    kv.erase(std::remove_if(kv.begin(), kv.end(), [&](const auto& e) { return e.first == key; }),
+             kv.end());
+}
+
+void drop_tensor(Tensors& t, const std::string& name) {
+    t.erase(std::remove_if(t.begin(), t.end(), [&](const auto& e) { return e.name == name; }),
+            t.end());
+}
+
+std::string load_error(const std::string& bytes) {
+    return error_of([&] { load_model(borrow_memory(bytes.data(), bytes.size(), "aqlm.gguf")); });
+}
+
+}  // namespace
+
+TEST_CASE("AQLM models round-trip through GGUF in both byte orders", "[aqlm]") {
+    // 2x8 (I8 codes, top bit set) and 1x16 g1 (I16 codes up to 65535, a small codebook per value).
+    for (const Config3& c : {Config3{2, 8, 8}, Config3{1, 16, 1}}) {
+        auto original = aqlm_test_model(c, false);
+        GgufWriteOptions o;
+        o.matrix_type = WeightType::Q8_0;  // dim 16: embedding and classifier stay F32
+        for (bool big_endian : {false, true}) {
+            o.big_endian = big_endian;
+            std::vector<std::string> fallbacks;
+            const std::string bytes = write_gguf_model(*original, o, &fallbacks);
+            CHECK(fallbacks == std::vector<std::string>{"token_embd.weight", "output.weight"});
+            const gguf::GgufFile f(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "f");
+            CHECK(f.value(*f.find("aqlm.codebooks")).as_int() == int64_t(c.codebooks));
+            CHECK(f.value(*f.find("aqlm.bits")).as_int() == int64_t(c.bits));
+            CHECK(f.value(*f.find("aqlm.group_size")).as_int() == int64_t(c.group_size));
+            const gguf::TensorInfo* codes = f.find_tensor("blk.1.ffn_down.weight.codes");
+            REQUIRE(codes);
+            CHECK(std::string(codes->type->name) == (c.bits <= 8 ? "I8" : "I16"));
+            CHECK(codes->shape() == "[" + std::to_string(c.codebooks) + ", " +
+                                        std::to_string((36 + c.group_size - 1) / c.group_size) +
+                                        ", 16]");
+            CHECK(f.find_tensor("blk.1.ffn_down.weight.codebooks")->shape() ==
+                  "[" + std::to_string(c.group_size) + ", " +
+                      std::to_string(size_t(1) << c.bits) + ", " + std::to_string(c.codebooks) + "]");
+            CHECK(std::string(f.find_tensor("blk.0.attn_q.weight.codebooks")->type->name) == "F16");
+            CHECK(std::string(f.find_tensor("blk.0.attn_q.weight.scales")->type->name) == "F32");
+            CHECK(f.find_tensor("blk.0.attn_q.weight") == nullptr);
+
+            for (bool writable : {false, true}) {
+                INFO(c.codebooks << "x" << c.bits << (big_endian ? " big" : " little")
+                                 << "-endian, " << (writable ? "writable" : "read-only"));
+                auto loaded = writable ? load_model(own_memory(bytes, "a.gguf"))
+                                       : load_model(borrow_memory(bytes.data(), bytes.size(), "a.gguf"));
+                CHECK(loaded->format == "gguf aqlm " + std::to_string(c.codebooks) + "x" +
+                                            std::to_string(c.bits) + " g" +
+                                            std::to_string(c.group_size) +
+                                            (big_endian ? " big-endian" : ""));
+                const auto want = gguf_layer_matrices(*original);
+                const auto got = gguf_layer_matrices(*loaded);
+                REQUIRE(got.size() == want.size());
+                for (size_t i = 0; i < want.size(); i++) {
+                    INFO(want[i].first);
+                    CHECK(same(unpack_aqlm(*got[i].second), unpack_aqlm(*want[i].second)));
+                }
+                CHECK(loaded->weights.classifier.type == WeightType::F32);
+                CHECK(write_gguf_model(*loaded, o) == bytes);
+            }
+        }
+    }
+    // Codebooks that are not all halves are kept exactly, as F32.
+    auto model = aqlm_test_model({2, 4, 8});
+    AqlmMatrix q = unpack_aqlm(model->weights.layers[0].wq);
+    q.codebooks[3] = 1.0f / 3.0f;
+    model->weights.layers[0].wq = pack_aqlm(q, *model, "wq");
+    const std::string bytes = write_gguf_model(*model, GgufWriteOptions{});
+    auto loaded = load_model(borrow_memory(bytes.data(), bytes.size(), "f32.gguf"));
+    CHECK(same(unpack_aqlm(loaded->weights.layers[0].wq), q));
+    // One configuration per file.
+    model->weights.layers[1].wk = pack_aqlm(random_aqlm(8, 16, {1, 8, 8}, 1), *model, "wk");
+    CHECK(error_of([&] { write_gguf_model(*model, GgufWriteOptions{}); })
+              .find("AQLM matrices of different configurations") != std::string::npos);
+}
+
+TEST_CASE("bad AQLM tensors are refused with one-line errors naming the file", "[aqlm]") {
+    const std::string good = write_gguf_model(*aqlm_test_model({2, 4, 8}), GgufWriteOptions{});
+    REQUIRE(load_error(good) == "no error");
+    auto expect = [&](const std::function<void(Metadata&, Tensors&)>& edit, const std::string& problem) {
+        const std::string error = load_error(rebuild(good, edit));
+        INFO(error);
+        CHECK(error.rfind("aqlm.gguf: ", 0) == 0);
+        CHECK(error.find(problem) != std::string::npos);
+        CHECK(error.find('\n') == std::string::npos);
+    };
+    const std::string q = "blk.0.attn_q.weight";
+    std::vector<uint8_t> bytes8(16 * 2 * 2, 3);
+    std::vector<uint16_t> bytes16(16 * 2 * 2, 3);
+    expect([&](Metadata&, Tensors& t) { drop_tensor(t, q + ".codebooks"); },
+           "missing tensor '" + q + ".codebooks'");
+    expect([&](Metadata&, Tensors& t) { tensor_named(t, q + ".codes").shape = {2, 1, 16}; },
+           "tensor '" + q + ".codes' has shape [2, 1, 16], expected [2, 2, 16] (16 columns in groups of 8)");
+    expect([&](Metadata&, Tensors& t) { tensor_named(t, q + ".codes").shape = {2, 3, 16}; },
+           "expected [2, 2, 16]");
+    expect([&](Metadata&, Tensors& t) { tensor_named(t, q + ".codebooks").shape = {8, 8, 2}; },
+           "tensor '" + q + ".codebooks' has shape [8, 8, 2], expected [8, 16, 2]");
+    expect([&](Metadata&, Tensors& t) { tensor_named(t, q + ".scales").shape = {8, 2}; },
+           "tensor '" + q + ".scales' has shape [8, 2], expected [16]");
+    expect(
+        [&](Metadata&, Tensors& t) {
+            tensor_named(t, q + ".codes").type = gguf::type_i16;
+            tensor_named(t, q + ".codes").data = bytes16.data();
+        },
+        "tensor '" + q + ".codes' has type I16; 4-bit AQLM codes are stored as I8");
+    expect(
+        [&](Metadata&, Tensors& t) {
+            tensor_named(t, q + ".scales").type = gguf::type_i8;
+            tensor_named(t, q + ".scales").data = bytes8.data();
+        },
+        "tensor '" + q + ".scales' has type I8; AQLM codebooks and scales are F16 or F32");
+    // Codes in range for 4-bit codebooks are 0..15; an int8 -1 is 255, not -1.
+    for (uint8_t code : {uint8_t(16), uint8_t(0xFF)})
+        expect(
+            [&](Metadata&, Tensors& t) {
+                std::vector<uint8_t>& codes = bytes8;
+                codes[5] = code;
+                tensor_named(t, q + ".codes").data = codes.data();
+            },
+            "tensor '" + q + "': AQLM code " + std::to_string(code) + " at index 5 is out of range for 4-bit codebooks");
+    expect([](Metadata& kv, Tensors&) { drop_key(kv, "aqlm.bits"); },
+           "missing required metadata key 'aqlm.bits'");
+    expect([](Metadata& kv, Tensors&) { set_key(kv, "aqlm.bits", gguf::Value::u32(17)); },
+           "'aqlm.bits' = 17 is out of range (1..16)");
+    expect([](Metadata& kv, Tensors&) { set_key(kv, "aqlm.group_size", gguf::Value::u32(0)); },
+           "'aqlm.group_size' = 0 is out of range");
+    expect([](Metadata& kv, Tensors&) { set_key(kv, "aqlm.bits", gguf::Value::string("4")); },
+           "'aqlm.bits' is a string, expected an integer");
+    std::vector<float> plain(16 * 16, 0.5f);
+    expect([&](Metadata&, Tensors& t) { t.push_back({q, {16, 16}, gguf::type_f32, plain.data()}); },
+           "tensor '" + q + "' is stored both plain and as AQLM");
+    expect([&](Metadata&, Tensors& t) { t.push_back({"blk.0.attn_norm.weight.codes", {1}, gguf::type_i8, bytes8.data()}); },
+           "unexpected tensor 'blk.0.attn_norm.weight.codes'");
+}
+
+// ---- whole models -----------------------------------------------------------------------------
+
+namespace {
+
+std::vector<int> greedy(const Model& model, const KernelSet& kernels, int steps) {
+    Transformer run(model, kernels);
+    Sampler sampler(model.config.vocab_size, 0.0f, 0.0f, 1);
+    std::vector<int> tokens{1};
+    for (int pos = 0; pos < steps; pos++) tokens.push_back(sampler.sample(run.forward(tokens.back(), pos)));
+    return tokens;
+}
+
+}  // namespace
+
+TEST_CASE("a tiny model quantized to AQLM 2x8 runs the same on every kernel set and from its file",
+          "[aqlm]") {
+    auto model = test::random_test_model(test::tiny_config(), 9);
+    const KernelSet& scalar = scalar_kernels();
+    AqlmConfig config;
+    config.max_iterations = 2;
+    std::vector<LayerResult> results;
+    quantize_layers_aqlm(*model, collect_input_importance(*model, scalar, 40, 1), config, nullptr,
+                         [&](const LayerResult& r) { results.push_back(r); });
+    REQUIRE(results.size() == 14);
+    CHECK(results[6].name == "blk.0.ffn_up");
+    for (const LayerResult& r : results) {
+        CHECK(r.relative_error < 0.2);
+        CHECK(r.weights > 0);
+    }
+    for (const auto& [name, m] : gguf_layer_matrices(*model)) CHECK(m->type == WeightType::AQLM);
+
+    const std::vector<int> tokens = greedy(*model, scalar, 24);
+    for (const KernelSet* set : available_kernels()) {
+        INFO("set " << set->name);
+        CHECK(greedy(*model, *set, 24) == tokens);
+    }
+    // With threads: rows and the table split across the pool, same tokens.
+    {
+        ThreadPool pool(3);
+        Transformer run(*model, scalar, &pool);
+        Sampler sampler(model->config.vocab_size, 0.0f, 0.0f, 1);
+        int token = 1;
+        for (int pos = 0; pos < 24; pos++) {
+            token = sampler.sample(run.forward(token, pos));
+            CHECK(token == tokens[size_t(pos) + 1]);
+        }
+    }
+    std::vector<std::string>& pieces = model->vocab.pieces;
+    for (int i = 0; i < model->config.vocab_size; i++) pieces.push_back("t" + std::to_string(i));
+    model->vocab.scores.assign(pieces.size(), 0.0f);
+    const std::string bytes = write_gguf_model(*model, GgufWriteOptions{});
+    auto loaded = load_model(borrow_memory(bytes.data(), bytes.size(), "tiny.gguf"));
+    CHECK(greedy(*loaded, scalar, 24) == tokens);
+}
+
+TEST_CASE("stories260K quantized to AQLM 2x8 is closer to the original than round-to-nearest 2-bit",
+          "[aqlm][models]") {
+    const std::string path = test::model_path("stories260K.bin");
+    auto reference = load_model_file(path), aqlm = load_model_file(path), rtn = load_model_file(path);
+    const KernelSet& kernels = select_kernels("auto");
+    AqlmConfig config;
+    config.max_iterations = 2;
+    ThreadPool pool(2);
+    quantize_layers_aqlm(*aqlm, collect_input_importance(*aqlm, kernels, 128, 1), config, &pool);
+    quantize_layers_rtn2(*rtn, 8);
+
+    DivergenceMeter aqlm_meter, rtn_meter;
+    Transformer ref_run(*reference, kernels), aqlm_run(*aqlm, kernels), rtn_run(*rtn, kernels);
+    Sampler sampler(reference->config.vocab_size, 1.0f, 1.0f, 7);
+    const size_t n = size_t(reference->config.vocab_size);
+    std::vector<float> ref_logits(n), probs(n);
+    int token = 1;
+    for (int pos = 0; pos < 256; pos++) {
+        const float* r = ref_run.forward(token, pos);
+        ref_logits.assign(r, r + n);
+        probs = ref_logits;
+        const int next = sampler.sample(probs.data());
+        aqlm_meter.add(ref_logits.data(), aqlm_run.forward(token, pos), n, next);
+        rtn_meter.add(ref_logits.data(), rtn_run.forward(token, pos), n, next);
+        token = next;
+    }
+    INFO("KL: AQLM 2x8 " << aqlm_meter.kl_divergence() << ", RTN 2-bit g8 " << rtn_meter.kl_divergence());
+    CHECK(aqlm_meter.kl_divergence() < 0.5 * rtn_meter.kl_divergence());
+    CHECK(aqlm_meter.top1_agreement() > rtn_meter.top1_agreement());
+}
