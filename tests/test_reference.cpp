@@ -138,7 +138,7 @@ TEST_CASE("the printed text matches run.c, with whole UTF-8 characters where run
 }
 
 TEST_CASE("a big-endian copy of stories260K gives the same tokens through the swapping loader",
-          "[reference][loader][models]") {
+          "[loader][models]") {
     auto model = load_model_file(model_path("stories260K.bin"));
     const Tokenizer tokenizer = Tokenizer::from_file(model_path("tok512.bin"), model->config.vocab_size);
     for (int version : {0, 1}) {
@@ -159,7 +159,7 @@ TEST_CASE("a big-endian copy of stories260K gives the same tokens through the sw
     }
 }
 
-TEST_CASE("re-exported as v1 the model gives the same tokens", "[reference][loader][models]") {
+TEST_CASE("re-exported as v1 the model gives the same tokens", "[loader][models]") {
     auto model = load_model_file(model_path("stories260K.bin"));
     const Tokenizer tokenizer = Tokenizer::from_file(model_path("tok512.bin"), model->config.vocab_size);
     Llama2cWriteOptions options;
