@@ -201,6 +201,11 @@ int quantize(const Options& o) {
                                                 model->vocab.bos_id, model->vocab.eos_id);
     else
         throw UsageError{o.in + ": a GGUF file carries its vocabulary; give the llama2.c tokenizer with -z"};
+    {  // fail now, not after an hour of quantizing, when OUT cannot be written
+        const std::string probe = o.out + ".partial";
+        if (!std::ofstream(probe, std::ios::binary)) throw Error(o.out + ": cannot create file");
+        std::remove(probe.c_str());
+    }
     std::cerr << "llamaport-quantize: " << o.in << " (" << model->format << ", "
               << model->parameter_count() << " parameters) -> " << o.out << " as " << o.type << "\n";
 
@@ -210,7 +215,8 @@ int quantize(const Options& o) {
         layer_weights += r.weights;
         layer_bytes += r.stored_bytes;
         std::cerr << "llamaport-quantize: [" << r.index + 1 << "/" << r.count << "] " << r.name << " "
-                  << o.type.substr(o.type.find('-') + 1) << ": rel. error " << fixed(r.relative_error, 4);
+                  << (is_aqlm(o.type) ? o.type.substr(5) : o.type) << ": rel. error "
+                  << fixed(r.relative_error, 4);
         if (is_aqlm(o.type)) std::cerr << " after " << r.rounds << " rounds";
         std::cerr << ", " << fixed(r.seconds, 1) << " s\n";
     };

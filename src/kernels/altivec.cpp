@@ -6,7 +6,9 @@
 // Differences from the scalar reference: matvec_f32, dot_f32 and matvec_q8 add in a different
 // order (several accumulators, fused vec_madd), so they match it to rounding, not bit for bit.
 // quantize_q8 and axpy_f32 give bit-identical results, except that AltiVec arithmetic flushes
-// denormal results to zero (the non-Java mode Linux runs it in).
+// denormal results to zero (the non-Java mode Linux runs it in). AQLM: the table is built with
+// fused multiply-adds (rounding differs), its lookups add in the scalar order on the FPU
+// (bit-identical for a given table), and the decode kernel adds in a different order.
 #include <altivec.h>
 
 #include <algorithm>
@@ -14,6 +16,8 @@
 #include <cstring>
 
 #include "kernel_sets.hpp"
+#include "llamaport/aqlm.hpp"
+#include "loader/byte_order.hpp"
 
 namespace llamaport::kernels {
 // Every kernel set uses the same function names, and the one-file build (tools/amalgamate.py)
@@ -375,13 +379,130 @@ void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, co
     }
 }
 
+// --- AQLM -------------------------------------------------------------------------------------
+
+// V vectors (4 V entries) of one codebook's table for one group, j in order as in the scalar set
+// but fused (vec_madd). columns and out are 16-byte aligned: the codebooks sit in 64-byte aligned
+// model memory, the table is aligned by contract, and entries is a multiple of 4.
+template <int V>
+void table_entries(float* out, const float* columns, size_t entries, const float* x, size_t g) {
+    vf32 acc[V];
+    #pragma GCC unroll 8
+    for (int v = 0; v < V; v++) acc[v] = vec_splats(0.0f);
+    for (size_t j = 0; j < g; j++, columns += entries) {
+        const vf32 xj = vec_splats(x[j]);
+        const vf32* c = reinterpret_cast<const vf32*>(columns);
+        #pragma GCC unroll 8
+        for (int v = 0; v < V; v++) acc[v] = vec_madd(xj, c[v], acc[v]);
+    }
+    vf32* o = reinterpret_cast<vf32*>(out);
+    #pragma GCC unroll 8
+    for (int v = 0; v < V; v++) o[v] = acc[v];
+}
+
+void aqlm_build_table(float* lut, const AqlmPacked& a, const float* x, size_t group_begin,
+                      size_t group_end) {
+    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, entries = a.shape.entries();
+    if (entries % 4 != 0)  // 2 entries: nothing to vectorise
+        return scalar.aqlm_build_table(lut, a, x, group_begin, group_end);
+    for (size_t i = group_begin; i < group_end; i++)
+        for (size_t m = 0; m < m_count; m++) {
+            float* out = lut + (i * m_count + m) * entries;
+            const float* columns = a.codebooks + m * g * entries;
+            size_t k = 0;
+            for (; k + 32 <= entries; k += 32)
+                table_entries<8>(out + k, columns + k, entries, x + i * g, g);
+            for (; k < entries; k += 4) table_entries<1>(out + k, columns + k, entries, x + i * g, g);
+        }
+}
+
+// The 8 rows of a block sum in 8 FPU registers, in the scalar set's order. AltiVec cannot load a
+// float from an arbitrary address into a chosen lane (lvewx picks the lane from the address), so
+// vector adds would cost a store and reload per entry: more load/store work than the 7450's one
+// load/store unit saves. Four codes come in one 32-bit load (byte k of it in memory is row k's
+// code, whichever end of the word that is on this host), so a lookup is a rotate-and-mask, a
+// load and an add. Cache blocking as in the AVX2 set: a tile of tables small enough for L1 serves
+// a run of row blocks (their partial sums wait in acc) before the next tile.
+void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
+                       size_t row_end) {
+    constexpr size_t rb = AqlmPacked::row_block, run = 64, tile_bytes = 16 * 1024;
+    const size_t steps = a.shape.groups() * a.shape.codebooks, entries = a.shape.entries();
+    const size_t tile = std::max<size_t>(1, tile_bytes / (entries * sizeof(float)));
+    const size_t block_end = (row_end + rb - 1) / rb;
+    const bool big_endian = host_byte_order() == ByteOrder::Big;
+    uint32_t shift[4];
+    for (uint32_t k = 0; k < 4; k++) shift[k] = big_endian ? 24 - 8 * k : 8 * k;
+    float acc[run][rb];
+    for (size_t b0 = row_begin / rb; b0 < block_end; b0 += run) {
+        const size_t blocks = std::min(run, block_end - b0);
+        std::fill(&acc[0][0], &acc[0][0] + blocks * rb, 0.0f);
+        for (size_t t0 = 0; t0 < steps; t0 += tile) {
+            const size_t n = std::min(tile, steps - t0);
+            for (size_t b = 0; b < blocks; b++) {
+                const uint8_t* codes = a.codes8 + ((b0 + b) * steps + t0) * rb;
+                const float* table = lut + t0 * entries;
+                float s[rb];
+                #pragma GCC unroll 8
+                for (size_t lane = 0; lane < rb; lane++) s[lane] = acc[b][lane];
+                for (size_t t = 0; t < n; t++, codes += rb, table += entries) {
+                    uint32_t words[2];
+                    std::memcpy(words, codes, sizeof words);
+                    #pragma GCC unroll 8
+                    for (size_t lane = 0; lane < rb; lane++) {
+                        s[lane] += table[(words[lane / 4] >> shift[lane % 4]) & 0xFF];
+                        // Kept in an FPU register: GCC would otherwise turn the 8 adds into two
+                        // vector adds fed through the stack, the slow path described above.
+                        asm("" : "+f"(s[lane]));
+                    }
+                }
+                #pragma GCC unroll 8
+                for (size_t lane = 0; lane < rb; lane++) acc[b][lane] = s[lane];
+            }
+        }
+        for (size_t b = 0; b < blocks; b++) {
+            const size_t first = (b0 + b) * rb;
+            for (size_t r = std::max(row_begin, first); r < std::min(row_end, first + rb); r++)
+                y[r] = a.scales[r] * acc[b][r - first];
+        }
+    }
+}
+
+// Groups of 8: each group's weights are two aligned vectors (the codebooks' entries summed; an
+// entry is 32 bytes into 64-byte aligned memory), fused into two accumulators with x, which
+// streams at any alignment. Other group sizes take the scalar set's loops.
+void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
+                        size_t row_end) {
+    if (a.shape.group_size != 8) return scalar.aqlm_matvec_decode(y, a, x, row_begin, row_end);
+    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
+    const size_t entries = a.shape.entries();
+    const vf32* codebooks = reinterpret_cast<const vf32*>(a.codebooks);
+    for (size_t r = row_begin; r < row_end; r++) {
+        const uint16_t* codes = a.codes16 + r * groups * m_count;
+        Streams<vf32, 1, false> xs(x, 0);
+        vf32 acc0 = vec_splats(0.0f), acc1 = vec_splats(0.0f);
+        for (size_t i = 0; i < groups; i++, codes += m_count) {
+            const vf32* entry = codebooks + size_t(codes[0]) * 2;
+            vf32 w0 = entry[0], w1 = entry[1];
+            for (size_t m = 1; m < m_count; m++) {
+                entry = codebooks + (m * entries + codes[m]) * 2;
+                w0 = vec_add(w0, entry[0]);
+                w1 = vec_add(w1, entry[1]);
+            }
+            acc0 = vec_madd(w0, xs.at(0), acc0);
+            xs.advance();
+            acc1 = vec_madd(w1, xs.at(0), acc1);
+            xs.advance();
+        }
+        y[r] = a.scales[r] * hsum(vec_add(acc0, acc1));
+    }
+}
+
 }  // namespace
 }  // namespace altivec_impl
 
-// AQLM has no altivec kernels yet: those entries are the scalar set's.
 const KernelSet altivec = {"altivec", altivec_impl::matvec_f32, altivec_impl::quantize_q8,
                            altivec_impl::matvec_q8, altivec_impl::dot, altivec_impl::axpy,
-                           scalar.aqlm_build_table, scalar.aqlm_matvec_table,
-                           scalar.aqlm_matvec_decode};
+                           altivec_impl::aqlm_build_table, altivec_impl::aqlm_matvec_table,
+                           altivec_impl::aqlm_matvec_decode};
 
 }  // namespace llamaport::kernels

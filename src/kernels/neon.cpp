@@ -3,13 +3,17 @@
 //
 // Differences from the scalar reference: matvec_f32, dot_f32 and matvec_q8 add in a different
 // order (several accumulators, fused multiply-add), so they match it to rounding, not bit for bit.
-// quantize_q8 and axpy_f32 give bit-identical results.
+// quantize_q8 and axpy_f32 give bit-identical results. AQLM: the table is built with fused
+// multiply-adds (rounding differs), its lookups add in the scalar order (bit-identical for a given
+// table), and the decode kernel adds in a different order.
 #include <arm_neon.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "kernel_sets.hpp"
+#include "llamaport/aqlm.hpp"
 
 namespace llamaport::kernels {
 // Every kernel set uses the same function names, and the one-file build (tools/amalgamate.py)
@@ -196,13 +200,117 @@ void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, co
     }
 }
 
+// --- AQLM -------------------------------------------------------------------------------------
+
+// V vectors (4 V entries) of one codebook's table for one group, j in order as in the scalar set
+// but fused.
+template <int V>
+void table_entries(float* out, const float* columns, size_t entries, const float* x, size_t g) {
+    float32x4_t acc[V];
+    #pragma GCC unroll 8
+    for (int v = 0; v < V; v++) acc[v] = vdupq_n_f32(0.0f);
+    for (size_t j = 0; j < g; j++, columns += entries) {
+        const float32x4_t xj = vdupq_n_f32(x[j]);
+        #pragma GCC unroll 8
+        for (int v = 0; v < V; v++) acc[v] = vfmaq_f32(acc[v], xj, vld1q_f32(columns + 4 * v));
+    }
+    #pragma GCC unroll 8
+    for (int v = 0; v < V; v++) vst1q_f32(out + 4 * v, acc[v]);
+}
+
+void aqlm_build_table(float* lut, const AqlmPacked& a, const float* x, size_t group_begin,
+                      size_t group_end) {
+    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, entries = a.shape.entries();
+    if (entries % 4 != 0)  // 2 entries: nothing to vectorise
+        return scalar.aqlm_build_table(lut, a, x, group_begin, group_end);
+    for (size_t i = group_begin; i < group_end; i++)
+        for (size_t m = 0; m < m_count; m++) {
+            float* out = lut + (i * m_count + m) * entries;
+            const float* columns = a.codebooks + m * g * entries;
+            size_t k = 0;
+            for (; k + 32 <= entries; k += 32)
+                table_entries<8>(out + k, columns + k, entries, x + i * g, g);
+            for (; k < entries; k += 4) table_entries<1>(out + k, columns + k, entries, x + i * g, g);
+        }
+}
+
+// Four rows' table entries, each loaded straight into its lane (NEON has no gather).
+float32x4_t lookup4(const float* table, const uint8_t* codes) {
+    float32x4_t v = vld1q_dup_f32(table + codes[0]);
+    v = vld1q_lane_f32(table + codes[1], v, 1);
+    v = vld1q_lane_f32(table + codes[2], v, 2);
+    return vld1q_lane_f32(table + codes[3], v, 3);
+}
+
+// A block of 8 rows as two vectors; each row sums in the scalar set's order. Cache blocking as in
+// the AVX2 set: a tile of tables small enough for L1 serves a run of row blocks (their partial
+// sums wait in acc) before the next tile.
+void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
+                       size_t row_end) {
+    constexpr size_t rb = AqlmPacked::row_block, run = 64, tile_bytes = 16 * 1024;
+    const size_t steps = a.shape.groups() * a.shape.codebooks, entries = a.shape.entries();
+    const size_t tile = std::max<size_t>(1, tile_bytes / (entries * sizeof(float)));
+    const size_t block_end = (row_end + rb - 1) / rb;
+    float32x4_t acc[run][2];
+    for (size_t b0 = row_begin / rb; b0 < block_end; b0 += run) {
+        const size_t blocks = std::min(run, block_end - b0);
+        for (size_t b = 0; b < blocks; b++) acc[b][0] = acc[b][1] = vdupq_n_f32(0.0f);
+        for (size_t t0 = 0; t0 < steps; t0 += tile) {
+            const size_t n = std::min(tile, steps - t0);
+            for (size_t b = 0; b < blocks; b++) {
+                const uint8_t* codes = a.codes8 + ((b0 + b) * steps + t0) * rb;
+                const float* table = lut + t0 * entries;
+                float32x4_t lo = acc[b][0], hi = acc[b][1];
+                for (size_t t = 0; t < n; t++, codes += rb, table += entries) {
+                    lo = vaddq_f32(lo, lookup4(table, codes));
+                    hi = vaddq_f32(hi, lookup4(table, codes + 4));
+                }
+                acc[b][0] = lo;
+                acc[b][1] = hi;
+            }
+        }
+        for (size_t b = 0; b < blocks; b++) {
+            const size_t first = (b0 + b) * rb;
+            float out[rb];
+            vst1q_f32(out, vmulq_f32(vld1q_f32(a.scales + first), acc[b][0]));
+            vst1q_f32(out + 4, vmulq_f32(vld1q_f32(a.scales + first + 4), acc[b][1]));
+            for (size_t r = std::max(row_begin, first); r < std::min(row_end, first + rb); r++)
+                y[r] = out[r - first];
+        }
+    }
+}
+
+// Groups of 8: each group's weights are two vectors (the codebooks' entries summed), fused into
+// two accumulators with x. Other group sizes take the scalar set's loops.
+void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
+                        size_t row_end) {
+    if (a.shape.group_size != 8) return scalar.aqlm_matvec_decode(y, a, x, row_begin, row_end);
+    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
+    const size_t entries = a.shape.entries();
+    for (size_t r = row_begin; r < row_end; r++) {
+        const uint16_t* codes = a.codes16 + r * groups * m_count;
+        float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+        for (size_t i = 0; i < groups; i++, codes += m_count) {
+            const float* entry = a.codebooks + size_t(codes[0]) * 8;
+            float32x4_t w0 = vld1q_f32(entry), w1 = vld1q_f32(entry + 4);
+            for (size_t m = 1; m < m_count; m++) {
+                entry = a.codebooks + (m * entries + codes[m]) * 8;
+                w0 = vaddq_f32(w0, vld1q_f32(entry));
+                w1 = vaddq_f32(w1, vld1q_f32(entry + 4));
+            }
+            acc0 = vfmaq_f32(acc0, w0, vld1q_f32(x + i * 8));
+            acc1 = vfmaq_f32(acc1, w1, vld1q_f32(x + i * 8 + 4));
+        }
+        y[r] = a.scales[r] * vaddvq_f32(vaddq_f32(acc0, acc1));
+    }
+}
+
 }  // namespace
 }  // namespace neon_impl
 
-// AQLM has no neon kernels yet: those entries are the scalar set's.
 const KernelSet neon = {"neon", neon_impl::matvec_f32, neon_impl::quantize_q8,
                         neon_impl::matvec_q8, neon_impl::dot, neon_impl::axpy,
-                        scalar.aqlm_build_table, scalar.aqlm_matvec_table,
-                        scalar.aqlm_matvec_decode};
+                        neon_impl::aqlm_build_table, neon_impl::aqlm_matvec_table,
+                        neon_impl::aqlm_matvec_decode};
 
 }  // namespace llamaport::kernels

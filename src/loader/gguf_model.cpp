@@ -1,7 +1,8 @@
 // GGUF models of llama.cpp's "llama" architecture, read into and written from a Model.
-// F32 tensors are used in place (converted only when the byte order or alignment requires);
-// F16 tensors are widened to F32 and Q8_0 tensors repacked into llamaport's Q8_0 layout, both
-// in model memory.
+// F32 matrices are used in place (converted only when the byte order or alignment requires);
+// F16 matrices are widened to F32, Q8_0 ones repacked into llamaport's Q8_0 layout and AQLM ones
+// into the kernels' layout (AqlmPacked), all in model memory, and the file pages of what was
+// converted are given back. Norms are copied.
 #include <algorithm>
 #include <cctype>
 #include <climits>
@@ -375,7 +376,13 @@ void load_gguf(Model& model, const LoadOptions&) {
     for (size_t i = 0; i < slots.size(); i++) {
         const Slot& s = slots[i];
         if (s.vector) {
-            *s.vector = tensor_f32(model, reader, file, *sources[i].plain);
+            // Copied (a few KB), so that a file whose matrices are all converted is never read
+            // after loading: reading a norm in place would map its neighbours' released pages
+            // back (the kernel maps whole large folios on a fault).
+            const TensorInfo& t = *sources[i].plain;
+            float* copy = static_cast<float*>(model.allocate(size_t(t.elements) * sizeof(float)));
+            widen(file, t, copy);
+            *s.vector = copy;
         } else if (sources[i].plain) {
             read_matrix(model, reader, file, *sources[i].plain, *s.matrix);
             matrix_types.insert(sources[i].plain->type->name);
