@@ -64,9 +64,7 @@ const char* const usage_text =
     "Example: llamaport-bench -m stories110M.bin -k all -t 1,2 -r 3\n";
 
 // A bad flag or value: exit status 2.
-struct UsageError {
-    std::string message;
-};
+using tools::UsageError;
 
 struct ModelSpec {
     std::string path;   // a file, or empty for a random model
@@ -613,21 +611,15 @@ int bench(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        Options options;
-        if (!parse(argc, argv, options)) {
-            std::cout << usage_text;
-            return 0;
-        }
-        return bench(options);
-    } catch (const UsageError& e) {
-        std::cerr << "llamaport-bench: " << e.message << " (see llamaport-bench --help)\n";
-        return 2;
-    } catch (const Error& e) {
-        std::cerr << "llamaport-bench: " << e.what() << "\n";
-        return 1;
-    } catch (const std::bad_alloc&) {
-        std::cerr << "llamaport-bench: out of memory\n";
-        return 1;
-    }
+    return tools::run_tool(
+        "llamaport-bench",
+        [&] {
+            Options options;
+            if (!parse(argc, argv, options)) {
+                std::cout << usage_text;
+                return 0;
+            }
+            return bench(options);
+        },
+        " (see llamaport-bench --help)");
 }

@@ -4,11 +4,36 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
+#include <new>
 #include <string>
 
 #include "llamaport/error.hpp"
 
 namespace llamaport::tools {
+
+// A bad flag or value: exit status 2.
+struct UsageError {
+    std::string message;
+};
+
+// Runs a tool's body and turns what it throws into one line on stderr and an exit status:
+// 2 for a UsageError (followed by usage_hint), 1 for a bad input (Error) or running out of memory.
+template <class Body>
+int run_tool(const char* name, Body&& body, const char* usage_hint = "") {
+    try {
+        return body();
+    } catch (const UsageError& e) {
+        std::cerr << name << ": " << e.message << usage_hint << "\n";
+        return 2;
+    } catch (const Error& e) {
+        std::cerr << name << ": " << e.what() << "\n";
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::cerr << name << ": out of memory\n";
+        return 1;
+    }
+}
 
 // The whole argument must be a whole number in [min, max].
 inline long long parse_int(const std::string& flag, const std::string& text, long long min,

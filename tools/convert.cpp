@@ -143,13 +143,5 @@ int convert(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return convert(parse(argc, argv));
-    } catch (const Error& e) {
-        std::cerr << "llamaport-convert: " << e.what() << "\n";
-        return 1;
-    } catch (const std::bad_alloc&) {
-        std::cerr << "llamaport-convert: out of memory\n";
-        return 1;
-    }
+    return tools::run_tool("llamaport-convert", [&] { return convert(parse(argc, argv)); });
 }

@@ -150,10 +150,5 @@ int evaluate(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return evaluate(parse(argc, argv));
-    } catch (const Error& e) {
-        std::cerr << "llamaport-eval: " << e.what() << "\n";
-        return 1;
-    }
+    return tools::run_tool("llamaport-eval", [&] { return evaluate(parse(argc, argv)); });
 }

@@ -60,9 +60,7 @@ const char* const usage_text =
     "Exit status: 0 done, 1 bad input or failed run, 2 bad flags.\n";
 
 // A bad flag or value: exit status 2.
-struct UsageError {
-    std::string message;
-};
+using tools::UsageError;
 
 struct Options {
     std::string in, out, type, calibration, tokenizer;
@@ -251,16 +249,5 @@ int quantize(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return quantize(parse(argc, argv));
-    } catch (const UsageError& e) {
-        std::cerr << "llamaport-quantize: " << e.message << "\n";
-        return 2;
-    } catch (const Error& e) {
-        std::cerr << "llamaport-quantize: " << e.what() << "\n";
-        return 1;
-    } catch (const std::bad_alloc&) {
-        std::cerr << "llamaport-quantize: out of memory\n";
-        return 1;
-    }
+    return tools::run_tool("llamaport-quantize", [&] { return quantize(parse(argc, argv)); });
 }
