@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <new>
 #include <random>
 #include <sstream>
@@ -369,6 +370,43 @@ TEST_CASE("quantize_q8 rounds halves away from zero like the scalar kernels", "[
                     grouped.push_back(x[i]);
             }
             CHECK(check_quantize(*set, grouped, group_size, 0, 0) == "");
+        }
+    }
+}
+
+TEST_CASE("quantize_q8 keeps bad activations in range, as the scalar kernels do", "[kernels]") {
+    // What a corrupt model can feed it: NaN and infinities (NaN becomes 0, infinities +-127),
+    // and groups of denormals, whose scale is too coarse to keep x / scale within +-127.
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    const float denormal = std::numeric_limits<float>::denorm_min();
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+    for (size_t n : {size_t(1), size_t(7), size_t(32), size_t(40), size_t(64), size_t(100)}) {
+        for (int pattern = 0; pattern < 5; pattern++) {
+            std::vector<float> x(n);
+            for (size_t i = 0; i < n; i++) {
+                switch (pattern) {
+                    case 0: x[i] = i % 3 == 0 ? nan : unit(rng); break;
+                    case 1: x[i] = i % 5 == 1 ? (i % 2 ? inf : -inf) : unit(rng); break;
+                    case 2: x[i] = denormal * float(int(rng() % 301) - 150); break;
+                    case 3: x[i] = i % 2 ? nan : denormal * float(int(rng() % 9) - 4); break;
+                    default: x[i] = i % 4 == 0 ? -inf : nan; break;
+                }
+            }
+            std::vector<int8_t> q(n);
+            std::vector<float> scales(n);
+            oracle().quantize_q8(q.data(), scales.data(), x.data(), n, 32);
+            for (size_t i = 0; i < n; i++) {
+                INFO("pattern " << pattern << ", x[" << i << "] = " << x[i]);
+                CHECK(q[i] != -128);  // int8's range is otherwise the one wanted
+                if (std::isnan(x[i])) CHECK(q[i] == 0);
+            }
+            for (const KernelSet* set : sets_under_test()) {
+                INFO("set " << set->name << ", n " << n << ", pattern " << pattern);
+                CHECK(check_quantize(*set, x, 32, 0, 0) == "");
+                CHECK(check_quantize(*set, x, 32, 1, 3) == "");
+            }
         }
     }
 }

@@ -199,23 +199,27 @@ void axpy(float* y, float a, const float* x, size_t n) {
 
 // --- Q8_0 ---------------------------------------------------------------------------------------
 
-// max |x| over n floats. Compared as integers (sign bit cleared), which orders non-NaN floats
-// exactly, denormals included; vec_max would flush those to zero.
+// max |x| over n floats, NaN ignored as std::fmax does. Compared as integers (sign bit cleared),
+// which orders non-NaN floats exactly, denormals included; vec_max would flush those to zero.
+// Magnitudes above infinity's bits are NaNs and count as 0.
 float max_abs(const float* x, size_t n) {
-    const uint32_t magnitude = 0x7fffffff;
+    const uint32_t magnitude = 0x7fffffff, infinity = 0x7f800000;
     const size_t head = std::min(n, floats_to_boundary(x));
     uint32_t max_bits = 0;
     auto scalar_max = [&](size_t i) {
         uint32_t bits;
         std::memcpy(&bits, &x[i], 4);
-        max_bits = std::max(max_bits, bits & magnitude);
+        bits &= magnitude;
+        if (bits <= infinity) max_bits = std::max(max_bits, bits);
     };
     size_t i = 0;
     for (; i < head; i++) scalar_max(i);
-    const vs32 mask = vec_splats(int32_t(magnitude));
+    const vs32 mask = vec_splats(int32_t(magnitude)), inf = vec_splats(int32_t(infinity));
     vs32 m = vec_splat_s32(0);
-    for (; i + 4 <= n; i += 4)
-        m = vec_max(m, vec_and(reinterpret_cast<vs32>(block_at<vf32>(x + i)), mask));
+    for (; i + 4 <= n; i += 4) {
+        const vs32 bits = vec_and(reinterpret_cast<vs32>(block_at<vf32>(x + i)), mask);
+        m = vec_max(m, vec_andc(bits, reinterpret_cast<vs32>(vec_cmpgt(bits, inf))));
+    }
     m = vec_max(m, vec_sld(m, m, 8));
     m = vec_max(m, vec_sld(m, m, 4));
     int32_t vector_max;
@@ -253,7 +257,7 @@ void quantize_q8(int8_t* q, float* scales, const float* x, size_t n, size_t grou
             const size_t m = std::min<size_t>(16, len - i);
             vf32 v[4] = {};
             float* quotients = reinterpret_cast<float*>(v);
-            for (size_t k = 0; k < m; k++) quotients[k] = xg[i + k] / scale;
+            for (size_t k = 0; k < m; k++) quotients[k] = clamp_q8_quotient(xg[i + k] / scale);
             const vs32 i0 = round_half_away(v[0]), i1 = round_half_away(v[1]);
             const vs32 i2 = round_half_away(v[2]), i3 = round_half_away(v[3]);
             const vs8 packed = vec_packs(vec_packs(i0, i1), vec_packs(i2, i3));
@@ -383,17 +387,17 @@ void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, co
 
 // V vectors (4 V entries) of one codebook's table for one group, j in order as in the scalar set
 // but fused (vec_madd). columns and out are 16-byte aligned: the codebooks sit in 64-byte aligned
-// model memory, the table is aligned by contract, and entries is a multiple of 4.
+// model memory, the table is aligned by contract, and entries is a multiple of 4. xs holds the
+// group's inputs, each splatted.
 template <int V>
-void table_entries(float* out, const float* columns, size_t entries, const float* x, size_t g) {
+void table_entries(float* out, const float* columns, size_t entries, const vf32* xs, size_t g) {
     vf32 acc[V];
     #pragma GCC unroll 8
     for (int v = 0; v < V; v++) acc[v] = vec_splats(0.0f);
     for (size_t j = 0; j < g; j++, columns += entries) {
-        const vf32 xj = vec_splats(x[j]);
         const vf32* c = reinterpret_cast<const vf32*>(columns);
         #pragma GCC unroll 8
-        for (int v = 0; v < V; v++) acc[v] = vec_madd(xj, c[v], acc[v]);
+        for (int v = 0; v < V; v++) acc[v] = vec_madd(xs[j], c[v], acc[v]);
     }
     vf32* o = reinterpret_cast<vf32*>(out);
     #pragma GCC unroll 8
@@ -402,30 +406,37 @@ void table_entries(float* out, const float* columns, size_t entries, const float
 
 void aqlm_build_table(float* lut, const AqlmPacked& a, const float* x, size_t group_begin,
                       size_t group_end) {
+    constexpr size_t max_group = 16;  // splats kept for a whole group (AQLM uses 8)
     const size_t g = a.shape.group_size, m_count = a.shape.codebooks, entries = a.shape.entries();
-    if (entries % 4 != 0)  // 2 entries: nothing to vectorise
+    if (entries % 4 != 0 || g > max_group)  // 2 entries, or groups past xs: the scalar loops
         return scalar.aqlm_build_table(lut, a, x, group_begin, group_end);
-    for (size_t i = group_begin; i < group_end; i++)
+    vf32 xs[max_group];
+    for (size_t i = group_begin; i < group_end; i++) {
+        // A float splat goes through memory on AltiVec: once per group, not per entry block.
+        for (size_t j = 0; j < g; j++) xs[j] = vec_splats(x[i * g + j]);
         for (size_t m = 0; m < m_count; m++) {
             float* out = lut + (i * m_count + m) * entries;
             const float* columns = a.codebooks + m * g * entries;
             size_t k = 0;
-            for (; k + 32 <= entries; k += 32)
-                table_entries<8>(out + k, columns + k, entries, x + i * g, g);
-            for (; k < entries; k += 4) table_entries<1>(out + k, columns + k, entries, x + i * g, g);
+            for (; k + 32 <= entries; k += 32) table_entries<8>(out + k, columns + k, entries, xs, g);
+            for (; k < entries; k += 4) table_entries<1>(out + k, columns + k, entries, xs, g);
         }
+    }
 }
 
 // The 8 rows of a block sum in 8 FPU registers, in the scalar set's order. AltiVec cannot load a
 // float from an arbitrary address into a chosen lane (lvewx picks the lane from the address), so
 // vector adds would cost a store and reload per entry: more load/store work than the 7450's one
-// load/store unit saves. Four codes come in one 32-bit load (byte k of it in memory is row k's
-// code, whichever end of the word that is on this host), so a lookup is a rotate-and-mask, a
-// load and an add. Cache blocking as in the AVX2 set: a tile of tables small enough for L1 serves
-// a run of row blocks (their partial sums wait in acc) before the next tile.
+// load/store unit saves, which is why GCC's SLP vectorizer (it would pack the 8 adds that way) is
+// off for this function. Four codes come in one 32-bit load (byte k of it in memory is row k's
+// code, whichever end of the word that is on this host), so a lookup is a rotate-and-mask, a load
+// and an add: 3.5 instructions with the loop. Cache blocking as in the AVX2 set: a tile of tables
+// small enough for L1 serves a run of row blocks (their partial sums wait in acc) before the next.
+__attribute__((optimize("no-tree-slp-vectorize")))
 void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
                        size_t row_end) {
     constexpr size_t rb = AqlmPacked::row_block, run = 64, tile_bytes = 16 * 1024;
+    static_assert(rb == 8, "one sum per row of a block below");
     const size_t steps = a.shape.groups() * a.shape.codebooks, entries = a.shape.entries();
     const size_t tile = std::max<size_t>(1, tile_bytes / (entries * sizeof(float)));
     const size_t block_end = (row_end + rb - 1) / rb;
@@ -441,22 +452,24 @@ void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t r
             for (size_t b = 0; b < blocks; b++) {
                 const uint8_t* codes = a.codes8 + ((b0 + b) * steps + t0) * rb;
                 const float* table = lut + t0 * entries;
-                float s[rb];
-                #pragma GCC unroll 8
-                for (size_t lane = 0; lane < rb; lane++) s[lane] = acc[b][lane];
+                float* sums = acc[b];
+                float s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
+                float s4 = sums[4], s5 = sums[5], s6 = sums[6], s7 = sums[7];
                 for (size_t t = 0; t < n; t++, codes += rb, table += entries) {
-                    uint32_t words[2];
-                    std::memcpy(words, codes, sizeof words);
-                    #pragma GCC unroll 8
-                    for (size_t lane = 0; lane < rb; lane++) {
-                        s[lane] += table[(words[lane / 4] >> shift[lane % 4]) & 0xFF];
-                        // Kept in an FPU register: GCC would otherwise turn the 8 adds into two
-                        // vector adds fed through the stack, the slow path described above.
-                        asm("" : "+f"(s[lane]));
-                    }
+                    uint32_t w0, w1;
+                    std::memcpy(&w0, codes, 4);
+                    std::memcpy(&w1, codes + 4, 4);
+                    s0 += table[(w0 >> shift[0]) & 0xFF];
+                    s1 += table[(w0 >> shift[1]) & 0xFF];
+                    s2 += table[(w0 >> shift[2]) & 0xFF];
+                    s3 += table[(w0 >> shift[3]) & 0xFF];
+                    s4 += table[(w1 >> shift[0]) & 0xFF];
+                    s5 += table[(w1 >> shift[1]) & 0xFF];
+                    s6 += table[(w1 >> shift[2]) & 0xFF];
+                    s7 += table[(w1 >> shift[3]) & 0xFF];
                 }
-                #pragma GCC unroll 8
-                for (size_t lane = 0; lane < rb; lane++) acc[b][lane] = s[lane];
+                const float out[rb] = {s0, s1, s2, s3, s4, s5, s6, s7};
+                std::copy(out, out + rb, sums);
             }
         }
         for (size_t b = 0; b < blocks; b++) {

@@ -137,6 +137,12 @@ void axpy(float* y, float a, const float* x, size_t n) {
 
 // std::round (halves away from zero) on values that fit an int32; there is no such rounding mode.
 // v - trunc(v) is exact, so the comparison with 0.5 is too.
+// clamp_q8_quotient of 8 lanes: the ordered self-compare zeroes NaN lanes, then min/max clamp.
+__m256 clamp_q8_quotients(__m256 v) {
+    v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+    return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
+}
+
 __m256 round_half_away(__m256 v) {
     const __m256 sign_bit = _mm256_set1_ps(-0.0f);
     const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
@@ -184,12 +190,13 @@ void quantize_q8(int8_t* q, float* scales, const float* x, size_t n, size_t grou
         }
         const __m256 s = _mm256_set1_ps(scale);
         for (i = 0; i + 8 <= len; i += 8)
-            store_q8(q + start + i, round_half_away(_mm256_div_ps(_mm256_loadu_ps(xg + i), s)), 8);
+            store_q8(q + start + i,
+                     round_half_away(clamp_q8_quotients(_mm256_div_ps(_mm256_loadu_ps(xg + i), s))), 8);
         if (i < len)
-            store_q8(
-                q + start + i,
-                round_half_away(_mm256_div_ps(_mm256_maskload_ps(xg + i, tail_mask(len - i)), s)),
-                len - i);
+            store_q8(q + start + i,
+                     round_half_away(clamp_q8_quotients(
+                         _mm256_div_ps(_mm256_maskload_ps(xg + i, tail_mask(len - i)), s))),
+                     len - i);
     }
 }
 

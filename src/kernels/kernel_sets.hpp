@@ -18,6 +18,13 @@ extern const KernelSet neon;
 extern const KernelSet altivec;
 #endif
 
+// A quotient x / scale of quantize_q8, made safe to round to int8 the same way in every set: NaN
+// becomes 0 and the rest is clamped to [-127, 127]. Only bad inputs get there: a group of
+// denormals (its scale loses precision) or a NaN or infinity in the activations.
+inline float clamp_q8_quotient(float v) {
+    return v >= -127.0f ? (v <= 127.0f ? v : 127.0f) : (v < -127.0f ? -127.0f : 0.0f);
+}
+
 // Whether the running CPU (and OS) can execute each set (cpu_features.cpp).
 bool cpu_has_avx2_fma();
 bool cpu_has_neon();

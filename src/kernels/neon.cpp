@@ -104,12 +104,17 @@ void quantize_q8(int8_t* q, float* scales, const float* x, size_t n, size_t grou
             continue;
         }
         const float32x4_t s = vdupq_n_f32(scale);
+        // clamp_q8_quotient: FMAX/FMIN keep a NaN, which FCVTAS turns into 0.
+        const float32x4_t lowest = vdupq_n_f32(-127.0f), highest = vdupq_n_f32(127.0f);
+        auto quotients = [&](const float* p) {
+            return vcvtaq_s32_f32(vminq_f32(vmaxq_f32(vdivq_f32(vld1q_f32(p), s), lowest), highest));
+        };
         for (i = 0; i + 8 <= len; i += 8) {
-            const int32x4_t lo = vcvtaq_s32_f32(vdivq_f32(vld1q_f32(xg + i), s));
-            const int32x4_t hi = vcvtaq_s32_f32(vdivq_f32(vld1q_f32(xg + i + 4), s));
+            const int32x4_t lo = quotients(xg + i), hi = quotients(xg + i + 4);
             vst1_s8(q + start + i, vqmovn_s16(vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi))));
         }
-        for (; i < len; i++) q[start + i] = static_cast<int8_t>(std::round(xg[i] / scale));
+        for (; i < len; i++)
+            q[start + i] = static_cast<int8_t>(std::round(clamp_q8_quotient(xg[i] / scale)));
     }
 }
 

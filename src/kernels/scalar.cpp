@@ -32,7 +32,8 @@ void quantize_q8(int8_t* q, float* scales, const float* x, size_t n, size_t grou
         scales[g] = scale;
         // An all-zero group has scale 0; its values are 0 rather than 0/0.
         for (size_t i = 0; i < len; i++)
-            q[start + i] = scale == 0.0f ? 0 : static_cast<int8_t>(std::round(x[start + i] / scale));
+            q[start + i] = scale == 0.0f ? 0
+                                         : static_cast<int8_t>(std::round(clamp_q8_quotient(x[start + i] / scale)));
     }
 }
 
