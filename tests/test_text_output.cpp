@@ -32,4 +32,14 @@ TEST_CASE("control characters cannot reach the terminal", "[text]") {
     CHECK(t.push("a\x07" "b\x7f") == "ab");
     CHECK(t.push("\n\t\r") == "\n\t\r");
     CHECK(t.push(std::string(1, '\0')) == "");
+    // C1 controls are valid UTF-8, but U+009B is CSI to some terminals; U+00A0 is printable.
+    CHECK(t.push("\xC2\x9B" "2J\xC2\x85" "a\xC2\xA0") == "2Ja\xC2\xA0");
+}
+
+TEST_CASE("messages quoting untrusted bytes are escaped to one printable line", "[text]") {
+    CHECK(escape_for_terminal("model.bin: bad") == "model.bin: bad");
+    CHECK(escape_for_terminal("caf\xC3\xA9 \xF0\x9F\x98\x80") == "caf\xC3\xA9 \xF0\x9F\x98\x80");
+    CHECK(escape_for_terminal("a\x1b[2J\nb\x7f") == "a\\x1B[2J\\x0Ab\\x7F");
+    CHECK(escape_for_terminal("\xC3(\xC2\x9B\xF0\x9F") == "\\xC3(\\xC2\\x9B\\xF0\\x9F");
+    CHECK(escape_for_terminal(std::string("x\0y", 3)) == "x\\x00y");
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "llamaport/error.hpp"
+#include "llamaport/text_output.hpp"
 
 namespace llamaport::tools {
 
@@ -24,10 +25,10 @@ int run_tool(const char* name, Body&& body, const char* usage_hint = "") {
     try {
         return body();
     } catch (const UsageError& e) {
-        std::cerr << name << ": " << e.message << usage_hint << "\n";
+        std::cerr << name << ": " << llamaport::escape_for_terminal(e.message) << usage_hint << "\n";
         return 2;
     } catch (const Error& e) {
-        std::cerr << name << ": " << e.what() << "\n";
+        std::cerr << name << ": " << llamaport::escape_for_terminal(e.what()) << "\n";
         return 1;
     } catch (const std::bad_alloc&) {
         std::cerr << name << ": out of memory\n";

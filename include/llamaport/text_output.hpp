@@ -19,4 +19,9 @@ private:
     size_t expected_ = 0;  // its full length
 };
 
+// One line of a message that may quote untrusted bytes (a file name, a flag, a tensor name from
+// a file): printable characters are kept, every other byte (control characters, newlines
+// included, and bytes that form no valid character) is written as \xNN.
+std::string escape_for_terminal(std::string_view text);
+
 }  // namespace llamaport
