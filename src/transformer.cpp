@@ -7,6 +7,7 @@
 #include "llamaport/aqlm.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/sampler.hpp"
+#include "llamaport/system.hpp"
 
 namespace llamaport {
 namespace {
@@ -25,6 +26,24 @@ constexpr size_t min_parallel_weights = 1 << 16;
 
 }  // namespace
 
+// Header values are bounded (validate_config), so these counts fit 64 bits on any host.
+void Transformer::check_state_fits(size_t positions) const {
+    const Config& c = model_.config;
+    const uint64_t p = positions, dim = uint64_t(c.dim), kv = uint64_t(c.kv_dim());
+    const uint64_t cache = 2 * uint64_t(c.n_layers) * p * kv;
+    const uint64_t buffers = 6 * dim + 4 * uint64_t(c.hidden_dim) + uint64_t(c.n_heads) * p +
+                             uint64_t(c.vocab_size) + p * uint64_t(c.head_size());
+    const uint64_t needed = (cache + buffers) * sizeof(float);
+    const uint64_t model_bytes = (model_.blob ? model_.blob->size() : 0) + model_.allocated_bytes;
+    const uint64_t limit = model_.memory_limit ? model_.memory_limit : SIZE_MAX;
+    if (needed > SIZE_MAX || needed > limit || model_bytes > limit - needed)
+        throw Error(model_.path + ": the KV cache and buffers for " + std::to_string(positions) +
+                    " positions need " + size_text(size_t(std::min<uint64_t>(needed, SIZE_MAX))) +
+                    " besides the model's " + size_text(size_t(model_bytes)) + ", more than the " +
+                    size_text(size_t(std::min<uint64_t>(limit, SIZE_MAX))) +
+                    " available; fewer positions need less");
+}
+
 Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPool* pool,
                          int max_positions)
     : model_(model), kernels_(kernels), pool_(pool) {
@@ -33,10 +52,8 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     max_positions_ = max_positions;
     const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv = size_t(c.kv_dim());
     const size_t positions = size_t(max_positions);
+    check_state_fits(positions);
     const size_t cache = size_t(c.n_layers) * positions * kv;
-    if (cache / kv / positions != size_t(c.n_layers) || cache > size_t(-1) / 2 / sizeof(float))
-        throw Error(model.path + ": the KV cache for " + std::to_string(positions) +
-                    " positions does not fit this host's address space");
     x_.resize(dim);
     xb_.resize(dim);
     xb2_.resize(dim);

@@ -189,8 +189,30 @@ TEST_CASE("the memory limit refuses conversions before allocating", "[loader]") 
     options.big_endian = host_byte_order() == ByteOrder::Little;
     const std::string bytes = write_llama2c(*model, options);
     LoadOptions limited;
-    limited.memory_limit = 1024;
-    // Read-only bytes in the other byte order must be copied: more than 1 KiB.
+    // Room for the file but not for the copy that read-only bytes in the other order need.
+    limited.memory_limit = bytes.size() + 1024;
     CHECK_THROWS_WITH(load_model(borrow_memory(bytes.data(), bytes.size(), "m.bin"), limited),
-                      Catch::StartsWith("m.bin: loading needs") && Catch::Contains("1024 bytes allowed"));
+                      Catch::StartsWith("m.bin: loading needs") &&
+                          Catch::Contains("of converted weights), more than the " +
+                                          std::to_string(bytes.size() + 1024) + " bytes available"));
+    limited.memory_limit = bytes.size() - 1;
+    CHECK_THROWS_WITH(load_model(borrow_memory(bytes.data(), bytes.size(), "m.bin"), limited),
+                      "m.bin: the file is " + std::to_string(bytes.size()) + " bytes, more than the " +
+                          std::to_string(bytes.size() - 1) + " bytes available");
+}
+
+TEST_CASE("the run state is checked against the memory limit before allocating", "[loader]") {
+    const Config c = tiny_config();
+    const std::string bytes = write_llama2c(*random_test_model(c, 12), {});
+    LoadOptions limited;
+    limited.memory_limit = 2 * bytes.size();
+    auto model = load_model(borrow_memory(bytes.data(), bytes.size(), "m.bin"), limited);
+    const size_t kv_bytes_per_position = 2 * size_t(c.n_layers) * size_t(c.kv_dim()) * sizeof(float);
+    // Room for a few positions, not for a context as long as the file.
+    model->config.seq_len = int(bytes.size() / kv_bytes_per_position + 1);
+    CHECK_NOTHROW(Transformer(*model, scalar_kernels(), nullptr, 4));
+    CHECK_THROWS_WITH(Transformer(*model, scalar_kernels(), nullptr, model->config.seq_len),
+                      Catch::StartsWith("m.bin: the KV cache and buffers for " +
+                                        std::to_string(model->config.seq_len) + " positions need ") &&
+                          Catch::Contains(" available; fewer positions need less"));
 }

@@ -39,6 +39,9 @@ public:
     std::function<void(const Matrix& m, const float* x)> observer;
 
 private:
+    // Throws Error (what is needed, what is available) if the run state for this many positions
+    // does not fit beside the model in model.memory_limit or the address space.
+    void check_state_fits(size_t positions) const;
     // An input vector and, once a Q8_0 matrix needs it, its quantized form (shared by every
     // matrix multiplied with the same input).
     struct Input {

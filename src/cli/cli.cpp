@@ -15,6 +15,7 @@
 #include "llamaport/generate.hpp"
 #include "llamaport/kernels.hpp"
 #include "llamaport/model.hpp"
+#include "llamaport/system.hpp"
 #include "llamaport/text_output.hpp"
 #include "llamaport/threadpool.hpp"
 #include "llamaport/tokenizer.hpp"
@@ -45,26 +46,7 @@ const char* const usage_text =
     "\n"
     "The story goes to standard output; timing and a summary go to standard error.\n";
 
-struct Options {
-    std::string model_path;
-    std::string tokenizer_path = "tokenizer.bin";
-    bool tokenizer_given = false;
-    float temperature = 1.0f;
-    float top_p = 0.9f;
-    uint64_t seed = 0;
-    int steps = 256;
-    std::optional<std::string> prompt;
-    std::string mode = "generate";
-    std::optional<std::string> system_prompt;
-    std::string kernel = "auto";
-    int threads = 0;  // 0: hardware threads
-    int context = 0;  // 0: the model's
-};
 
-// A bad flag or value: exit status 2.
-struct UsageError {
-    std::string message;
-};
 
 // The whole string must be the number.
 float parse_float(const std::string& flag, const std::string& text, const char* what) {
@@ -85,19 +67,21 @@ long long parse_int(const std::string& flag, const std::string& text, long long 
     return v;
 }
 
-// Returns false when help was asked for.
-bool parse(int argc, const char* const* argv, Options& o) {
+}  // namespace
+
+std::optional<Options> parse_options(int argc, const char* const* argv) {
+    Options o;
     if (argc < 2) throw UsageError{"no model given"};
     int first_flag = 1;
     const std::string first = argv[1];
-    if (first == "-h" || first == "--help") return false;
+    if (first == "-h" || first == "--help") return std::nullopt;
     if (first.empty() || first[0] != '-') {
         o.model_path = first;
         first_flag = 2;
     }
     for (int i = first_flag; i < argc; i += 2) {
         const std::string flag = argv[i];
-        if (flag == "-h" || flag == "--help") return false;
+        if (flag == "-h" || flag == "--help") return std::nullopt;
         if (flag.size() < 2 || flag[0] != '-')
             throw UsageError{"unexpected argument '" + flag + "' (flags come in pairs: -x VALUE)"};
         static const char* const known[] = {"-t", "-p", "-s", "-n", "-i", "-z", "-m",
@@ -137,14 +121,10 @@ bool parse(int argc, const char* const* argv, Options& o) {
         }
     }
     if (o.model_path.empty()) throw UsageError{"no model given (the model path comes first)"};
-    return true;
+    return o;
 }
 
-std::string megabytes(size_t bytes) {
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(1) << double(bytes) / (1 << 20) << " MiB";
-    return s.str();
-}
+namespace {
 
 std::string rate(int tokens, double seconds) {
     std::ostringstream s;
@@ -161,14 +141,16 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
         throw UsageError{std::string("--kernel: ") + e.what()};
     }
     const auto load_start = std::chrono::steady_clock::now();
-    std::unique_ptr<Model> model = load_model_file(o.model_path);
+    LoadOptions load_options;
+    load_options.memory_limit = memory_budget();
+    std::unique_ptr<Model> model = load_model_file(o.model_path, load_options);
     const Config& c = model->config;
     if (o.context) {
         // Rotary embeddings work at any position, so a longer context runs; whether the model
         // makes sense past what it was trained on is another matter.
         if (o.context > c.seq_len)
             err << "llamaport: warning: context " << o.context << " is longer than the "
-                << c.seq_len << " tokens " << model->path << " declares\n";
+                << c.seq_len << " tokens " << escape_for_terminal(model->path) << " declares\n";
         model->config.seq_len = o.context;
     }
     const Tokenizer tokenizer =
@@ -211,9 +193,9 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
                      o.system_prompt ? &*o.system_prompt : nullptr, steps, io);
         out << "\n" << std::flush;
     }
-    err << std::fixed << std::setprecision(2) << "llamaport: " << model->path << " | "
+    err << std::fixed << std::setprecision(2) << "llamaport: " << escape_for_terminal(model->path) << " | "
         << model->format << " | " << double(model->parameter_count()) / 1e6 << "M params, "
-        << megabytes(model->weight_bytes()) << " | kernel " << kernels->name << " | "
+        << size_text(model->weight_bytes()) << " | kernel " << kernels->name << " | "
         << pool.size() << (pool.size() == 1 ? " thread" : " threads") << "\n"
         << "llamaport: load " << std::setprecision(1) << load_seconds * 1000 << " ms | prompt "
         << rate(stats.prompt_tokens, stats.prompt_seconds) << " | generation "
@@ -221,26 +203,39 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
     return 0;
 }
 
+int report_usage_error(const UsageError& e, std::ostream& err) {
+    err << "llamaport: " << escape_for_terminal(e.message) << " (see llamaport --help)\n";
+    return 2;
+}
+
 }  // namespace
 
-int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err, std::istream& in) {
-    Options options;
+int run_options(const Options& options, std::ostream& out, std::ostream& err, std::istream& in) {
     try {
-        if (!parse(argc, argv, options)) {
-            out << usage_text;
-            return 0;
-        }
         return run_model(options, out, err, in);
     } catch (const UsageError& e) {
-        err << "llamaport: " << e.message << " (see llamaport --help)\n";
-        return 2;
+        return report_usage_error(e, err);
     } catch (const Error& e) {
-        err << "llamaport: " << e.what() << "\n";
+        err << "llamaport: " << escape_for_terminal(e.what()) << "\n";
         return 1;
     } catch (const std::bad_alloc&) {
         err << "llamaport: out of memory\n";
         return 1;
     }
+}
+
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err, std::istream& in) {
+    std::optional<Options> options;
+    try {
+        options = parse_options(argc, argv);
+    } catch (const UsageError& e) {
+        return report_usage_error(e, err);
+    }
+    if (!options) {
+        out << usage_text;
+        return 0;
+    }
+    return run_options(*options, out, err, in);
 }
 
 }  // namespace llamaport::cli

@@ -5,6 +5,7 @@
 #include "llamaport/aqlm.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/kernels.hpp"
+#include "llamaport/system.hpp"
 
 namespace llamaport {
 
@@ -65,10 +66,13 @@ size_t Model::weight_bytes() const {
 void* Model::allocate(size_t bytes) {
     const size_t alignment = 64;
     if (bytes > size_t(-1) - alignment) throw Error(path + ": allocation size overflows");
-    if (memory_limit && (bytes > memory_limit || allocated_bytes > memory_limit - bytes))
-        throw Error(path + ": loading needs at least " + std::to_string(allocated_bytes + bytes) +
-                    " bytes of converted weights, more than the " + std::to_string(memory_limit) +
-                    " bytes allowed");
+    const size_t file_bytes = blob ? blob->size() : 0;
+    if (memory_limit && (bytes > memory_limit || file_bytes > memory_limit - bytes ||
+                         allocated_bytes > memory_limit - bytes - file_bytes))
+        throw Error(path + ": loading needs at least " +
+                    size_text(file_bytes + allocated_bytes + bytes) + " (the file and " +
+                    size_text(allocated_bytes + bytes) + " of converted weights), more than the " +
+                    size_text(memory_limit) + " available");
     std::unique_ptr<uint8_t[]> buffer(new uint8_t[bytes + alignment]());
     uint8_t* p = buffer.get();
     p += (alignment - reinterpret_cast<uintptr_t>(p) % alignment) % alignment;
@@ -121,6 +125,9 @@ std::unique_ptr<Model> load_model(std::unique_ptr<Blob> blob, const LoadOptions&
     model->memory_limit = options.memory_limit;
     model->blob = std::move(blob);
     if (model->blob->size() == 0) throw Error(model->path + ": file is empty");
+    if (options.memory_limit && model->blob->size() > options.memory_limit)
+        throw Error(model->path + ": the file is " + size_text(model->blob->size()) +
+                    ", more than the " + size_text(options.memory_limit) + " available");
     if (looks_like_gguf(*model->blob))
         load_gguf(*model, options);
     else

@@ -1,0 +1,143 @@
+// fuzz-write-seeds OUT [MODELS]: writes a seed corpus per fuzz target under OUT/<target>/: small
+// models in every format and byte order the loaders read, tokenizer files, prompts and command
+// lines, plus (when MODELS, e.g. ../shared/models, is given) the real model and tokenizer files.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <string>
+
+#include "aqlm/quantize_model.hpp"
+#include "fuzz_support.hpp"
+#include "llamaport/blob.hpp"
+#include "llamaport/error.hpp"
+#include "llamaport/gguf.hpp"
+#include "llamaport/llama2c.hpp"
+#include "llamaport/random_model.hpp"
+
+using namespace llamaport;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path out_dir;
+
+void write(const std::string& target, const std::string& name, const std::string& bytes) {
+    // A model seed the loader refused would leave the fuzz target's replay testing nothing.
+    if (target == "llama2c" || target == "gguf") load_model(borrow_memory(bytes.data(), bytes.size(), name));
+    fs::create_directories(out_dir / target);
+    std::ofstream(out_dir / target / name, std::ios::binary) << bytes;
+}
+
+std::string read(const fs::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+Config small_config(int dim, int hidden) {
+    Config c;
+    c.dim = dim;
+    c.hidden_dim = hidden;
+    c.n_layers = 2;
+    c.n_heads = 4;
+    c.n_kv_heads = 2;
+    c.vocab_size = 300;  // small_tokenizer's
+    c.seq_len = 32;
+    return c;
+}
+
+void write_llama2c_seeds() {
+    auto model = make_random_model(small_config(16, 36), 1);
+    auto unshared = make_random_model(small_config(16, 36), 2, false);
+    for (int version : {0, 1, 2})
+        for (bool big_endian : {false, true}) {
+            Llama2cWriteOptions o;
+            o.version = version;
+            o.big_endian = big_endian;
+            const std::string name = "v" + std::to_string(version) + (big_endian ? "-be" : "-le");
+            write("llama2c", name + ".bin", write_llama2c(*model, o));
+            write("llama2c", name + "-unshared.bin", write_llama2c(*unshared, o));
+        }
+}
+
+void write_gguf_seeds() {
+    const Tokenizer tokenizer = fuzz::small_tokenizer();
+    GgufWriteOptions o;
+    o.pieces = tokenizer.pieces();
+    o.scores = tokenizer.scores();
+    auto model = make_random_model(small_config(32, 64), 3, false);
+    for (WeightType type : {WeightType::F32, WeightType::Q8_0})
+        for (bool big_endian : {false, true}) {
+            o.matrix_type = type;
+            o.big_endian = big_endian;
+            write("gguf", std::string(weight_type_name(type)) + (big_endian ? "-be" : "-le") + ".gguf",
+                  write_gguf_model(*model, o));
+        }
+    AqlmConfig aqlm;
+    aqlm.bits = 4;  // 16 entries keep the seed small; the layout is that of 2x8
+    aqlm.max_iterations = 1;
+    quantize_layers_aqlm(*model, {}, aqlm, nullptr);
+    o.matrix_type = WeightType::F32;
+    for (bool big_endian : {false, true}) {
+        o.big_endian = big_endian;
+        write("gguf", std::string("aqlm-2x4") + (big_endian ? "-be" : "-le") + ".gguf", write_gguf_model(*model, o));
+    }
+}
+
+// fuzz_tokenizer's inputs: the vocabulary size minus one (two bytes, little-endian), then the file.
+std::string tokenizer_input(int vocab, const std::string& file) {
+    return std::string{char((vocab - 1) & 0xFF), char((vocab - 1) >> 8)} + file;
+}
+
+void write_text_seeds() {
+    write("tokenizer", "small.tok", tokenizer_input(300, fuzz::small_tokenizer().to_llama2c_file()));
+    const std::string prompts[] = {"Once upon a time, there was a little girl named Lily.",
+                                   "caf\xC3\xA9 \xF0\x9F\x98\x80 \xE6\x97\xA5\xE6\x9C\xAC",
+                                   std::string("\xFF\xC3(\x80\0 \t\n\x1B[2J", 12), " the day"};
+    int n = 0;
+    for (const std::string& p : prompts) write("encode", "prompt" + std::to_string(n++), p);
+    using namespace std::string_literals;
+    const std::string command_lines[] = {
+        "\0-n\0"s "8\0-i\0Once upon a time"s,
+        "\0-t\0"s "0\0-p\0"s "0.5\0-s\0"s "42\0-n\0"s "0"s,
+        "Hello\nHow are you?\n\0-m\0chat\0-y\0Be nice"s,
+        "Hi\n\0-m\0chat\0-i\0The day"s,
+        "\0-z\0tok\0-i\0x\0--kernel\0scalar\0--threads\0"s "2"s,
+        "\0-c\0"s "16\0-n\0"s "0\0--kernel\0auto"s,
+        "\0--help"s,
+        "\0-q\0"s "1"s,
+    };
+    n = 0;
+    for (const std::string& c : command_lines) write("cli", "args" + std::to_string(n++), c);
+}
+
+void copy_real_files(const fs::path& models) {
+    const std::pair<const char*, const char*> model_files[] = {{"stories260K.bin", "llama2c"},
+                                                               {"stories260K-F32.gguf", "gguf"}};
+    for (const auto& [name, target] : model_files)
+        if (fs::exists(models / name)) write(target, name, read(models / name));
+    const std::pair<const char*, int> tokenizers[] = {{"tok512.bin", 512}, {"tokenizer.bin", 32000}};
+    for (const auto& [name, vocab] : tokenizers)
+        if (fs::exists(models / name)) write("tokenizer", name, tokenizer_input(vocab, read(models / name)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || argc > 3) {
+        std::cerr << "usage: fuzz-write-seeds OUT [MODELS]\n";
+        return 2;
+    }
+    out_dir = argv[1];
+    try {
+        write_llama2c_seeds();
+        write_gguf_seeds();
+        write_text_seeds();
+        if (argc == 3) copy_real_files(argv[2]);
+    } catch (const Error& e) {
+        std::cerr << "fuzz-write-seeds: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
