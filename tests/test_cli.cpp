@@ -113,6 +113,28 @@ TEST_CASE("file problems exit 1 with one line naming the file", "[cli]") {
     CHECK(one_line(r.err));
 }
 
+TEST_CASE("messages quoting a hostile flag or file name cannot reach the terminal raw", "[cli]") {
+    const CliResult kernel = tiny({"--kernel", "\x1b]0;owned\x07"});
+    CHECK(kernel.status == 2);
+    CHECK_THAT(kernel.err, Catch::Contains("kernel '\\x1B]0;owned\\x07'"));
+    const CliResult file = run_cli({"/nonexistent/\x9b\n.bin"});
+    CHECK(file.status == 1);
+    CHECK_THAT(file.err, Catch::StartsWith("llamaport: /nonexistent/\\x9B\\x0A.bin: cannot open file"));
+    CHECK(one_line(file.err));
+}
+
+TEST_CASE("chat turns of any length and content are handled", "[cli]") {
+    std::string hostile(100000, 'a');
+    for (size_t i = 0; i < hostile.size(); i += 7) hostile[i] = char(i % 256);
+    hostile[5] = '\0';
+    // A turn longer than the context is refused in one line, whatever bytes it holds.
+    const CliResult r = tiny({"-m", "chat", "-n", "32"}, "\n" + hostile + "\n");
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains("longer than the model's context of 32"));
+    CHECK(one_line(r.err));
+    CHECK(r.out == "Enter system prompt (optional): User: ");
+}
+
 TEST_CASE("a prompt longer than the context is refused", "[cli]") {
     const CliResult r = tiny({"-i", std::string(200, 'q')});  // 'q' is not in the vocabulary: byte tokens
     CHECK(r.status == 1);
@@ -125,6 +147,8 @@ TEST_CASE("steps: 0 means the whole context, larger values are clamped", "[cli]"
         const CliResult r = tiny({"-n", n, "-t", "0"});
         CHECK(r.status == 0);
         CHECK_THAT(r.err, Catch::Contains("achieved tok/s: "));
+        CHECK((r.err.find("llamaport: -n 1000 is more than the model's context of 32 tokens; running 32\n") !=
+               std::string::npos) == (std::string(n) == "1000"));
     }
     const CliResult one = tiny({"-n", "1", "-t", "0", "-i", "ab"});
     CHECK(one.status == 0);

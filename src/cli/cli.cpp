@@ -101,6 +101,7 @@ std::optional<Options> parse_options(int argc, const char* const* argv) {
             o.seed = uint64_t(parse_int(flag, value, 0, INT64_MAX));
         } else if (flag == "-n") {
             o.steps = int(parse_int(flag, value, 0, INT32_MAX));
+            o.steps_given = true;
         } else if (flag == "-i") {
             o.prompt = value;
         } else if (flag == "-z") {
@@ -160,7 +161,11 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
 
+    // run.c's rule: 0 or more than the context means the whole context.
     const int steps = o.steps == 0 || o.steps > c.seq_len ? c.seq_len : o.steps;
+    if (o.steps_given && o.steps > c.seq_len)
+        err << "llamaport: -n " << o.steps << " is more than the model's context of " << c.seq_len
+            << " tokens; running " << c.seq_len << "\n";
     const int threads = o.threads ? o.threads : ThreadPool::hardware_threads();
     ThreadPool pool(threads);
     Transformer transformer(*model, *kernels, &pool, steps);

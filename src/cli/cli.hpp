@@ -17,6 +17,7 @@ struct Options {
     float top_p = 0.9f;
     uint64_t seed = 0;
     int steps = 256;
+    bool steps_given = false;
     std::optional<std::string> prompt;
     std::string mode = "generate";
     std::optional<std::string> system_prompt;

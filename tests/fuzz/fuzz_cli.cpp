@@ -71,9 +71,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::optional<cli::Options> options;
     try {
         options = cli::parse_options(int(argv.size()), argv.data());
-    } catch (const cli::UsageError& e) {
-        fuzz::check(!e.message.empty() && e.message.find('\n') == std::string::npos,
-                    "a usage error is one line");
+    } catch (const cli::UsageError&) {
+        // The whole command fails the same way, before opening any file, with one safe line.
+        std::istringstream in;
+        std::ostringstream out, err;
+        fuzz::check(cli::run(int(argv.size()), argv.data(), out, err, in) == 2, "bad flags exit 2");
+        const std::string message = err.str();
+        fuzz::check(out.str().empty() && !message.empty() && message.find('\n') == message.size() - 1,
+                    "a usage error is one line on standard error");
+        fuzz::check(fuzz::terminal_safe(message), "a usage error is terminal-safe");
         return 0;
     }
     if (!options) return 0;  // --help
