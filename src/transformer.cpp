@@ -38,9 +38,8 @@ void Transformer::check_state_fits(size_t positions) const {
     const uint64_t limit = model_.memory_limit ? model_.memory_limit : SIZE_MAX;
     if (needed > SIZE_MAX || needed > limit || model_bytes > limit - needed)
         throw Error(model_.path + ": the KV cache and buffers for " + std::to_string(positions) +
-                    " positions need " + size_text(size_t(std::min<uint64_t>(needed, SIZE_MAX))) +
-                    " besides the model's " + size_text(size_t(model_bytes)) + ", more than the " +
-                    size_text(size_t(std::min<uint64_t>(limit, SIZE_MAX))) +
+                    " positions need " + size_text(needed) + " besides the model's " +
+                    size_text(model_bytes) + ", more than the " + size_text(limit) +
                     " available; fewer positions need less");
 }
 

@@ -9,6 +9,7 @@
 #include "llamaport/kernels.hpp"
 #include "llamaport/llama2c.hpp"
 #include "llamaport/model.hpp"
+#include "llamaport/system.hpp"
 #include "llamaport/transformer.hpp"
 #include "loader/byte_order.hpp"
 #include "test_support.hpp"
@@ -199,6 +200,21 @@ TEST_CASE("the memory limit refuses conversions before allocating", "[loader]") 
     CHECK_THROWS_WITH(load_model(borrow_memory(bytes.data(), bytes.size(), "m.bin"), limited),
                       "m.bin: the file is " + std::to_string(bytes.size()) + " bytes, more than the " +
                           std::to_string(bytes.size() - 1) + " bytes available");
+}
+
+TEST_CASE("a KV cache beyond this host's memory or address space is refused before allocating", "[loader]") {
+    const std::string bytes = write_llama2c(*random_test_model(tiny_config(), 12), {});
+    LoadOptions options;
+    options.memory_limit = memory_budget();  // what the command uses
+    auto model = load_model(borrow_memory(bytes.data(), bytes.size(), "m.bin"), options);
+    // 1024 layers x 2^20 positions x kv_dim 8 x 2 x 4 bytes = 64 GiB: more than a 32-bit address
+    // space and more than this machine. Only the constructor's sizing reads these fields.
+    model->config.n_layers = 1024;
+    model->config.seq_len = 1 << 20;
+    CHECK_THROWS_WITH(Transformer(*model, scalar_kernels(), nullptr, 0),
+                      Catch::StartsWith("m.bin: the KV cache and buffers for 1048576 positions need ") &&
+                          Catch::Contains("more than the " + size_text(memory_budget()) + " available"));
+    CHECK(memory_budget() <= (sizeof(size_t) < 8 ? size_t(3) << 30 : SIZE_MAX));
 }
 
 TEST_CASE("the run state is checked against the memory limit before allocating", "[loader]") {

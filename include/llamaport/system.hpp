@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace llamaport {
@@ -15,6 +16,6 @@ size_t physical_memory();
 size_t memory_budget();
 
 // Sizes in messages: "1000 bytes" below a mebibyte, "12.3 MiB" above.
-std::string size_text(size_t bytes);
+std::string size_text(uint64_t bytes);
 
 }  // namespace llamaport

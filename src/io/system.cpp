@@ -28,8 +28,8 @@ size_t memory_budget() {
     return physical ? std::min(physical, address_space) : address_space;
 }
 
-std::string size_text(size_t bytes) {
-    if (bytes < (size_t(1) << 20)) return std::to_string(bytes) + " bytes";
+std::string size_text(uint64_t bytes) {
+    if (bytes < (uint64_t(1) << 20)) return std::to_string(bytes) + " bytes";
     char text[32];
     std::snprintf(text, sizeof text, "%.1f MiB", double(bytes) / (1 << 20));
     return text;
