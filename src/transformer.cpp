@@ -170,18 +170,22 @@ void Transformer::attention(int layer, int pos) {
     const float* keys = key_cache_.data() + size_t(layer) * positions * kv_dim;
     const float* values = value_cache_.data() + size_t(layer) * positions * kv_dim;
     const float scale = std::sqrt(float(head_size));
-    for (size_t h = 0; h < size_t(c.n_heads); h++) {
-        const float* q = q_.data() + h * head_size;
-        float* att = att_.data() + h * positions;
-        const size_t kv_head = (h / kv_mul) * head_size;
-        for (size_t t = 0; t <= size_t(pos); t++)
-            att[t] = kernels_.dot_f32(q, keys + t * kv_dim + kv_head, head_size) / scale;
-        softmax(att, size_t(pos) + 1);
-        float* out = xb_.data() + h * head_size;
-        std::fill(out, out + head_size, 0.0f);
-        for (size_t t = 0; t <= size_t(pos); t++)
-            kernels_.axpy_f32(out, att[t], values + t * kv_dim + kv_head, head_size);
-    }
+    const size_t heads = size_t(c.n_heads), n = size_t(pos) + 1;
+    // Position by position, every head at each: the cache is read front to back, a stream the
+    // hardware prefetchers follow, rather than one head's slice per position at a time (a
+    // stride of kv_dim), which cost about a tenth of a Q8_0 110M token. Each head's sums still
+    // run over t in order, so the results are the same.
+    for (size_t t = 0; t < n; t++)
+        for (size_t h = 0; h < heads; h++)
+            att_[h * positions + t] = kernels_.dot_f32(q_.data() + h * head_size,
+                                                       keys + t * kv_dim + (h / kv_mul) * head_size,
+                                                       head_size) / scale;
+    for (size_t h = 0; h < heads; h++) softmax(att_.data() + h * positions, n);
+    std::fill(xb_.begin(), xb_.begin() + std::ptrdiff_t(heads * head_size), 0.0f);
+    for (size_t t = 0; t < n; t++)
+        for (size_t h = 0; h < heads; h++)
+            kernels_.axpy_f32(xb_.data() + h * head_size, att_[h * positions + t],
+                              values + t * kv_dim + (h / kv_mul) * head_size, head_size);
 }
 
 float* Transformer::forward(int token, int pos, bool want_logits) {
