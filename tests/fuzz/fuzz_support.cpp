@@ -1,5 +1,6 @@
 #include "fuzz_support.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -23,8 +24,8 @@ void run_briefly(const Model& model) {
     for (const KernelSet* kernels : available_kernels()) {
         Transformer transformer(model, *kernels, nullptr, 3);
         Sampler greedy(vocab, 0.0f, 0.9f, 1), nucleus(vocab, 1.0f, 0.9f, 7), plain(vocab, 0.8f, 1.0f, 9);
-        const int tokens[] = {1, vocab - 1, 0};
-        for (int pos = 0; pos < 3; pos++) {
+        const int tokens[] = {std::min(1, vocab - 1), vocab - 1, 0};
+        for (int pos = 0; pos < transformer.max_positions(); pos++) {
             const float* logits = transformer.forward(tokens[pos], pos);
             std::vector<float> scratch(logits, logits + vocab);
             for (Sampler* sampler : {&greedy, &nucleus, &plain}) {
