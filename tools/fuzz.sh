@@ -9,10 +9,24 @@
 # tests/fuzz/regressions/<target>/ so every build replays it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+fi
 seconds=${1:-60}
+if ! [[ $seconds =~ ^[0-9]+$ ]]; then
+    echo "fuzz.sh: SECONDS must be a whole number, got '$seconds' (see tools/fuzz.sh --help)" >&2
+    exit 2
+fi
 shift || true
+command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(llama2c gguf tokenizer encode cli)
+all_targets=(llama2c gguf tokenizer encode cli)
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+for target in "${targets[@]}"; do
+    [[ " ${all_targets[*]} " == *" $target "* ]] ||
+        { echo "fuzz.sh: unknown target '$target' (targets: ${all_targets[*]})" >&2; exit 2; }
+done
 shared=${LLAMAPORT_SHARED:-../shared}
 
 cmake --preset fuzz >/dev/null
