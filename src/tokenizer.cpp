@@ -15,13 +15,6 @@ int hex_digit(char c) {
     return -1;
 }
 
-// "<0xXX>" → XX, anything else → -1.
-int byte_token_value(const std::string& piece) {
-    if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;
-    const int hi = hex_digit(piece[3]), lo = hex_digit(piece[4]);
-    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
 // One character per byte value, for decoding byte tokens without allocating.
 const char* const all_bytes = [] {
     static char bytes[256];
@@ -30,6 +23,12 @@ const char* const all_bytes = [] {
 }();
 
 }  // namespace
+
+int byte_token_value(std::string_view piece) {
+    if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;
+    const int hi = hex_digit(piece[3]), lo = hex_digit(piece[4]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
 
 Tokenizer Tokenizer::from_blob(const Blob& blob, int expected_vocab) {
     const std::string& file = blob.name();

@@ -11,6 +11,9 @@
 
 namespace llamaport {
 
+// The byte a "<0xXX>" piece stands for (hex digits in either case), or -1 for any other piece.
+int byte_token_value(std::string_view piece);
+
 class Tokenizer {
 public:
     // llama2.c's tokenizer.bin: int32 max_token_length, then per token float score, int32

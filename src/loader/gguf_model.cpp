@@ -4,7 +4,6 @@
 // into the kernels' layout (AqlmPacked), all in model memory, and the file pages of what was
 // converted are given back. Norms are copied.
 #include <algorithm>
-#include <cctype>
 #include <climits>
 #include <cstring>
 #include <deque>
@@ -17,6 +16,7 @@
 #include "llamaport/aqlm.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/gguf.hpp"
+#include "llamaport/tokenizer.hpp"
 
 namespace llamaport {
 namespace {
@@ -407,12 +407,6 @@ void load_gguf(Model& model, const LoadOptions&) {
 
 namespace {
 
-bool is_byte_piece(const std::string& p) {
-    return p.size() == 6 && p.compare(0, 3, "<0x") == 0 && p[5] == '>' &&
-           std::isxdigit(static_cast<unsigned char>(p[3])) &&
-           std::isxdigit(static_cast<unsigned char>(p[4]));
-}
-
 // The vocabulary keys, in SentencePiece form (the inverse of read_vocab).
 void add_vocab(std::vector<std::pair<std::string, Value>>& kv, const Model& model,
                const GgufWriteOptions& o) {
@@ -445,7 +439,7 @@ void add_vocab(std::vector<std::pair<std::string, Value>>& kv, const Model& mode
         } else if (p == "<unk>") {
             type = token_unknown;
             if (unknown < 0) unknown = int(i);
-        } else if (is_byte_piece(p)) {
+        } else if (byte_token_value(p) >= 0) {
             type = token_byte;
         } else if (p.empty()) {
             type = token_control;  // as llama.cpp's converter marks them
