@@ -32,19 +32,11 @@ void write_file(const std::string& path, const std::string& bytes) {
 
 const Files& fuzz_files() {
     static const Files files = [] {
-        Config c;
-        c.dim = 16;
-        c.hidden_dim = 36;
-        c.n_layers = 2;
-        c.n_heads = 4;
-        c.n_kv_heads = 2;
-        c.vocab_size = 300;
-        c.seq_len = 32;
         // Per process: libFuzzer's -jobs runs several.
         const std::string base = (std::filesystem::temp_directory_path() /
                                   ("llamaport-fuzz-cli-" + std::to_string(getpid()))).string();
         Files f{base + ".bin", base + ".tok"};
-        write_file(f.model, write_llama2c(*make_random_model(c, 5), {}));
+        write_file(f.model, write_llama2c(*make_random_model(fuzz::small_config(16, 36), 5), {}));
         write_file(f.tokenizer, fuzz::small_tokenizer().to_llama2c_file());
         std::atexit([] {
             std::remove(fuzz_files().model.c_str());

@@ -25,9 +25,9 @@ void run_briefly(const Model& model) {
         Transformer transformer(model, *kernels, nullptr, 3);
         Sampler greedy(vocab, 0.0f, 0.9f, 1), nucleus(vocab, 1.0f, 0.9f, 7), plain(vocab, 0.8f, 1.0f, 9);
         const int tokens[] = {std::min(1, vocab - 1), vocab - 1, 0};
+        std::vector<float> scratch;  // the sampler overwrites what it is given
         for (int pos = 0; pos < transformer.max_positions(); pos++) {
             const float* logits = transformer.forward(tokens[pos], pos);
-            std::vector<float> scratch(logits, logits + vocab);
             for (Sampler* sampler : {&greedy, &nucleus, &plain}) {
                 scratch.assign(logits, logits + vocab);
                 const int next = sampler->sample(scratch.data());
@@ -87,6 +87,18 @@ bool terminal_safe(std::string_view text) {
         i += length;
     }
     return true;
+}
+
+Config small_config(int dim, int hidden_dim) {
+    Config c;
+    c.dim = dim;
+    c.hidden_dim = hidden_dim;
+    c.n_layers = 2;
+    c.n_heads = 4;
+    c.n_kv_heads = 2;
+    c.vocab_size = 300;
+    c.seq_len = 32;
+    return c;
 }
 
 Tokenizer small_tokenizer() {

@@ -28,9 +28,14 @@ void run_briefly(const Model& model);
 // TextOutput: ids stay in the vocabulary and what would reach the terminal is terminal_safe.
 void exercise_tokenizer(const Tokenizer& tokenizer);
 
-// True when text is safe for a terminal: valid UTF-8 without control characters other than
+// True when text is safe for a terminal (written apart from TextOutput on purpose: it is the
+// oracle the output is checked against): valid UTF-8 without control characters other than
 // tab, newline and (as run.c prints them) \v, \f and \r.
 bool terminal_safe(std::string_view text);
+
+// A model shape that runs in microseconds: 2 layers, 4 heads over 2 KV heads, vocab_size 300
+// (small_tokenizer's), 32 positions.
+Config small_config(int dim, int hidden_dim);
 
 // A 300-token vocabulary in llama2.c's layout (<unk>, <s>, </s>, 256 byte tokens, then pieces
 // with merge scores), matching the test models' vocab_size.

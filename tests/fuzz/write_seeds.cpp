@@ -35,21 +35,9 @@ std::string read(const fs::path& path) {
     return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 
-Config small_config(int dim, int hidden) {
-    Config c;
-    c.dim = dim;
-    c.hidden_dim = hidden;
-    c.n_layers = 2;
-    c.n_heads = 4;
-    c.n_kv_heads = 2;
-    c.vocab_size = 300;  // small_tokenizer's
-    c.seq_len = 32;
-    return c;
-}
-
 void write_llama2c_seeds() {
-    auto model = make_random_model(small_config(16, 36), 1);
-    auto unshared = make_random_model(small_config(16, 36), 2, false);
+    auto model = make_random_model(fuzz::small_config(16, 36), 1);
+    auto unshared = make_random_model(fuzz::small_config(16, 36), 2, false);
     for (int version : {0, 1, 2})
         for (bool big_endian : {false, true}) {
             Llama2cWriteOptions o;
@@ -66,7 +54,7 @@ void write_gguf_seeds() {
     GgufWriteOptions o;
     o.pieces = tokenizer.pieces();
     o.scores = tokenizer.scores();
-    auto model = make_random_model(small_config(32, 64), 3, false);
+    auto model = make_random_model(fuzz::small_config(32, 64), 3, false);
     for (WeightType type : {WeightType::F32, WeightType::Q8_0})
         for (bool big_endian : {false, true}) {
             o.matrix_type = type;
