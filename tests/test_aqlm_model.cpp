@@ -16,7 +16,9 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aqlm/quantize_model.hpp"
@@ -220,6 +222,65 @@ TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]"
                     CHECK(bad == 0);
                 }
             }
+}
+
+TEST_CASE("AQLM table layout: several runs and tiles, and any row range", "[aqlm]") {
+    // 2x8: 16 steps per tile, 64 blocks of 8 rows per run. 541 rows are a full run, a short one
+    // and a short last block; 200 columns are 25 groups, 50 steps: three full tiles and a short one.
+    // 2x4: 256 steps per tile; 1100 columns (138 groups, the last padded) are 276 steps, two tiles.
+    const std::pair<Config3, size_t> cases[] = {{{2, 8, 8}, 200}, {{2, 4, 8}, 1100}};
+    for (const auto& [c, cols] : cases) {
+        const size_t rows = 541;
+        INFO(c.codebooks << "x" << c.bits << ", " << rows << " x " << cols);
+        const AqlmMatrix q = random_aqlm(rows, cols, c, cols + c.bits);
+        Model owner;
+        const Matrix m = pack_aqlm(q, owner, "test");
+        const AqlmPacked& a = *m.aqlm;
+        REQUIRE(a.padded_rows() > AqlmPacked::run_blocks * AqlmPacked::row_block);
+        REQUIRE(a.steps() > a.tile_steps());
+        CHECK(same(unpack_aqlm(m), q));
+        // The layout is a permutation: every code has its own place.
+        std::vector<bool> used(a.padded_rows() * a.steps());
+        size_t collisions = 0;
+        for (size_t r = 0; r < a.padded_rows(); r++)
+            for (size_t i = 0; i < q.shape.groups(); i++)
+                for (size_t k = 0; k < c.codebooks; k++) {
+                    const size_t at = a.code_index(r, i, k);
+                    if (at >= used.size() || used[at]) collisions++;
+                    else used[at] = true;
+                }
+        CHECK(collisions == 0);
+
+        std::vector<float> x = random_vector(a.padded_cols(), cols);
+        std::fill(x.begin() + std::ptrdiff_t(cols), x.end(), 0.0f);
+        AlignedFloats lut(a.table_size(), NAN);
+        const KernelSet& scalar = scalar_kernels();
+        scalar.aqlm_build_table(lut.data(), a, x.data(), 0, q.shape.groups());
+        std::vector<float> want(rows), w(cols);
+        for (size_t r = 0; r < rows; r++) {
+            m.row_to_f32(r, w.data());
+            double sum = 0;
+            for (size_t j = 0; j < cols; j++) sum += double(w[j]) * x[j];
+            want[r] = float(sum);
+        }
+        // The strict rounding bound is the test above's; a wrong layout gives unrelated values.
+        std::vector<float> whole(rows);
+        scalar.aqlm_matvec_table(whole.data(), a, lut.data(), 0, rows);
+        size_t far = 0;
+        for (size_t r = 0; r < rows; r++)
+            if (!(std::fabs(whole[r] - want[r]) <= 1e-4f * (1 + std::fabs(want[r])))) far++;
+        CHECK(far == 0);
+        for (const KernelSet* set : available_kernels()) {
+            INFO("set " << set->name);
+            // Pieces as the transformer's threads take them (multiples of 16 rows, starting
+            // inside a run) and odd ones; each must give exactly the whole product's rows.
+            std::vector<float> y(rows, -7.0f);
+            const size_t edges[] = {0, 16, 17, 496, 520, 523, 536, rows};
+            for (size_t e = 0; e + 1 < std::size(edges); e++)
+                set->aqlm_matvec_table(y.data(), a, lut.data(), edges[e], edges[e + 1]);
+            CHECK(y == whole);
+        }
+    }
 }
 
 // ---- GGUF -----------------------------------------------------------------------------------

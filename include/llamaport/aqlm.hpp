@@ -5,6 +5,7 @@
 // "2x8" is M=2, 8-bit codes, g=8: 2 bits per weight plus the codebooks.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -44,15 +45,21 @@ struct AqlmMatrix {
 
 // An AQLM matrix as the kernels read it, in model memory (pack_aqlm). Two layouts:
 // - table lookup, bits <= 8: each product first builds a table of the input's dot products with
-//   every codebook entry, then sums table entries. Codes are uint8 laid out
-//   [rows / 8][groups][M][8]: for a block of 8 rows, input group after input group, the 8 rows'
-//   codes side by side, so the inner loop walks output rows for a fixed group. Rows are padded to
-//   a multiple of 8 (code 0, scale 0). Codebooks are transposed, [M][g][2^B], so that building
-//   the table runs over entries with unit stride. Scales [padded rows].
+//   every codebook entry, then sums table entries. A "step" is one (input group, codebook) pair,
+//   steps = groups * M, each with its own table of 2^B entries. Rows come in blocks of 8 (padded
+//   with code 0 and scale 0) and blocks in runs of up to 64. For a run, a tile of table_steps()
+//   steps (their tables fit L1) serves every block of the run before the next tile. Codes are
+//   uint8, stored in exactly that order, so the product reads them front to back (the hardware
+//   prefetchers follow one stream; 64 interleaved ones they did not):
+//   [run][tile][block of the run][step of the tile][row of the block].
+//   Codebooks are transposed, [M][g][2^B], so that building a table runs over entries with unit
+//   stride. Scales [padded rows].
 // - direct decode, bits > 8 (a 1x16 table would outgrow the caches): codes uint16
 //   [rows][groups][M], codebooks [M][2^B][g], scales [rows].
 struct AqlmPacked {
     static constexpr size_t row_block = 8;
+    static constexpr size_t run_blocks = 64;
+    static constexpr size_t tile_bytes = 16 * 1024;
 
     AqlmShape shape;
     const uint8_t* codes8 = nullptr;    // table layout
@@ -64,8 +71,13 @@ struct AqlmPacked {
     size_t padded_rows() const {
         return uses_table() ? (shape.rows + row_block - 1) / row_block * row_block : shape.rows;
     }
+    size_t steps() const { return shape.groups() * shape.codebooks; }
+    // Steps per tile of the table layout.
+    size_t tile_steps() const {
+        return std::max<size_t>(1, tile_bytes / (shape.entries() * sizeof(float)));
+    }
     // Floats in the lookup table of one product: [groups][M][2^B].
-    size_t table_size() const { return shape.groups() * shape.codebooks * shape.entries(); }
+    size_t table_size() const { return steps() * shape.entries(); }
     // Inputs the kernels read: the input vector zero-padded to whole groups.
     size_t padded_cols() const { return shape.groups() * shape.group_size; }
 
@@ -73,8 +85,13 @@ struct AqlmPacked {
     // codebooks.
     size_t code_index(size_t row, size_t group, size_t m) const {
         if (!uses_table()) return (row * shape.groups() + group) * shape.codebooks + m;
-        return ((row / row_block * shape.groups() + group) * shape.codebooks + m) * row_block +
-               row % row_block;
+        const size_t step = group * shape.codebooks + m, tile = tile_steps();
+        const size_t block = row / row_block, run = block / run_blocks * run_blocks;
+        const size_t blocks_in_run = std::min(run_blocks, padded_rows() / row_block - run);
+        const size_t tile_begin = step / tile * tile;
+        const size_t tile_len = std::min(tile, steps() - tile_begin);
+        return (run * steps() + tile_begin * blocks_in_run + (block - run) * tile_len +
+                (step - tile_begin)) * row_block + row % row_block;
     }
     size_t codebook_index(size_t m, size_t entry, size_t j) const {
         const size_t g = shape.group_size, entries = shape.entries();

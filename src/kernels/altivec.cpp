@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
 #include "llamaport/aqlm.hpp"
 #include "loader/byte_order.hpp"
@@ -424,60 +425,55 @@ void aqlm_build_table(float* lut, const AqlmPacked& a, const float* x, size_t gr
     }
 }
 
-// The 8 rows of a block sum in 8 FPU registers, in the scalar set's order. AltiVec cannot load a
-// float from an arbitrary address into a chosen lane (lvewx picks the lane from the address), so
-// vector adds would cost a store and reload per entry: more load/store work than the 7450's one
-// load/store unit saves, which is why GCC's SLP vectorizer (it would pack the 8 adds that way) is
-// off for this function. Four codes come in one 32-bit load (byte k of it in memory is row k's
-// code, whichever end of the word that is on this host), so a lookup is a rotate-and-mask, a load
-// and an add: 3.5 instructions with the loop. Cache blocking as in the AVX2 set: a tile of tables
-// small enough for L1 serves a run of row blocks (their partial sums wait in acc) before the next.
-__attribute__((optimize("no-tree-slp-vectorize")))
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
-                       size_t row_end) {
-    constexpr size_t rb = AqlmPacked::row_block, run = 64, tile_bytes = 16 * 1024;
-    static_assert(rb == 8, "one sum per row of a block below");
-    const size_t steps = a.shape.groups() * a.shape.codebooks, entries = a.shape.entries();
-    const size_t tile = std::max<size_t>(1, tile_bytes / (entries * sizeof(float)));
-    const size_t block_end = (row_end + rb - 1) / rb;
-    const bool big_endian = host_byte_order() == ByteOrder::Big;
-    uint32_t shift[4];
-    for (uint32_t k = 0; k < 4; k++) shift[k] = big_endian ? 24 - 8 * k : 8 * k;
-    float acc[run][rb];
-    for (size_t b0 = row_begin / rb; b0 < block_end; b0 += run) {
-        const size_t blocks = std::min(run, block_end - b0);
-        std::fill(&acc[0][0], &acc[0][0] + blocks * rb, 0.0f);
-        for (size_t t0 = 0; t0 < steps; t0 += tile) {
-            const size_t n = std::min(tile, steps - t0);
-            for (size_t b = 0; b < blocks; b++) {
-                const uint8_t* codes = a.codes8 + ((b0 + b) * steps + t0) * rb;
-                const float* table = lut + t0 * entries;
-                float* sums = acc[b];
-                float s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3];
-                float s4 = sums[4], s5 = sums[5], s6 = sums[6], s7 = sums[7];
-                for (size_t t = 0; t < n; t++, codes += rb, table += entries) {
-                    uint32_t w0, w1;
-                    std::memcpy(&w0, codes, 4);
-                    std::memcpy(&w1, codes + 4, 4);
-                    s0 += table[(w0 >> shift[0]) & 0xFF];
-                    s1 += table[(w0 >> shift[1]) & 0xFF];
-                    s2 += table[(w0 >> shift[2]) & 0xFF];
-                    s3 += table[(w0 >> shift[3]) & 0xFF];
-                    s4 += table[(w1 >> shift[0]) & 0xFF];
-                    s5 += table[(w1 >> shift[1]) & 0xFF];
-                    s6 += table[(w1 >> shift[2]) & 0xFF];
-                    s7 += table[(w1 >> shift[3]) & 0xFF];
-                }
-                const float out[rb] = {s0, s1, s2, s3, s4, s5, s6, s7};
-                std::copy(out, out + rb, sums);
-            }
-        }
+// The 8 rows of a block sum in 8 FPU registers. AltiVec cannot load a float from an arbitrary
+// address into a chosen lane (lvewx picks the lane from the address), so vector adds would cost a
+// store and reload per entry: more load/store work than the 7450's one load/store unit saves,
+// which is why GCC's SLP vectorizer (it would pack the 8 adds that way) is off for add_lookups.
+// Four codes come in one 32-bit load (byte k of it in memory is row k's code, whichever end of the
+// word that is on this host), so a lookup is a rotate-and-mask, a load and an add: 3.5
+// instructions with the loop.
+struct AqlmBlock {
+    static constexpr size_t rb = AqlmPacked::row_block;
+    static_assert(rb == 8, "one register per row of a block below");
+    struct Sums {
+        float v[rb];
+    };
+    static Sums zero() { return Sums{}; }
+    __attribute__((optimize("no-tree-slp-vectorize")))
+    static void add_lookups(Sums* sums, size_t blocks, const float* tables, size_t entries,
+                            const uint8_t* codes, size_t steps) {
+        const bool big_endian = host_byte_order() == ByteOrder::Big;
+        uint32_t shift[4];
+        for (uint32_t k = 0; k < 4; k++) shift[k] = big_endian ? 24 - 8 * k : 8 * k;
         for (size_t b = 0; b < blocks; b++) {
-            const size_t first = (b0 + b) * rb;
-            for (size_t r = std::max(row_begin, first); r < std::min(row_end, first + rb); r++)
-                y[r] = a.scales[r] * acc[b][r - first];
+            float* v = sums[b].v;
+            float s0 = v[0], s1 = v[1], s2 = v[2], s3 = v[3], s4 = v[4], s5 = v[5], s6 = v[6],
+                  s7 = v[7];
+            const float* table = tables;
+            for (size_t t = 0; t < steps; t++, codes += rb, table += entries) {
+                uint32_t w0, w1;
+                std::memcpy(&w0, codes, 4);
+                std::memcpy(&w1, codes + 4, 4);
+                s0 += table[(w0 >> shift[0]) & 0xFF];
+                s1 += table[(w0 >> shift[1]) & 0xFF];
+                s2 += table[(w0 >> shift[2]) & 0xFF];
+                s3 += table[(w0 >> shift[3]) & 0xFF];
+                s4 += table[(w1 >> shift[0]) & 0xFF];
+                s5 += table[(w1 >> shift[1]) & 0xFF];
+                s6 += table[(w1 >> shift[2]) & 0xFF];
+                s7 += table[(w1 >> shift[3]) & 0xFF];
+            }
+            sums[b] = Sums{{s0, s1, s2, s3, s4, s5, s6, s7}};
         }
     }
+    static void scale(float* out, const Sums& sums, const float* scales) {
+        for (size_t k = 0; k < rb; k++) out[k] = scales[k] * sums.v[k];
+    }
+};
+
+void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
+                       size_t row_end) {
+    aqlm_table_product<AqlmBlock>(y, a, lut, row_begin, row_end);
 }
 
 // Groups of 8: each group's weights are two aligned vectors (the codebooks' entries summed; an

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
 #include "llamaport/aqlm.hpp"
 
@@ -374,51 +375,42 @@ __m256 lookup8(const float* table, const uint8_t* codes) {
     return _mm256_i32gather_ps(table, index, 4);
 }
 
-// A block of 8 rows per gather, the codes widened from bytes; each row sums in the scalar set's
-// order. Cache blocking: a tile of tables small enough for L1 serves a run of row blocks (their
-// partial sums wait in acc) before the next tile; gathers from L2 took twice as long. Two blocks
-// at a time, so that two chains of additions hide the add latency.
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
-                       size_t row_end) {
-    constexpr size_t rb = AqlmPacked::row_block, run = 64, tile_bytes = 16 * 1024;
-    const size_t steps = a.shape.groups() * a.shape.codebooks, entries = a.shape.entries();
-    const size_t tile = std::max<size_t>(1, tile_bytes / (entries * sizeof(float)));
-    const size_t block_end = (row_end + rb - 1) / rb;
-    __m256 acc[run];
-    for (size_t b0 = row_begin / rb; b0 < block_end; b0 += run) {
-        const size_t blocks = std::min(run, block_end - b0);
-        for (size_t b = 0; b < blocks; b++) acc[b] = _mm256_setzero_ps();
-        for (size_t t0 = 0; t0 < steps; t0 += tile) {
-            const size_t n = std::min(tile, steps - t0);
-            const float* tables = lut + t0 * entries;
-            size_t b = 0;
-            for (; b + 2 <= blocks; b += 2) {
-                const uint8_t* c0 = a.codes8 + ((b0 + b) * steps + t0) * rb;
-                const uint8_t* c1 = c0 + steps * rb;
-                __m256 s0 = acc[b], s1 = acc[b + 1];
-                const float* table = tables;
-                for (size_t t = 0; t < n; t++, c0 += rb, c1 += rb, table += entries) {
-                    s0 = _mm256_add_ps(s0, lookup8(table, c0));
-                    s1 = _mm256_add_ps(s1, lookup8(table, c1));
-                }
-                acc[b] = s0;
-                acc[b + 1] = s1;
+// A block of 8 rows per gather, the codes widened from bytes. Two blocks at a time, so that two
+// chains of additions hide the add latency.
+struct AqlmBlock {
+    using Sums = __m256;
+    static Sums zero() { return _mm256_setzero_ps(); }
+    static void add_lookups(Sums* sums, size_t blocks, const float* tables, size_t entries,
+                            const uint8_t* codes, size_t steps) {
+        constexpr size_t rb = AqlmPacked::row_block;
+        size_t b = 0;
+        for (; b + 2 <= blocks; b += 2) {
+            const uint8_t* c0 = codes + b * steps * rb;
+            const uint8_t* c1 = c0 + steps * rb;
+            __m256 s0 = sums[b], s1 = sums[b + 1];
+            const float* table = tables;
+            for (size_t t = 0; t < steps; t++, c0 += rb, c1 += rb, table += entries) {
+                s0 = _mm256_add_ps(s0, lookup8(table, c0));
+                s1 = _mm256_add_ps(s1, lookup8(table, c1));
             }
-            if (b < blocks) {
-                const uint8_t* c0 = a.codes8 + ((b0 + b) * steps + t0) * rb;
-                const float* table = tables;
-                for (size_t t = 0; t < n; t++, c0 += rb, table += entries)
-                    acc[b] = _mm256_add_ps(acc[b], lookup8(table, c0));
-            }
+            sums[b] = s0;
+            sums[b + 1] = s1;
         }
-        for (size_t b = 0; b < blocks; b++) {
-            const size_t first = (b0 + b) * rb;
-            alignas(32) float out[rb];
-            _mm256_store_ps(out, _mm256_mul_ps(_mm256_loadu_ps(a.scales + first), acc[b]));
-            for (size_t r = std::max(row_begin, first); r < std::min(row_end, first + rb); r++)
-                y[r] = out[r - first];
+        if (b < blocks) {
+            const uint8_t* c0 = codes + b * steps * rb;
+            const float* table = tables;
+            for (size_t t = 0; t < steps; t++, c0 += rb, table += entries)
+                sums[b] = _mm256_add_ps(sums[b], lookup8(table, c0));
         }
     }
+    static void scale(float* out, const Sums& sums, const float* scales) {
+        _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_loadu_ps(scales), sums));
+    }
+};
+
+void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
+                       size_t row_end) {
+    aqlm_table_product<AqlmBlock>(y, a, lut, row_begin, row_end);
 }
 
 // Groups of 8: each group's weights are one vector (the codebooks' entries summed), one FMA with

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
 #include "llamaport/aqlm.hpp"
 
@@ -247,42 +248,33 @@ float32x4_t lookup4(const float* table, const uint8_t* codes) {
     return vld1q_lane_f32(table + codes[3], v, 3);
 }
 
-// A block of 8 rows as two vectors; each row sums in the scalar set's order. Cache blocking as in
-// the AVX2 set: a tile of tables small enough for L1 serves a run of row blocks (their partial
-// sums wait in acc) before the next tile.
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
-                       size_t row_end) {
-    constexpr size_t rb = AqlmPacked::row_block, run = 64, tile_bytes = 16 * 1024;
-    const size_t steps = a.shape.groups() * a.shape.codebooks, entries = a.shape.entries();
-    const size_t tile = std::max<size_t>(1, tile_bytes / (entries * sizeof(float)));
-    const size_t block_end = (row_end + rb - 1) / rb;
-    float32x4_t acc[run][2];
-    for (size_t b0 = row_begin / rb; b0 < block_end; b0 += run) {
-        const size_t blocks = std::min(run, block_end - b0);
-        for (size_t b = 0; b < blocks; b++) acc[b][0] = acc[b][1] = vdupq_n_f32(0.0f);
-        for (size_t t0 = 0; t0 < steps; t0 += tile) {
-            const size_t n = std::min(tile, steps - t0);
-            for (size_t b = 0; b < blocks; b++) {
-                const uint8_t* codes = a.codes8 + ((b0 + b) * steps + t0) * rb;
-                const float* table = lut + t0 * entries;
-                float32x4_t lo = acc[b][0], hi = acc[b][1];
-                for (size_t t = 0; t < n; t++, codes += rb, table += entries) {
-                    lo = vaddq_f32(lo, lookup4(table, codes));
-                    hi = vaddq_f32(hi, lookup4(table, codes + 4));
-                }
-                acc[b][0] = lo;
-                acc[b][1] = hi;
-            }
-        }
+// A block of 8 rows as two vectors.
+struct AqlmBlock {
+    struct Sums {
+        float32x4_t lo, hi;
+    };
+    static Sums zero() { return {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}; }
+    static void add_lookups(Sums* sums, size_t blocks, const float* tables, size_t entries,
+                            const uint8_t* codes, size_t steps) {
         for (size_t b = 0; b < blocks; b++) {
-            const size_t first = (b0 + b) * rb;
-            float out[rb];
-            vst1q_f32(out, vmulq_f32(vld1q_f32(a.scales + first), acc[b][0]));
-            vst1q_f32(out + 4, vmulq_f32(vld1q_f32(a.scales + first + 4), acc[b][1]));
-            for (size_t r = std::max(row_begin, first); r < std::min(row_end, first + rb); r++)
-                y[r] = out[r - first];
+            float32x4_t lo = sums[b].lo, hi = sums[b].hi;
+            const float* table = tables;
+            for (size_t t = 0; t < steps; t++, codes += AqlmPacked::row_block, table += entries) {
+                lo = vaddq_f32(lo, lookup4(table, codes));
+                hi = vaddq_f32(hi, lookup4(table, codes + 4));
+            }
+            sums[b] = {lo, hi};
         }
     }
+    static void scale(float* out, const Sums& sums, const float* scales) {
+        vst1q_f32(out, vmulq_f32(vld1q_f32(scales), sums.lo));
+        vst1q_f32(out + 4, vmulq_f32(vld1q_f32(scales + 4), sums.hi));
+    }
+};
+
+void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
+                       size_t row_end) {
+    aqlm_table_product<AqlmBlock>(y, a, lut, row_begin, row_end);
 }
 
 // Groups of 8: each group's weights are two vectors (the codebooks' entries summed), fused into

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
 #include "llamaport/aqlm.hpp"
 
@@ -76,22 +77,29 @@ void aqlm_build_table(float* lut, const AqlmPacked& a, const float* x, size_t gr
         }
 }
 
-// A block of 8 rows at a time, as the codes are laid out; only rows in the range are stored.
+struct AqlmBlock {
+    struct Sums {
+        float v[AqlmPacked::row_block];
+    };
+    static Sums zero() { return Sums{}; }
+    static void add_lookups(Sums* sums, size_t blocks, const float* tables, size_t entries,
+                            const uint8_t* codes, size_t steps) {
+        for (size_t b = 0; b < blocks; b++) {
+            const float* table = tables;
+            for (size_t t = 0; t < steps; t++, codes += AqlmPacked::row_block, table += entries)
+                for (size_t lane = 0; lane < AqlmPacked::row_block; lane++)
+                    sums[b].v[lane] += table[codes[lane]];
+        }
+    }
+    static void scale(float* out, const Sums& sums, const float* scales) {
+        for (size_t lane = 0; lane < AqlmPacked::row_block; lane++)
+            out[lane] = scales[lane] * sums.v[lane];
+    }
+};
+
 void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
                        size_t row_end) {
-    constexpr size_t rb = AqlmPacked::row_block;
-    const size_t groups = a.shape.groups(), m_count = a.shape.codebooks;
-    const size_t entries = a.shape.entries();
-    for (size_t block = row_begin / rb; block * rb < row_end; block++) {
-        float acc[rb] = {};
-        const uint8_t* codes = a.codes8 + block * groups * m_count * rb;
-        for (size_t t = 0; t < groups * m_count; t++, codes += rb) {
-            const float* table = lut + t * entries;
-            for (size_t lane = 0; lane < rb; lane++) acc[lane] += table[codes[lane]];
-        }
-        for (size_t r = std::max(row_begin, block * rb); r < std::min(row_end, block * rb + rb); r++)
-            y[r] = a.scales[r] * acc[r - block * rb];
-    }
+    aqlm_table_product<AqlmBlock>(y, a, lut, row_begin, row_end);
 }
 
 void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
