@@ -127,38 +127,35 @@ ModelSpec random_spec(const std::string& text) {
 bool parse(int argc, char** argv, Options& o) {
     std::string kernel_list = "auto";
     try {
-        for (int i = 1; i < argc; i++) {
-            const std::string a = argv[i];
+        tools::Flags flags(argc, argv);
+        while (flags.next()) {
+            const std::string& a = flags.current();
             if (a == "-h" || a == "--help") return false;
-            const auto value = [&] {
-                if (i + 1 >= argc) throw UsageError{a + " needs a value"};
-                return std::string(argv[++i]);
-            };
             if (a == "-m") {
-                o.models.push_back({value(), "", false});
+                o.models.push_back({flags.value(), "", false});
             } else if (a == "--random") {
-                o.models.push_back(random_spec(value()));
+                o.models.push_back(random_spec(flags.value()));
             } else if (a == "-k") {
-                kernel_list = value();
+                kernel_list = flags.value();
             } else if (a == "-t") {
-                const std::string list = value();
+                const std::string list = flags.value();
                 o.threads.clear();
                 for (const std::string& t : split_list(list))
                     o.threads.push_back(int(tools::parse_int(a, t, 1, 1024)));
             } else if (a == "-p") {
-                o.prompt = int(tools::parse_int(a, value(), 0, 1 << 20));
+                o.prompt = int(flags.number(0, 1 << 20));
             } else if (a == "-n") {
-                o.generate = int(tools::parse_int(a, value(), 0, 1 << 20));
+                o.generate = int(flags.number(0, 1 << 20));
             } else if (a == "-r") {
-                o.reps = int(tools::parse_int(a, value(), 1, 1 << 20));
+                o.reps = int(flags.number(1, 1 << 20));
             } else if (a == "--warmup") {
-                o.warmup = int(tools::parse_int(a, value(), 0, 1 << 20));
+                o.warmup = int(flags.number(0, 1 << 20));
             } else if (a == "--bw-mib") {
                 // At most what this host's address space can hold (2 GiB on 32-bit hosts).
                 const long long most = (long long)std::min<size_t>(1 << 16, SIZE_MAX >> 21);
-                o.bw_mib = tools::parse_int(a, value(), 0, most);
+                o.bw_mib = flags.number(0, most);
             } else if (a == "-o") {
-                o.output = value();
+                o.output = flags.value();
                 if (o.output != "md" && o.output != "json" && o.output != "csv")
                     throw UsageError{"-o: expected md, json or csv, got '" + o.output + "'"};
             } else {

@@ -47,6 +47,41 @@ inline long long parse_int(const std::string& flag, const std::string& text, lon
     return v;
 }
 
+// A tool's command line, flag after flag. A missing or malformed value is a UsageError naming
+// the flag.
+class Flags {
+public:
+    Flags(int argc, char** argv) : argc_(argc), argv_(argv) {}
+    // Moves to the next argument; false after the last.
+    bool next() {
+        if (i_ + 1 >= argc_) return false;
+        current_ = argv_[++i_];
+        return true;
+    }
+    const std::string& current() const { return current_; }
+    // The argument after the current flag, as that flag's value.
+    std::string value() {
+        if (i_ + 1 >= argc_) throw UsageError{current_ + " needs a value"};
+        return argv_[++i_];
+    }
+    // The value, a whole number in [min, max].
+    long long number(long long min, long long max) {
+        const std::string flag = current_;
+        const std::string text = value();
+        try {
+            return parse_int(flag, text, min, max);
+        } catch (const Error& e) {
+            throw UsageError{e.what()};
+        }
+    }
+
+private:
+    int argc_;
+    char** argv_;
+    int i_ = 0;
+    std::string current_;
+};
+
 // Writes through a temporary file and a rename, so a failed run never leaves half a file where
 // the user expects a whole one (or destroys the file it was about to replace).
 inline void write_file_atomically(const std::string& path, const std::string& bytes) {

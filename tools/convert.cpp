@@ -32,7 +32,9 @@ const char* const usage_text =
     "  --tokenizer-out P  also write the vocabulary as a llama2.c tokenizer.bin\n"
     "  --random SHAPE     no IN: random weights of shape 260K, 15M, 42M or 110M\n"
     "  --seed N           seed for --random (default 1)\n"
-    "  -h, --help         this text\n";
+    "  -h, --help         this text\n"
+    "\n"
+    "Exit status: 0 done, 1 bad input or failed run, 2 bad flags.\n";
 
 struct Options {
     std::string in, out, to, type = "f32", tokenizer, tokenizer_out, random_shape;
@@ -46,49 +48,47 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 Options parse(int argc, char** argv) {
+    using tools::UsageError;
     Options o;
     std::vector<std::string> positional;
-    for (int i = 1; i < argc; i++) {
-        const std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw Error(a + " needs a value");
-            return argv[++i];
-        };
+    tools::Flags flags(argc, argv);
+    while (flags.next()) {
+        const std::string& a = flags.current();
         if (a == "-h" || a == "--help") {
             std::cout << usage_text;
             std::exit(0);
         } else if (a == "--to") {
-            o.to = value();
+            o.to = flags.value();
         } else if (a == "--type") {
-            o.type = value();
+            o.type = flags.value();
         } else if (a == "--group-size") {
-            o.group_size = size_t(tools::parse_int(a, value(), 1, 1 << 16));
+            o.group_size = size_t(flags.number(1, 1 << 16));
         } else if (a == "--big-endian") {
             o.big_endian = true;
         } else if (a == "-z") {
-            o.tokenizer = value();
+            o.tokenizer = flags.value();
         } else if (a == "--tokenizer-out") {
-            o.tokenizer_out = value();
+            o.tokenizer_out = flags.value();
         } else if (a == "--random") {
-            o.random_shape = value();
+            o.random_shape = flags.value();
         } else if (a == "--seed") {
-            o.seed = uint64_t(tools::parse_int(a, value(), 0, INT64_MAX));
+            o.seed = uint64_t(flags.number(0, INT64_MAX));
         } else if (!a.empty() && a[0] == '-') {
-            throw Error("unknown flag '" + a + "'");
+            throw UsageError{"unknown flag '" + a + "'"};
         } else {
             positional.push_back(a);
         }
     }
     const size_t wanted = o.random_shape.empty() ? 2 : 1;
     if (positional.size() != wanted)
-        throw Error(wanted == 2 ? "expected IN and OUT" : "with --random, expected only OUT");
+        throw UsageError{wanted == 2 ? "expected IN and OUT" : "with --random, expected only OUT"};
     o.out = positional.back();
     if (wanted == 2) o.in = positional[0];
     if (o.to.empty()) o.to = ends_with(o.out, ".gguf") ? "gguf" : "v0";
     if (o.to != "v0" && o.to != "v1" && o.to != "v2" && o.to != "gguf")
-        throw Error("--to: expected v0, v1, v2 or gguf, got '" + o.to + "'");
+        throw UsageError{"--to: expected v0, v1, v2 or gguf, got '" + o.to + "'"};
     if (o.type != "f32" && o.type != "q8_0")
-        throw Error("--type: expected f32 or q8_0, got '" + o.type + "'");
+        throw UsageError{"--type: expected f32 or q8_0, got '" + o.type + "'"};
     return o;
 }
 
@@ -143,5 +143,7 @@ int convert(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    return tools::run_tool("llamaport-convert", [&] { return convert(parse(argc, argv)); });
+    return tools::run_tool(
+        "llamaport-convert", [&] { return convert(parse(argc, argv)); },
+        " (see llamaport-convert --help)");
 }

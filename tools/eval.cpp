@@ -34,7 +34,9 @@ const char* const usage_text =
     "  --text FILE      score the tokens of a text file instead (needs a tokenizer)\n"
     "  -z PATH          llama2.c tokenizer for --text (default: the one embedded in a GGUF model)\n"
     "  --kernel NAME    kernels for both models (default auto)\n"
-    "  --threads N      threads (default: all hardware threads)\n";
+    "  --threads N      threads (default: all hardware threads)\n"
+    "\n"
+    "Exit status: 0 done, 1 bad input or failed run, 2 bad flags.\n";
 
 struct Options {
     std::string model, reference, text, tokenizer, kernel = "auto";
@@ -44,39 +46,38 @@ struct Options {
 };
 
 Options parse(int argc, char** argv) {
+    using tools::UsageError;
     Options o;
-    for (int i = 1; i < argc; i++) {
-        const std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) throw Error(a + " needs a value");
-            return argv[++i];
-        };
+    tools::Flags flags(argc, argv);
+    while (flags.next()) {
+        const std::string& a = flags.current();
         if (a == "-h" || a == "--help") {
             std::cout << usage_text;
             std::exit(0);
         } else if (a == "--reference") {
-            o.reference = value();
+            o.reference = flags.value();
         } else if (a == "--tokens") {
-            o.tokens = tools::parse_int(a, value(), 1, 1 << 24);
+            o.tokens = flags.number(1, 1 << 24);
         } else if (a == "--seed") {
-            o.seed = uint64_t(tools::parse_int(a, value(), 1, INT64_MAX));
+            o.seed = uint64_t(flags.number(1, INT64_MAX));
         } else if (a == "--text") {
-            o.text = value();
+            o.text = flags.value();
         } else if (a == "-z") {
-            o.tokenizer = value();
+            o.tokenizer = flags.value();
         } else if (a == "--kernel") {
-            o.kernel = value();
+            o.kernel = flags.value();
         } else if (a == "--threads") {
-            o.threads = int(tools::parse_int(a, value(), 1, 1024));
+            o.threads = int(flags.number(1, 1024));
         } else if (!a.empty() && a[0] == '-') {
-            throw Error("unknown flag '" + a + "'");
+            throw UsageError{"unknown flag '" + a + "'"};
         } else if (o.model.empty()) {
             o.model = a;
         } else {
-            throw Error("unexpected argument '" + a + "'");
+            throw UsageError{"unexpected argument '" + a + "'"};
         }
     }
-    if (o.model.empty() || o.reference.empty()) throw Error("need MODEL and --reference REF (see --help)");
+    if (o.model.empty() || o.reference.empty())
+        throw UsageError{"need MODEL and --reference REF"};
     return o;
 }
 
@@ -150,5 +151,7 @@ int evaluate(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    return tools::run_tool("llamaport-eval", [&] { return evaluate(parse(argc, argv)); });
+    return tools::run_tool(
+        "llamaport-eval", [&] { return evaluate(parse(argc, argv)); },
+        " (see llamaport-eval --help)");
 }

@@ -78,19 +78,16 @@ Options parse(int argc, char** argv) {
     auto check = [](bool ok, const std::string& message) {
         if (!ok) throw UsageError{message};
     };
-    auto number = [](const std::string& flag, const std::string& text, long long min, long long max) {
-        try {
-            return tools::parse_int(flag, text, min, max);
-        } catch (const Error& e) {
-            throw UsageError{e.what()};
-        }
-    };
-    for (int i = 1; i < argc; i++) {
-        const std::string a = argv[i];
-        auto value = [&]() -> std::string {
-            check(i + 1 < argc, a + " needs a value");
+    tools::Flags command_line(argc, argv);
+    while (command_line.next()) {
+        const std::string& a = command_line.current();
+        auto value = [&] {
             flags.push_back(a);
-            return argv[++i];
+            return command_line.value();
+        };
+        auto number = [&](long long min, long long max) {
+            flags.push_back(a);
+            return command_line.number(min, max);
         };
         if (a == "-h" || a == "--help") {
             std::cout << usage_text;
@@ -98,25 +95,25 @@ Options parse(int argc, char** argv) {
         } else if (a == "--type") {
             o.type = value();
         } else if (a == "--iters") {
-            o.aqlm.max_iterations = int(number(a, value(), 0, 10000));
+            o.aqlm.max_iterations = int(number(0, 10000));
         } else if (a == "--seed") {
-            o.aqlm.seed = uint64_t(number(a, value(), 1, INT64_MAX));
+            o.aqlm.seed = uint64_t(number(1, INT64_MAX));
         } else if (a == "--threads") {
-            o.threads = int(number(a, value(), 1, 1024));
+            o.threads = int(number(1, 1024));
         } else if (a == "--calibration") {
             o.calibration = value();
         } else if (a == "--calibration-tokens") {
-            o.calibration_tokens = int(number(a, value(), 1, 1 << 24));
+            o.calibration_tokens = int(number(1, 1 << 24));
         } else if (a == "--group-size") {
-            o.rtn_group = size_t(number(a, value(), 1, 1 << 16));
+            o.rtn_group = size_t(number(1, 1 << 16));
         } else if (a == "-z") {
             o.tokenizer = value();
         } else {
-            check(a.empty() || a[0] != '-', "unknown flag '" + a + "' (see --help)");
+            check(a.empty() || a[0] != '-', "unknown flag '" + a + "'");
             positional.push_back(a);
         }
     }
-    check(positional.size() == 2, "expected IN and OUT (see --help)");
+    check(positional.size() == 2, "expected IN and OUT");
     o.in = positional[0];
     o.out = positional[1];
     const struct {
@@ -249,5 +246,7 @@ int quantize(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    return tools::run_tool("llamaport-quantize", [&] { return quantize(parse(argc, argv)); });
+    return tools::run_tool(
+        "llamaport-quantize", [&] { return quantize(parse(argc, argv)); },
+        " (see llamaport-quantize --help)");
 }
