@@ -67,21 +67,23 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     xq_.resize(widest);
     xq_scales_.resize(widest);
 
-    size_t aqlm_cols = 0, aqlm_table = 0;
+    size_t aqlm_cols = 0, aqlm_table = 0, aqlm_scales = 0;
     auto size_aqlm = [&](const Matrix& m) {
         if (m.type != WeightType::AQLM) return;
         aqlm_cols = std::max(aqlm_cols, m.aqlm->padded_cols());
-        if (m.aqlm->uses_table()) aqlm_table = std::max(aqlm_table, m.aqlm->table_size());
+        if (!m.aqlm->uses_table()) return;
+        aqlm_table = std::max(aqlm_table, m.aqlm->table_bytes());
+        aqlm_scales = std::max(aqlm_scales, m.aqlm->table_scales());
     };
     size_aqlm(model.weights.classifier);
     for (const LayerWeights& l : model.weights.layers)
         for (const Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) size_aqlm(*m);
     aqlm_x_.resize(aqlm_cols);
     if (aqlm_table) {
-        constexpr size_t align = 64 / sizeof(float);
-        aqlm_table_storage_.resize(aqlm_table + align);
+        aqlm_table_storage_.resize(aqlm_table + 64);
         const size_t misalign = reinterpret_cast<uintptr_t>(aqlm_table_storage_.data()) % 64;
-        aqlm_table_ = aqlm_table_storage_.data() + (64 - misalign) % 64 / sizeof(float);
+        aqlm_table_ = aqlm_table_storage_.data() + (64 - misalign) % 64;
+        aqlm_table_scales_.resize(aqlm_scales);
     }
 
     // The rotation angles of every position, computed once with run.c's exact arithmetic.
@@ -102,14 +104,17 @@ size_t Transformer::state_bytes() const {
     const size_t floats = x_.size() + xb_.size() + xb2_.size() + hb_.size() + hb2_.size() +
                           q_.size() + att_.size() + logits_.size() + key_cache_.size() +
                           value_cache_.size() + xq_scales_.size() + rope_cos_.size() +
-                          rope_sin_.size() + aqlm_x_.size() + aqlm_table_storage_.size();
-    return floats * sizeof(float) + xq_.size();
+                          rope_sin_.size() + aqlm_x_.size() + aqlm_table_scales_.size();
+    return floats * sizeof(float) + xq_.size() + aqlm_table_storage_.size();
 }
 
 void Transformer::matvec(float* y, const Matrix& m, Input& in) {
     if (observer) observer(m, in.x);
     const size_t rows = m.rows, cols = m.cols;
     std::function<void(size_t, size_t)> rows_task;
+    // Chunk edges are multiples of 16 rows so that kernels working on several rows at once keep
+    // doing so; the AQLM table product works on whole blocks of rows.
+    size_t row_align = 16;
     if (m.type == WeightType::F32) {
         rows_task = [&](size_t r0, size_t r1) { kernels_.matvec_f32(y, m.f32, in.x, cols, r0, r1); };
     } else if (m.type == WeightType::Q8_0) {
@@ -131,19 +136,24 @@ void Transformer::matvec(float* y, const Matrix& m, Input& in) {
             x = aqlm_x_.data();
         }
         if (a.uses_table()) {
-            // Once per product; each group's part of the table is independent work.
-            split(a.shape.groups(), 1, a.table_size() * a.shape.group_size,
-                  [&](size_t g0, size_t g1) { kernels_.aqlm_build_table(aqlm_table_, a, x, g0, g1); });
-            rows_task = [&](size_t r0, size_t r1) {
-                kernels_.aqlm_matvec_table(y, a, aqlm_table_, r0, r1);
+            // Once per product; each table block is independent work.
+            float* scales = aqlm_table_scales_.data();
+            split(a.table_blocks(), 1, a.steps() * a.shape.entries() * a.shape.group_size,
+                  [&](size_t b0, size_t b1) {
+                      kernels_.aqlm_build_table(aqlm_table_, scales, a, x, b0, b1);
+                  });
+            // The task runs after this block: it keeps copies of the pointers declared here.
+            rows_task = [this, y, packed = m.aqlm, scales](size_t r0, size_t r1) {
+                kernels_.aqlm_matvec_table(y, *packed, aqlm_table_, scales, r0, r1);
             };
+            row_align = AqlmPacked::row_block;
         } else {
-            rows_task = [&](size_t r0, size_t r1) { kernels_.aqlm_matvec_decode(y, a, x, r0, r1); };
+            rows_task = [this, y, packed = m.aqlm, x](size_t r0, size_t r1) {
+                kernels_.aqlm_matvec_decode(y, *packed, x, r0, r1);
+            };
         }
     }
-    // Chunk edges are multiples of 16 rows so that kernels working on several rows at once
-    // (AQLM: blocks of 8) keep doing so.
-    split(rows, 16, rows * cols, rows_task);
+    split(rows, row_align, rows * cols, rows_task);
 }
 
 void Transformer::split(size_t count, size_t align, size_t work,

@@ -6,8 +6,11 @@
 // within (g + G * M + 2) * u * T of the exact value, T = sum_j sum_m |s * c_m[j] * x_j| (Higham,
 // "Accuracy and Stability of Numerical Algorithms", 3.1), and the double-precision reference is
 // exact to far less; the tests allow twice that, plus FLT_MIN per term for AltiVec's flushing of
-// denormals. Given the same table, every set's lookups add its entries in the same order, so
-// they must agree with the scalar set's bit for bit.
+// denormals. The table layout also rounds each table entry to a multiple of its table block's
+// scale sigma: at most sigma / 2 per entry, so |s| * sum over table blocks b and codebooks m of
+// sigma_bm * (n_b / 2 + 1) for a row, n_b the block's groups (the 1 covers the rounding of the
+// scales and of the float sums, each far below sigma). Given the same table, every set's lookups
+// give the scalar set's result bit for bit.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -74,18 +77,45 @@ bool same(const AqlmMatrix& a, const AqlmMatrix& b) {
            a.codebooks == b.codebooks && a.scales == b.scales;
 }
 
-// Floats starting on a 64-byte boundary (the transformer's table does; AltiVec stores need 16).
-class AlignedFloats {
+// A product's int8 table and its scales, the table on a 64-byte boundary (as the transformer's),
+// every byte first set to `fill`.
+class Table {
 public:
-    explicit AlignedFloats(size_t n, float fill) : storage_(n + 16, fill) {
+    Table(const AqlmPacked& a, int8_t fill)
+        : storage_(a.table_bytes() + 64, fill), scales(a.table_scales(), NAN) {
         const size_t misalign = reinterpret_cast<uintptr_t>(storage_.data()) % 64;
-        data_ = storage_.data() + (64 - misalign) % 64 / sizeof(float);
+        entries_ = storage_.data() + (64 - misalign) % 64;
+        bytes_ = a.steps() * AqlmPacked::table_entries;
     }
-    float* data() { return data_; }
+    int8_t* data() { return entries_; }
+    bool operator==(const Table& o) const {
+        return std::memcmp(entries_, o.entries_, bytes_) == 0 &&
+               std::memcmp(scales.data(), o.scales.data(), scales.size() * sizeof(float)) == 0;
+    }
+    void build(const KernelSet& set, const AqlmPacked& a, const float* x) {
+        set.aqlm_build_table(entries_, scales.data(), a, x, 0, a.table_blocks());
+    }
+    void product(const KernelSet& set, const AqlmPacked& a, float* y, size_t r0, size_t r1) {
+        set.aqlm_matvec_table(y, a, entries_, scales.data(), r0, r1);
+    }
+    // What rounding the entries to int8 may cost row r (see the top of the file).
+    double rounding(const AqlmPacked& a, size_t r) const {
+        const size_t groups = a.shape.groups(), per_block = AqlmPacked::table_block_groups;
+        double sum = 0;
+        for (size_t b = 0; b < a.table_blocks(); b++)
+            for (size_t m = 0; m < a.shape.codebooks; m++) {
+                const size_t n = std::min(per_block, groups - b * per_block);
+                sum += double(scales[b * a.shape.codebooks + m]) * (0.5 * double(n) + 1);
+            }
+        return std::fabs(double(a.scales[r])) * sum;
+    }
+
+    std::vector<int8_t> storage_;
+    std::vector<float> scales;
 
 private:
-    std::vector<float> storage_;
-    float* data_;
+    int8_t* entries_;
+    size_t bytes_;
 };
 
 const Config3 kernel_configs[] = {
@@ -114,7 +144,7 @@ TEST_CASE("AQLM packing: round trip, and the packed dequantizer is the reference
                 CHECK(m.cols == cols);
                 CHECK(std::string(weight_type_name(m.type)) == "aqlm");
                 CHECK(m.aqlm->uses_table() == (c.bits <= 8));
-                CHECK(m.aqlm->padded_rows() % (c.bits <= 8 ? 8 : 1) == 0);
+                CHECK(m.aqlm->padded_rows() % (c.bits <= 8 ? AqlmPacked::row_block : 1) == 0);
                 CHECK(same(unpack_aqlm(m), q));
                 std::vector<float> want(cols), got(cols);
                 bool equal = true;
@@ -180,11 +210,11 @@ TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]"
 
                 // The scalar set's table and its lookups: every set must sum a given table in
                 // exactly the same order.
-                AlignedFloats scalar_lut(a.uses_table() ? a.table_size() : 0, NAN);
                 std::vector<float> scalar_y(rows);
+                Table scalar_table(a, 0);
                 if (a.uses_table()) {
-                    scalar.aqlm_build_table(scalar_lut.data(), a, x.data(), 0, groups);
-                    scalar.aqlm_matvec_table(scalar_y.data(), a, scalar_lut.data(), 0, rows);
+                    scalar_table.build(scalar, a, x.data());
+                    scalar_table.product(scalar, a, scalar_y.data(), 0, rows);
                 }
                 for (const KernelSet* set : available_kernels()) {
                     INFO("set " << set->name << ", " << c.codebooks << "x" << c.bits << " g"
@@ -192,26 +222,31 @@ TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]"
                     // The whole product, and rows [1, rows - 1) with the rest left alone.
                     const float canary = -7.0f;
                     std::vector<float> y(rows, canary), part(rows, canary);
+                    std::vector<double> allowed = bound;
                     const size_t r0 = rows > 2 ? 1 : 0, r1 = rows > 2 ? rows - 1 : rows;
                     if (a.uses_table()) {
-                        AlignedFloats lut(a.table_size(), NAN), split(a.table_size(), NAN);
-                        set->aqlm_build_table(lut.data(), a, x.data(), 0, groups);
+                        Table table(a, 99), split(a, -99);
+                        table.build(*set, a, x.data());
                         // In two pieces, as the transformer splits it over threads.
-                        set->aqlm_build_table(split.data(), a, x.data(), groups / 2, groups);
-                        set->aqlm_build_table(split.data(), a, x.data(), 0, groups / 2);
-                        CHECK(std::memcmp(lut.data(), split.data(), a.table_size() * 4) == 0);
-                        set->aqlm_matvec_table(y.data(), a, lut.data(), 0, rows);
-                        set->aqlm_matvec_table(part.data(), a, lut.data(), r0, r1);
+                        const size_t blocks = a.table_blocks();
+                        set->aqlm_build_table(split.data(), split.scales.data(), a, x.data(),
+                                              blocks / 2, blocks);
+                        set->aqlm_build_table(split.data(), split.scales.data(), a, x.data(), 0,
+                                              blocks / 2);
+                        CHECK(table == split);
+                        table.product(*set, a, y.data(), 0, rows);
+                        table.product(*set, a, part.data(), r0, r1);
                         std::vector<float> same_table(rows);
-                        set->aqlm_matvec_table(same_table.data(), a, scalar_lut.data(), 0, rows);
+                        scalar_table.product(*set, a, same_table.data(), 0, rows);
                         CHECK(same_table == scalar_y);
+                        for (size_t r = 0; r < rows; r++) allowed[r] += table.rounding(a, r);
                     } else {
                         set->aqlm_matvec_decode(y.data(), a, x.data(), 0, rows);
                         set->aqlm_matvec_decode(part.data(), a, x.data(), r0, r1);
                     }
                     size_t bad = 0;
                     for (size_t r = 0; r < rows; r++) {
-                        if (!(std::fabs(y[r] - want[r]) <= bound[r])) {
+                        if (!(std::fabs(y[r] - want[r]) <= allowed[r])) {
                             if (bad++ == 0) FAIL_CHECK("row " << r << ": " << y[r] << " vs " << want[r]);
                         }
                         const bool inside = r >= r0 && r < r1;
@@ -225,10 +260,11 @@ TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]"
 }
 
 TEST_CASE("AQLM table layout: several runs and tiles, and any row range", "[aqlm]") {
-    // 2x8: 16 steps per tile, 64 blocks of 8 rows per run. 541 rows are a full run, a short one
-    // and a short last block; 200 columns are 25 groups, 50 steps: three full tiles and a short one.
-    // 2x4: 256 steps per tile; 1100 columns (138 groups, the last padded) are 276 steps, two tiles.
-    const std::pair<Config3, size_t> cases[] = {{{2, 8, 8}, 200}, {{2, 4, 8}, 1100}};
+    // 64 steps per tile (16 KiB of tables), 8 blocks of 64 rows per run. 541 rows are a full run,
+    // a short one and a short last block. 2x8: 600 columns are 75 groups, 150 steps: two full
+    // tiles and a short one ending in a short table block (3 groups). 2x4: 1100 columns (138
+    // groups, the last padded) are 276 steps, four tiles and a short one.
+    const std::pair<Config3, size_t> cases[] = {{{2, 8, 8}, 600}, {{2, 4, 8}, 1100}};
     for (const auto& [c, cols] : cases) {
         const size_t rows = 541;
         INFO(c.codebooks << "x" << c.bits << ", " << rows << " x " << cols);
@@ -237,7 +273,8 @@ TEST_CASE("AQLM table layout: several runs and tiles, and any row range", "[aqlm
         const Matrix m = pack_aqlm(q, owner, "test");
         const AqlmPacked& a = *m.aqlm;
         REQUIRE(a.padded_rows() > AqlmPacked::run_blocks * AqlmPacked::row_block);
-        REQUIRE(a.steps() > a.tile_steps());
+        REQUIRE(a.steps() > 2 * a.tile_steps());
+        REQUIRE(a.steps() % a.tile_steps() % a.table_block_steps() != 0);
         CHECK(same(unpack_aqlm(m), q));
         // The layout is a permutation: every code has its own place.
         std::vector<bool> used(a.padded_rows() * a.steps());
@@ -253,32 +290,101 @@ TEST_CASE("AQLM table layout: several runs and tiles, and any row range", "[aqlm
 
         std::vector<float> x = random_vector(a.padded_cols(), cols);
         std::fill(x.begin() + std::ptrdiff_t(cols), x.end(), 0.0f);
-        AlignedFloats lut(a.table_size(), NAN);
         const KernelSet& scalar = scalar_kernels();
-        scalar.aqlm_build_table(lut.data(), a, x.data(), 0, q.shape.groups());
-        std::vector<float> want(rows), w(cols);
+        Table table(a, 0);
+        table.build(scalar, a, x.data());
+        std::vector<double> want(rows);
+        std::vector<float> w(cols);
         for (size_t r = 0; r < rows; r++) {
             m.row_to_f32(r, w.data());
             double sum = 0;
             for (size_t j = 0; j < cols; j++) sum += double(w[j]) * x[j];
-            want[r] = float(sum);
+            want[r] = sum;
         }
-        // The strict rounding bound is the test above's; a wrong layout gives unrelated values.
+        // The rounding bound of the test above, loosely; a wrong layout gives unrelated values.
         std::vector<float> whole(rows);
-        scalar.aqlm_matvec_table(whole.data(), a, lut.data(), 0, rows);
+        table.product(scalar, a, whole.data(), 0, rows);
         size_t far = 0;
         for (size_t r = 0; r < rows; r++)
-            if (!(std::fabs(whole[r] - want[r]) <= 1e-4f * (1 + std::fabs(want[r])))) far++;
+            if (!(std::fabs(whole[r] - want[r]) <= table.rounding(a, r) + 1e-4 * (1 + std::fabs(want[r]))))
+                far++;
         CHECK(far == 0);
         for (const KernelSet* set : available_kernels()) {
             INFO("set " << set->name);
-            // Pieces as the transformer's threads take them (multiples of 16 rows, starting
-            // inside a run) and odd ones; each must give exactly the whole product's rows.
+            // Pieces as the transformer's threads take them (whole blocks) and odd ones, starting
+            // inside blocks and runs; each must give exactly the whole product's rows.
             std::vector<float> y(rows, -7.0f);
-            const size_t edges[] = {0, 16, 17, 496, 520, 523, 536, rows};
+            const size_t edges[] = {0, 16, 17, 64, 496, 512, 520, 523, 536, rows};
             for (size_t e = 0; e + 1 < std::size(edges); e++)
-                set->aqlm_matvec_table(y.data(), a, lut.data(), edges[e], edges[e + 1]);
+                table.product(*set, a, y.data(), edges[e], edges[e + 1]);
             CHECK(y == whole);
+        }
+    }
+}
+
+TEST_CASE("AQLM tables: int8 entries rounded half to even, NaN to 0, the same in every set",
+          "[aqlm]") {
+    // Inputs and codebooks for which every dot product is exact in any order: only x[0] = 0.5
+    // is nonzero, codebook values are small integers, so d[k] = codebook[m][k][0] / 2 and every
+    // set must build the same table. One entry per block and codebook is the largest: 127 after
+    // scaling, so entries are d * 127 / amax with ties where d is a half.
+    for (const Config3 c : {Config3{2, 8, 8}, Config3{1, 4, 8}, Config3{2, 2, 3}}) {
+        INFO(c.codebooks << "x" << c.bits << " g" << c.group_size);
+        const size_t rows = 70, cols = 11 * c.group_size;  // 11 groups: table blocks of 4, 4, 3
+        AqlmMatrix q = random_aqlm(rows, cols, c, 3);
+        const size_t entries = q.shape.entries();
+        for (size_t m = 0; m < c.codebooks; m++)
+            for (size_t k = 0; k < entries; k++) {
+                float& v = q.codebooks[(m * entries + k) * c.group_size];
+                v = k == 0 ? 254.0f : float(int(k * 37 % 255) - 127);  // 254 / 2 = 127: amax
+            }
+        Model owner;
+        const Matrix m = pack_aqlm(q, owner, "test");
+        const AqlmPacked& a = *m.aqlm;
+        for (const bool with_nan : {false, true}) {
+            INFO("NaN input: " << with_nan);
+            std::vector<float> x(a.padded_cols(), 0.0f);
+            for (size_t i = 0; i < q.shape.groups(); i++) x[i * c.group_size] = 0.5f;
+            // A NaN in group 5 (block 1): its entries are NaN, the block's scale ignores them.
+            if (with_nan) x[5 * c.group_size + 1] = NAN;
+            Table want(a, 0);
+            want.build(scalar_kernels(), a, x.data());
+            for (size_t b = 0; b < a.table_blocks(); b++)
+                for (size_t k = 0; k < c.codebooks; k++)
+                    CHECK(want.scales[b * c.codebooks + k] == 1.0f);
+            for (size_t i = 0; i < q.shape.groups(); i++)
+                for (size_t cb = 0; cb < c.codebooks; cb++) {
+                    const int8_t* t = want.data() + (i * c.codebooks + cb) * AqlmPacked::table_entries;
+                    for (size_t k = 0; k < AqlmPacked::table_entries; k++) {
+                        int expected = 0;
+                        if (k < entries && !(with_nan && i == 5)) {
+                            const double d = 0.5 * q.codebooks[(cb * entries + k) * c.group_size];
+                            expected = int(std::nearbyint(d));  // ties to even
+                        }
+                        if (t[k] != expected)
+                            FAIL_CHECK("group " << i << " codebook " << cb << " entry " << k
+                                                << ": " << int(t[k]) << ", want " << expected);
+                    }
+                }
+            for (const KernelSet* set : available_kernels()) {
+                INFO("set " << set->name);
+                Table got(a, 55);
+                got.build(*set, a, x.data());
+                CHECK(got == want);
+            }
+        }
+        // All-zero input: zero scales, zero tables, zero products.
+        const std::vector<float> zero(a.padded_cols(), 0.0f);
+        for (const KernelSet* set : available_kernels()) {
+            INFO("set " << set->name);
+            Table t(a, 55);
+            t.build(*set, a, zero.data());
+            CHECK(std::all_of(t.scales.begin(), t.scales.end(), [](float s) { return s == 0.0f; }));
+            CHECK(std::all_of(t.data(), t.data() + a.steps() * AqlmPacked::table_entries,
+                              [](int8_t v) { return v == 0; }));
+            std::vector<float> y(rows, 1.0f);
+            t.product(*set, a, y.data(), 0, rows);
+            CHECK(std::all_of(y.begin(), y.end(), [](float v) { return v == 0.0f; }));
         }
     }
 }

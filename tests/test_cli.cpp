@@ -92,7 +92,7 @@ TEST_CASE("an unknown or unavailable kernel is a clear error", "[cli][kernels]")
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::Contains("unknown kernel 'mmx'"));
     CHECK(one_line(r.err));
-    for (const char* k : {"avx2", "neon", "altivec"}) {
+    for (const char* k : {"avx2", "avx512", "neon", "altivec"}) {
         r = tiny({"--kernel", k, "-n", "2"});
         if (r.status != 0) {
             CHECK(r.status == 2);

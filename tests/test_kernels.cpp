@@ -594,7 +594,7 @@ TEST_CASE("select_kernels picks sets by name and refuses unknown or unavailable 
 
     // Each known set this CPU cannot run (altivec on x86, avx2 on a G4...) is refused by name,
     // and the message lists what is available instead.
-    for (const char* known : {"avx2", "neon", "altivec"}) {
+    for (const char* known : {"avx2", "avx512", "neon", "altivec"}) {
         const bool runs = std::any_of(available.begin(), available.end(), [&](const KernelSet* s) {
             return std::string(s->name) == known;
         });

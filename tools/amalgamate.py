@@ -16,6 +16,8 @@ INCLUDE_DIRS = [ROOT / "include", ROOT / "src", ROOT / "src" / "cli"]
 # Kernel file -> the macro the registry expects, and the compiler's own test for the ISA.
 KERNEL_GUARDS = {
     "avx2.cpp": ("LLAMAPORT_KERNELS_AVX2", "defined(__AVX2__) && defined(__FMA__)"),
+    "avx512.cpp": ("LLAMAPORT_KERNELS_AVX512", "defined(__AVX2__) && defined(__FMA__) && "
+                   "defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)"),
     "neon.cpp": ("LLAMAPORT_KERNELS_NEON", "defined(__aarch64__) && defined(__ARM_NEON)"),
     "altivec.cpp": ("LLAMAPORT_KERNELS_ALTIVEC", "defined(__ALTIVEC__)"),
 }
@@ -58,6 +60,7 @@ def main():
         "// Do not edit: change the sources and regenerate. Build with, for example:\n",
         "//   g++ -std=c++17 -O2 llamaport.cpp -o llamaport                        (x86, scalar)\n",
         "//   g++ -std=c++17 -O2 -mavx2 -mfma llamaport.cpp -o llamaport          (x86 with AVX2)\n",
+        "//   g++ -std=c++17 -O2 -march=icelake-client llamaport.cpp -o llamaport  (x86, AVX-512 VBMI)\n",
         "//   g++ -std=c++17 -O2 -mcpu=7450 -maltivec -mabi=altivec llamaport.cpp -o llamaport  (G4)\n",
         "// Add -ffp-contract=off to reproduce llama2.c's outputs bit for bit with the scalar kernels,\n",
         "// and -DLLAMAPORT_NO_THREADS for a build without std::thread.\n",

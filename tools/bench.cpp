@@ -45,7 +45,7 @@ const char* const usage_text =
     "  --random SHAPE     a model with random weights built in memory: 260K, 15M, 42M or 110M,\n"
     "                     optionally :f32 (default) or :q8_0; repeatable. Its peak memory\n"
     "                     includes the building, so use -m FILE for memory figures\n"
-    "  -k LIST            kernel sets, comma separated: auto, scalar, avx2, neon, altivec, or all\n"
+    "  -k LIST            kernel sets, comma separated: auto, scalar, avx2, avx512, neon, altivec, or all\n"
     "                     (every set this CPU runs) (default auto)\n"
     "  -t LIST            thread counts, comma separated (default: hardware threads)\n"
     "  -p N               pp test: N prompt tokens at positions 0..N-1; 0 skips it (default 32)\n"

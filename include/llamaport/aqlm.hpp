@@ -45,21 +45,27 @@ struct AqlmMatrix {
 
 // An AQLM matrix as the kernels read it, in model memory (pack_aqlm). Two layouts:
 // - table lookup, bits <= 8: each product first builds a table of the input's dot products with
-//   every codebook entry, then sums table entries. A "step" is one (input group, codebook) pair,
-//   steps = groups * M, each with its own table of 2^B entries. Rows come in blocks of 8 (padded
-//   with code 0 and scale 0) and blocks in runs of up to 64. For a run, a tile of table_steps()
-//   steps (their tables fit L1) serves every block of the run before the next tile. Codes are
-//   uint8, stored in exactly that order, so the product reads them front to back (the hardware
-//   prefetchers follow one stream; 64 interleaved ones they did not):
+//   every codebook entry, in int8 (see KernelSet::aqlm_build_table), then sums table entries in
+//   integers. A "step" is one (input group, codebook) pair, steps = groups * M, each with its own
+//   table of 256 entries (entries past 2^B are 0). Groups come in table blocks of
+//   table_block_groups, whose tables of one codebook share a scale. Rows come in blocks of 64
+//   (padded with code 0 and scale 0: one step's codes of a block are one 64-byte vector) and
+//   blocks in runs of up to 8. For a run, a tile of table_steps() steps (whole table blocks;
+//   their tables fit L1) serves every block of the run before the next tile. Codes are uint8,
+//   stored in exactly that order, so the product reads them front to back:
 //   [run][tile][block of the run][step of the tile][row of the block].
 //   Codebooks are transposed, [M][g][2^B], so that building a table runs over entries with unit
 //   stride. Scales [padded rows].
 // - direct decode, bits > 8 (a 1x16 table would outgrow the caches): codes uint16
 //   [rows][groups][M], codebooks [M][2^B][g], scales [rows].
 struct AqlmPacked {
-    static constexpr size_t row_block = 8;
-    static constexpr size_t run_blocks = 64;
+    static constexpr size_t row_block = 64;
+    static constexpr size_t run_blocks = 8;
     static constexpr size_t tile_bytes = 16 * 1024;
+    static constexpr size_t table_entries = 256;
+    static constexpr size_t table_block_groups = 4;
+    // Bytes a product's table may be read past its last entry: AVX2 gathers whole 32-bit words.
+    static constexpr size_t table_slack = 64;
 
     AqlmShape shape;
     const uint8_t* codes8 = nullptr;    // table layout
@@ -72,12 +78,20 @@ struct AqlmPacked {
         return uses_table() ? (shape.rows + row_block - 1) / row_block * row_block : shape.rows;
     }
     size_t steps() const { return shape.groups() * shape.codebooks; }
-    // Steps per tile of the table layout.
-    size_t tile_steps() const {
-        return std::max<size_t>(1, tile_bytes / (shape.entries() * sizeof(float)));
+    // Table blocks of one product, and the steps of a whole one.
+    size_t table_blocks() const {
+        return (shape.groups() + table_block_groups - 1) / table_block_groups;
     }
-    // Floats in the lookup table of one product: [groups][M][2^B].
-    size_t table_size() const { return steps() * shape.entries(); }
+    size_t table_block_steps() const { return table_block_groups * shape.codebooks; }
+    // Steps per tile of the table layout: whole table blocks.
+    size_t tile_steps() const {
+        const size_t block_bytes = table_block_steps() * table_entries;
+        return std::max<size_t>(1, tile_bytes / block_bytes) * table_block_steps();
+    }
+    // One product's table: int8 entries [steps][256] plus the slack, and fp32 scales
+    // [table blocks][M].
+    size_t table_bytes() const { return steps() * table_entries + table_slack; }
+    size_t table_scales() const { return table_blocks() * shape.codebooks; }
     // Inputs the kernels read: the input vector zero-padded to whole groups.
     size_t padded_cols() const { return shape.groups() * shape.group_size; }
 

@@ -41,16 +41,23 @@ struct KernelSet {
     void (*axpy_f32)(float* y, float a, const float* x, size_t n);
 
     // AQLM (llamaport/aqlm.hpp). x holds a.padded_cols() values: the input, zero-padded to whole
-    // groups. Table layout (bits <= 8), for groups i in [group_begin, group_end):
-    //   lut[(i * M + m) * 2^B + k] = sum_j x[i * g + j] * codebook[m][k][j]
-    // lut starts on a 16-byte boundary.
-    void (*aqlm_build_table)(float* lut, const AqlmPacked& a, const float* x, size_t group_begin,
-                             size_t group_end);
-    // Table layout: y[r] = scales[r] * sum_i sum_m lut[(i * M + m) * 2^B + codes[r][i][m]], for r
-    // in [row_begin, row_end). Every set adds in this order (i, then m ascending, from 0), so a
-    // given table gives the same y bit for bit.
-    void (*aqlm_matvec_table)(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
-                              size_t row_end);
+    // groups. Table layout (bits <= 8): step t = i * M + m (input group i, codebook m) has the
+    // dot products d[t][k] = sum_j x[i * g + j] * codebook[m][k][j] for k < 2^B, quantized to int8
+    // with one scale per table block b (groups [4b, 4b + 4)) and codebook m:
+    //   lut_scales[b * M + m] = amax / 127, amax = max |d| over the block's steps of codebook m
+    //   lut[t * 256 + k] = d[t][k] * (127 / amax) rounded to nearest, ties to even, clamped to
+    //                      [-127, 127], NaN to 0 (0 for k >= 2^B, and when amax is 0)
+    // Fills table blocks [block_begin, block_end). lut (a.table_bytes()) starts on a 64-byte
+    // boundary. Sets compute d in their own order, so tables agree to rounding only.
+    void (*aqlm_build_table)(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
+                             size_t block_begin, size_t block_end);
+    // Table layout: y[r] = scales[r] * sum_b sum_m (lut_scales[b * M + m] * n[b][m][r]) for r in
+    // [row_begin, row_end), where n[b][m][r] = sum over the groups i of block b of
+    // lut[(i * M + m) * 256 + codes[r][i][m]], an exact integer. The float operations run in this
+    // order (b, then m ascending, from 0), each multiply and add rounded on its own, in every
+    // set: a given table gives the same y bit for bit.
+    void (*aqlm_matvec_table)(float* y, const AqlmPacked& a, const int8_t* lut,
+                              const float* lut_scales, size_t row_begin, size_t row_end);
     // Decode layout (bits > 8): y[r] = scales[r] * sum_i dot(x group i, w_i), where
     // w_i = sum_m codebook[m][codes[r][i][m]], for r in [row_begin, row_end).
     void (*aqlm_matvec_decode)(float* y, const AqlmPacked& a, const float* x, size_t row_begin,

@@ -74,11 +74,13 @@ private:
     std::vector<float> value_cache_;  // (n_layers, max_positions, kv_dim)
     std::vector<int8_t> xq_;     // quantized input, (max(dim, hidden_dim))
     std::vector<float> xq_scales_;
-    // AQLM: the input zero-padded to whole groups, and the lookup table, both sized for the
-    // largest AQLM matrix of the model; the table starts on a 64-byte boundary (aqlm_table_).
+    // AQLM: the input zero-padded to whole groups, and the lookup table with its scales, sized
+    // for the largest AQLM matrix of the model; the table starts on a 64-byte boundary
+    // (aqlm_table_).
     std::vector<float> aqlm_x_;
-    std::vector<float> aqlm_table_storage_;
-    float* aqlm_table_ = nullptr;
+    std::vector<int8_t> aqlm_table_storage_;
+    int8_t* aqlm_table_ = nullptr;
+    std::vector<float> aqlm_table_scales_;
     std::vector<float> rope_cos_, rope_sin_;  // (max_positions, head_size / 2)
 };
 

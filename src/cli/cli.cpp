@@ -40,7 +40,7 @@ const char* const usage_text =
     "Also:\n"
     "  -c N            context length, overriding the model's (default: the model's; GGUF files\n"
     "                  from llama.cpp's llama2c converter declare 128 whatever the model had)\n"
-    "  --kernel NAME   matmul kernels: auto, scalar, avx2, neon, altivec (default auto)\n"
+    "  --kernel NAME   matmul kernels: auto, scalar, avx2, avx512, neon, altivec (default auto)\n"
     "  --threads N     threads for matrix products (default: all hardware threads)\n"
     "  -h, --help      this text\n"
     "\n"

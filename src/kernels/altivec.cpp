@@ -6,9 +6,10 @@
 // Differences from the scalar reference: matvec_f32, dot_f32 and matvec_q8 add in a different
 // order (several accumulators, fused vec_madd), so they match it to rounding, not bit for bit.
 // quantize_q8 and axpy_f32 give bit-identical results, except that AltiVec arithmetic flushes
-// denormal results to zero (the non-Java mode Linux runs it in). AQLM: the table is built with
-// fused multiply-adds (rounding differs), its lookups add in the scalar order on the FPU
-// (bit-identical for a given table), and the decode kernel adds in a different order.
+// denormal results to zero (the non-Java mode Linux runs it in). AQLM: the table's dot products
+// are fused multiply-adds (rounding differs, so an int8 entry can differ by one), the product is
+// bit-identical for a given table (but for denormals), and the decode kernel adds in a different
+// order.
 #include <altivec.h>
 
 #include <algorithm>
@@ -18,7 +19,6 @@
 #include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
 #include "llamaport/aqlm.hpp"
-#include "loader/byte_order.hpp"
 
 namespace llamaport::kernels {
 // Every kernel set uses the same function names, and the one-file build (tools/amalgamate.py)
@@ -386,10 +386,10 @@ void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, co
 
 // --- AQLM -------------------------------------------------------------------------------------
 
-// V vectors (4 V entries) of one codebook's table for one group, j in order as in the scalar set
-// but fused (vec_madd). columns and out are 16-byte aligned: the codebooks sit in 64-byte aligned
-// model memory, the table is aligned by contract, and entries is a multiple of 4. xs holds the
-// group's inputs, each splatted.
+// V vectors (4 V entries) of one codebook's dot products for one group, j in order as in the
+// scalar set but fused (vec_madd). columns and out are 16-byte aligned: the codebooks sit in
+// 64-byte aligned model memory, out is aligned by contract, and entries is a multiple of 4. xs
+// holds the group's inputs, each splatted.
 template <int V>
 void table_entries(float* out, const float* columns, size_t entries, const vf32* xs, size_t g) {
     vf32 acc[V];
@@ -405,75 +405,110 @@ void table_entries(float* out, const float* columns, size_t entries, const vf32*
     for (int v = 0; v < V; v++) o[v] = acc[v];
 }
 
-void aqlm_build_table(float* lut, const AqlmPacked& a, const float* x, size_t group_begin,
-                      size_t group_end) {
-    constexpr size_t max_group = 16;  // splats kept for a whole group (AQLM uses 8)
-    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, entries = a.shape.entries();
-    if (entries % 4 != 0 || g > max_group)  // 2 entries, or groups past xs: the scalar loops
-        return scalar.aqlm_build_table(lut, a, x, group_begin, group_end);
-    vf32 xs[max_group];
-    for (size_t i = group_begin; i < group_end; i++) {
+struct AqlmBuild {
+    static void dot_entries(float* d, const float* columns, size_t entries, const float* x,
+                            size_t g) {
+        constexpr size_t max_group = 16;  // splats kept for a whole group (AQLM uses 8)
+        if (entries % 4 != 0 || g > max_group)  // 2 entries, or groups past xs
+            return aqlm_reference::dot_entries(d, columns, entries, x, g);
         // A float splat goes through memory on AltiVec: once per group, not per entry block.
-        for (size_t j = 0; j < g; j++) xs[j] = vec_splats(x[i * g + j]);
-        for (size_t m = 0; m < m_count; m++) {
-            float* out = lut + (i * m_count + m) * entries;
-            const float* columns = a.codebooks + m * g * entries;
-            size_t k = 0;
-            for (; k + 32 <= entries; k += 32) table_entries<8>(out + k, columns + k, entries, xs, g);
-            for (; k < entries; k += 4) table_entries<1>(out + k, columns + k, entries, xs, g);
-        }
+        vf32 xs[max_group];
+        for (size_t j = 0; j < g; j++) xs[j] = vec_splats(x[j]);
+        size_t k = 0;
+        for (; k + 32 <= entries; k += 32) table_entries<8>(d + k, columns + k, entries, xs, g);
+        for (; k < entries; k += 4) table_entries<1>(d + k, columns + k, entries, xs, g);
     }
-}
-
-// The 8 rows of a block sum in 8 FPU registers. AltiVec cannot load a float from an arbitrary
-// address into a chosen lane (lvewx picks the lane from the address), so vector adds would cost a
-// store and reload per entry: more load/store work than the 7450's one load/store unit saves,
-// which is why GCC's SLP vectorizer (it would pack the 8 adds that way) is off for add_lookups.
-// Four codes come in one 32-bit load (byte k of it in memory is row k's code, whichever end of the
-// word that is on this host), so a lookup is a rotate-and-mask, a load and an add: 3.5
-// instructions with the loop.
-struct AqlmBlock {
-    static constexpr size_t rb = AqlmPacked::row_block;
-    static_assert(rb == 8, "one register per row of a block below");
-    struct Sums {
-        float v[rb];
-    };
-    static Sums zero() { return Sums{}; }
-    __attribute__((optimize("no-tree-slp-vectorize")))
-    static void add_lookups(Sums* sums, size_t blocks, const float* tables, size_t entries,
-                            const uint8_t* codes, size_t steps) {
-        const bool big_endian = host_byte_order() == ByteOrder::Big;
-        uint32_t shift[4];
-        for (uint32_t k = 0; k < 4; k++) shift[k] = big_endian ? 24 - 8 * k : 8 * k;
-        for (size_t b = 0; b < blocks; b++) {
-            float* v = sums[b].v;
-            float s0 = v[0], s1 = v[1], s2 = v[2], s3 = v[3], s4 = v[4], s5 = v[5], s6 = v[6],
-                  s7 = v[7];
-            const float* table = tables;
-            for (size_t t = 0; t < steps; t++, codes += rb, table += entries) {
-                uint32_t w0, w1;
-                std::memcpy(&w0, codes, 4);
-                std::memcpy(&w1, codes + 4, 4);
-                s0 += table[(w0 >> shift[0]) & 0xFF];
-                s1 += table[(w0 >> shift[1]) & 0xFF];
-                s2 += table[(w0 >> shift[2]) & 0xFF];
-                s3 += table[(w0 >> shift[3]) & 0xFF];
-                s4 += table[(w1 >> shift[0]) & 0xFF];
-                s5 += table[(w1 >> shift[1]) & 0xFF];
-                s6 += table[(w1 >> shift[2]) & 0xFF];
-                s7 += table[(w1 >> shift[3]) & 0xFF];
-            }
-            sums[b] = Sums{{s0, s1, s2, s3, s4, s5, s6, s7}};
+    static float max_abs(const float* d, size_t n) { return altivec_impl::max_abs(d, n); }
+    // d and q are 16-byte aligned (the table and its buffer are 64-byte aligned, n a multiple
+    // of 16 when vectorised). Rounding adds and subtracts 1.5 * 2^23, which AltiVec rounds to
+    // nearest, ties to even.
+    static void quantize(int8_t* q, const float* d, size_t n, float inv) {
+        if (n % 16 != 0) return aqlm_reference::quantize(q, d, n, inv);
+        const vf32 s = vec_splats(inv), hi = vec_splats(127.0f), lo = vec_splats(-127.0f);
+        const vf32 shift = vec_splats(12582912.0f), zero = negative_zero();
+        const vf32* in = reinterpret_cast<const vf32*>(d);
+        auto ints = [&](size_t v) {
+            vf32 x = vec_madd(in[v], s, zero);  // a product, rounded once
+            x = vec_and(x, reinterpret_cast<vf32>(vec_cmpeq(x, x)));  // NaN to 0
+            x = vec_min(vec_max(x, lo), hi);
+            return vec_cts(vec_sub(vec_add(x, shift), shift), 0);
+        };
+        for (size_t k = 0; k < n; k += 16) {
+            const size_t v = k / 4;
+            const auto a = vec_packs(ints(v), ints(v + 1)), b = vec_packs(ints(v + 2), ints(v + 3));
+            *reinterpret_cast<vs8*>(q + k) = vec_packs(a, b);
         }
-    }
-    static void scale(float* out, const Sums& sums, const float* scales) {
-        for (size_t k = 0; k < rb; k++) out[k] = scales[k] * sums.v[k];
     }
 };
 
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
-                       size_t row_end) {
-    aqlm_table_product<AqlmBlock>(y, a, lut, row_begin, row_end);
+void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
+                      size_t block_begin, size_t block_end) {
+    aqlm_build_table_blocks<AqlmBuild>(lut, lut_scales, a, x, block_begin, block_end);
+}
+
+// A 256-entry table is 16 registers. vec_perm looks 16 codes up in a pair of them (32 entries) by
+// the codes' low 5 bits; bits 5, 6 and 7 then select among the 8 pairs' results. The sums for a
+// table block run in 16-bit lanes (at most 4 * 127). Element order is memory order (big-endian),
+// so unpacking the high half gives a block's first rows.
+struct AqlmBlock {
+    static constexpr size_t vectors = AqlmPacked::row_block / 4;
+    using vs16 = __vector signed short;
+    struct Sums {
+        vf32 v[vectors];
+    };
+    static Sums no_sums() {
+        Sums s;
+        for (vf32& v : s.v) v = vec_splats(0.0f);
+        return s;
+    }
+    static vs8 lookup(const vs8* table, vu8 c) {
+        const vs8 zero = vec_splat_s8(0);
+        const vu8 one = vec_splat_u8(1), two = vec_splat_u8(2);
+        const auto bit7 = vec_cmplt(reinterpret_cast<vs8>(c), zero);
+        const auto bit6 = vec_cmplt(reinterpret_cast<vs8>(vec_sl(c, one)), zero);
+        const auto bit5 = vec_cmplt(reinterpret_cast<vs8>(vec_sl(c, two)), zero);
+        vs8 pair[8];
+        #pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) pair[j] = vec_perm(table[2 * j], table[2 * j + 1], c);
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) pair[j] = vec_sel(pair[2 * j], pair[2 * j + 1], bit5);
+        #pragma GCC unroll 2
+        for (int j = 0; j < 2; j++) pair[j] = vec_sel(pair[2 * j], pair[2 * j + 1], bit6);
+        return vec_sel(pair[0], pair[1], bit7);
+    }
+    static void add_table_block(Sums& s, const int8_t* tables, size_t table_stride,
+                                const uint8_t* codes, size_t code_stride, size_t steps,
+                                float scale) {
+        vs16 n[8];
+        for (vs16& v : n) v = vec_splat_s16(0);
+        for (size_t t = 0; t < steps; t++, tables += table_stride, codes += code_stride) {
+            const vs8* table = reinterpret_cast<const vs8*>(tables);
+            const vu8* c = reinterpret_cast<const vu8*>(codes);
+            #pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                const vs8 v = lookup(table, c[r]);
+                n[2 * r] = vec_add(n[2 * r], vec_unpackh(v));
+                n[2 * r + 1] = vec_add(n[2 * r + 1], vec_unpackl(v));
+            }
+        }
+        const vf32 f = vec_splats(scale), zero = negative_zero();
+        #pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const vf32 first = vec_ctf(vec_unpackh(n[k]), 0), second = vec_ctf(vec_unpackl(n[k]), 0);
+            s.v[2 * k] = vec_add(s.v[2 * k], vec_madd(first, f, zero));
+            s.v[2 * k + 1] = vec_add(s.v[2 * k + 1], vec_madd(second, f, zero));
+        }
+    }
+    static void finish(float* out, const Sums& s, const float* scales) {
+        const vf32* sc = reinterpret_cast<const vf32*>(scales);
+        vf32* o = reinterpret_cast<vf32*>(out);
+        for (size_t k = 0; k < vectors; k++) o[k] = vec_madd(sc[k], s.v[k], negative_zero());
+    }
+};
+
+void aqlm_matvec_table(float* y, const AqlmPacked& a, const int8_t* lut, const float* lut_scales,
+                       size_t row_begin, size_t row_end) {
+    aqlm_table_product<AqlmBlock>(y, a, lut, lut_scales, row_begin, row_end);
 }
 
 // Groups of 8: each group's weights are two aligned vectors (the codebooks' entries summed; an

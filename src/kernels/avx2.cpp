@@ -4,9 +4,9 @@
 // Differences from the scalar reference: matvec_f32, dot_f32 and matvec_q8 add in a different
 // order (several accumulators, fused multiply-add; matvec_q8 also multiplies the two scales
 // first), so they match it to rounding, not bit for bit.
-// quantize_q8 and axpy_f32 give bit-identical results. AQLM: the table is built with fused
-// multiply-adds (rounding differs), its lookups add in the scalar order (bit-identical for a given
-// table), and the decode kernel adds in a different order.
+// quantize_q8 and axpy_f32 give bit-identical results. AQLM: the table's dot products are fused
+// multiply-adds (rounding differs, so an int8 entry can differ by one), the product is bit-
+// identical for a given table, and the decode kernel adds in a different order.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -336,8 +336,8 @@ void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, co
 
 // --- AQLM -------------------------------------------------------------------------------------
 
-// V vectors (8 V entries) of one codebook's table for one group, j in order as in the scalar set
-// but fused: a quarter faster than multiply-then-add, which the table build is bound by.
+// V vectors (8 V entries) of one codebook's dot products for one group, j in order as in the
+// scalar set but fused: a quarter faster than multiply-then-add, which the table build is bound by.
 template <int V>
 void table_entries(float* out, const float* columns, size_t entries, const float* x, size_t g) {
     __m256 acc[V];
@@ -353,64 +353,86 @@ void table_entries(float* out, const float* columns, size_t entries, const float
     for (int v = 0; v < V; v++) _mm256_storeu_ps(out + 8 * v, acc[v]);
 }
 
-void aqlm_build_table(float* lut, const AqlmPacked& a, const float* x, size_t group_begin,
-                      size_t group_end) {
-    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, entries = a.shape.entries();
-    if (entries % 8 != 0)  // 2 or 4 entries: nothing to vectorise
-        return scalar.aqlm_build_table(lut, a, x, group_begin, group_end);
-    for (size_t i = group_begin; i < group_end; i++)
-        for (size_t m = 0; m < m_count; m++) {
-            float* out = lut + (i * m_count + m) * entries;
-            const float* columns = a.codebooks + m * g * entries;
-            size_t k = 0;
-            for (; k + 64 <= entries; k += 64)
-                table_entries<8>(out + k, columns + k, entries, x + i * g, g);
-            for (; k < entries; k += 8) table_entries<1>(out + k, columns + k, entries, x + i * g, g);
-        }
-}
-
-__m256 lookup8(const float* table, const uint8_t* codes) {
-    const __m256i index =
-        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes)));
-    return _mm256_i32gather_ps(table, index, 4);
-}
-
-// A block of 8 rows per gather, the codes widened from bytes. Two blocks at a time, so that two
-// chains of additions hide the add latency.
-struct AqlmBlock {
-    using Sums = __m256;
-    static Sums zero() { return _mm256_setzero_ps(); }
-    static void add_lookups(Sums* sums, size_t blocks, const float* tables, size_t entries,
-                            const uint8_t* codes, size_t steps) {
-        constexpr size_t rb = AqlmPacked::row_block;
-        size_t b = 0;
-        for (; b + 2 <= blocks; b += 2) {
-            const uint8_t* c0 = codes + b * steps * rb;
-            const uint8_t* c1 = c0 + steps * rb;
-            __m256 s0 = sums[b], s1 = sums[b + 1];
-            const float* table = tables;
-            for (size_t t = 0; t < steps; t++, c0 += rb, c1 += rb, table += entries) {
-                s0 = _mm256_add_ps(s0, lookup8(table, c0));
-                s1 = _mm256_add_ps(s1, lookup8(table, c1));
-            }
-            sums[b] = s0;
-            sums[b + 1] = s1;
-        }
-        if (b < blocks) {
-            const uint8_t* c0 = codes + b * steps * rb;
-            const float* table = tables;
-            for (size_t t = 0; t < steps; t++, c0 += rb, table += entries)
-                sums[b] = _mm256_add_ps(sums[b], lookup8(table, c0));
-        }
+struct AqlmBuild {
+    static void dot_entries(float* d, const float* columns, size_t entries, const float* x,
+                            size_t g) {
+        if (entries % 8 != 0) return aqlm_reference::dot_entries(d, columns, entries, x, g);
+        size_t k = 0;
+        for (; k + 64 <= entries; k += 64) table_entries<8>(d + k, columns + k, entries, x, g);
+        for (; k < entries; k += 8) table_entries<1>(d + k, columns + k, entries, x, g);
     }
-    static void scale(float* out, const Sums& sums, const float* scales) {
-        _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_loadu_ps(scales), sums));
+    static float max_abs(const float* d, size_t n) {
+        const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+        __m256 m = _mm256_setzero_ps();
+        size_t k = 0;
+        for (; k + 8 <= n; k += 8)  // keeps m where d is NaN, as std::fmax does
+            m = _mm256_max_ps(_mm256_andnot_ps(sign_bit, _mm256_load_ps(d + k)), m);
+        return std::max(hmax(m), aqlm_reference::max_abs(d + k, n - k));
+    }
+    static void quantize(int8_t* q, const float* d, size_t n, float inv) {
+        if (n % 32 != 0) return aqlm_reference::quantize(q, d, n, inv);
+        const __m256 s = _mm256_set1_ps(inv);
+        auto ints = [&](size_t k) {  // the default rounding: to nearest, ties to even
+            return _mm256_cvtps_epi32(clamp_q8_quotients(_mm256_mul_ps(_mm256_load_ps(d + k), s)));
+        };
+        for (size_t k = 0; k < n; k += 32) {
+            const __m256i i16 = _mm256_packs_epi32(ints(k), ints(k + 8));
+            const __m256i i16b = _mm256_packs_epi32(ints(k + 16), ints(k + 24));
+            // The packs work within 128-bit lanes: put the 32-bit groups back in order.
+            const __m256i i8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(i16, i16b),
+                                                           _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + k), i8);
+        }
     }
 };
 
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
-                       size_t row_end) {
-    aqlm_table_product<AqlmBlock>(y, a, lut, row_begin, row_end);
+void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
+                      size_t block_begin, size_t block_end) {
+    aqlm_build_table_blocks<AqlmBuild>(lut, lut_scales, a, x, block_begin, block_end);
+}
+
+// Eight gathers per step, 8 rows each: a 32-bit word from the table at each code (the table's
+// slack covers the last one), of which the low byte is the entry.
+struct AqlmBlock {
+    static constexpr size_t vectors = AqlmPacked::row_block / 8;
+    struct Sums {
+        __m256 v[vectors];
+    };
+    static Sums no_sums() {
+        Sums s;
+        for (__m256& v : s.v) v = _mm256_setzero_ps();
+        return s;
+    }
+    static void add_table_block(Sums& s, const int8_t* tables, size_t table_stride,
+                                const uint8_t* codes, size_t code_stride, size_t steps,
+                                float scale) {
+        __m256i n[vectors];
+        for (__m256i& v : n) v = _mm256_setzero_si256();
+        for (size_t t = 0; t < steps; t++, tables += table_stride, codes += code_stride) {
+            _mm_prefetch(reinterpret_cast<const char*>(codes) + 2048, _MM_HINT_T0);
+            const int* words = reinterpret_cast<const int*>(tables);
+            #pragma GCC unroll 8
+            for (size_t k = 0; k < vectors; k++) {
+                const __m256i index = _mm256_cvtepu8_epi32(
+                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + 8 * k)));
+                const __m256i w = _mm256_i32gather_epi32(words, index, 1);
+                n[k] = _mm256_add_epi32(n[k], _mm256_srai_epi32(_mm256_slli_epi32(w, 24), 24));
+            }
+        }
+        const __m256 f = _mm256_set1_ps(scale);
+        #pragma GCC unroll 8
+        for (size_t k = 0; k < vectors; k++)
+            s.v[k] = _mm256_add_ps(s.v[k], _mm256_mul_ps(_mm256_cvtepi32_ps(n[k]), f));
+    }
+    static void finish(float* out, const Sums& s, const float* scales) {
+        for (size_t k = 0; k < vectors; k++)
+            _mm256_store_ps(out + 8 * k, _mm256_mul_ps(_mm256_load_ps(scales + 8 * k), s.v[k]));
+    }
+};
+
+void aqlm_matvec_table(float* y, const AqlmPacked& a, const int8_t* lut, const float* lut_scales,
+                       size_t row_begin, size_t row_end) {
+    aqlm_table_product<AqlmBlock>(y, a, lut, lut_scales, row_begin, row_end);
 }
 
 // Groups of 8: each group's weights are one vector (the codebooks' entries summed), one FMA with

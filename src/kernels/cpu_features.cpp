@@ -24,8 +24,21 @@ bool cpu_has_avx2_fma() {
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
     return ebx & (1u << 5);
 }
+
+bool cpu_has_avx512_vbmi() {
+    if (!cpu_has_avx2_fma()) return false;
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    const bool f = ebx & (1u << 16), bw = ebx & (1u << 30), vbmi = ecx & (1u << 1);
+    if (!(f && bw && vbmi)) return false;
+    // The OS must save the opmask and all 512-bit registers (XCR0 bits 5, 6 and 7).
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    return (xcr0_lo & 0xE0u) == 0xE0u;
+}
 #else
 bool cpu_has_avx2_fma() { return false; }
+bool cpu_has_avx512_vbmi() { return false; }
 #endif
 
 #if defined(__aarch64__)

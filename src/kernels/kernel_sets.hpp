@@ -11,6 +11,9 @@ extern const KernelSet scalar;
 #ifdef LLAMAPORT_KERNELS_AVX2
 extern const KernelSet avx2;
 #endif
+#ifdef LLAMAPORT_KERNELS_AVX512
+extern const KernelSet avx512;  // needs the AVX2 set: built only with it
+#endif
 #ifdef LLAMAPORT_KERNELS_NEON
 extern const KernelSet neon;
 #endif
@@ -27,6 +30,7 @@ inline float clamp_q8_quotient(float v) {
 
 // Whether the running CPU (and OS) can execute each set (cpu_features.cpp).
 bool cpu_has_avx2_fma();
+bool cpu_has_avx512_vbmi();  // AVX-512 F, BW and VBMI, with AVX2 and FMA
 bool cpu_has_neon();
 bool cpu_has_altivec();
 

@@ -3,9 +3,9 @@
 //
 // Differences from the scalar reference: matvec_f32, dot_f32 and matvec_q8 add in a different
 // order (several accumulators, fused multiply-add), so they match it to rounding, not bit for bit.
-// quantize_q8 and axpy_f32 give bit-identical results. AQLM: the table is built with fused
-// multiply-adds (rounding differs), its lookups add in the scalar order (bit-identical for a given
-// table), and the decode kernel adds in a different order.
+// quantize_q8 and axpy_f32 give bit-identical results. AQLM: the table's dot products are fused
+// multiply-adds (rounding differs, so an int8 entry can differ by one), the product is bit-
+// identical for a given table, and the decode kernel adds in a different order.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -224,57 +224,91 @@ void table_entries(float* out, const float* columns, size_t entries, const float
     for (int v = 0; v < V; v++) vst1q_f32(out + 4 * v, acc[v]);
 }
 
-void aqlm_build_table(float* lut, const AqlmPacked& a, const float* x, size_t group_begin,
-                      size_t group_end) {
-    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, entries = a.shape.entries();
-    if (entries % 4 != 0)  // 2 entries: nothing to vectorise
-        return scalar.aqlm_build_table(lut, a, x, group_begin, group_end);
-    for (size_t i = group_begin; i < group_end; i++)
-        for (size_t m = 0; m < m_count; m++) {
-            float* out = lut + (i * m_count + m) * entries;
-            const float* columns = a.codebooks + m * g * entries;
-            size_t k = 0;
-            for (; k + 32 <= entries; k += 32)
-                table_entries<8>(out + k, columns + k, entries, x + i * g, g);
-            for (; k < entries; k += 4) table_entries<1>(out + k, columns + k, entries, x + i * g, g);
-        }
-}
-
-// Four rows' table entries, each loaded straight into its lane (NEON has no gather).
-float32x4_t lookup4(const float* table, const uint8_t* codes) {
-    float32x4_t v = vld1q_dup_f32(table + codes[0]);
-    v = vld1q_lane_f32(table + codes[1], v, 1);
-    v = vld1q_lane_f32(table + codes[2], v, 2);
-    return vld1q_lane_f32(table + codes[3], v, 3);
-}
-
-// A block of 8 rows as two vectors.
-struct AqlmBlock {
-    struct Sums {
-        float32x4_t lo, hi;
-    };
-    static Sums zero() { return {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}; }
-    static void add_lookups(Sums* sums, size_t blocks, const float* tables, size_t entries,
-                            const uint8_t* codes, size_t steps) {
-        for (size_t b = 0; b < blocks; b++) {
-            float32x4_t lo = sums[b].lo, hi = sums[b].hi;
-            const float* table = tables;
-            for (size_t t = 0; t < steps; t++, codes += AqlmPacked::row_block, table += entries) {
-                lo = vaddq_f32(lo, lookup4(table, codes));
-                hi = vaddq_f32(hi, lookup4(table, codes + 4));
-            }
-            sums[b] = {lo, hi};
-        }
+struct AqlmBuild {
+    static void dot_entries(float* d, const float* columns, size_t entries, const float* x,
+                            size_t g) {
+        if (entries % 4 != 0) return aqlm_reference::dot_entries(d, columns, entries, x, g);
+        size_t k = 0;
+        for (; k + 32 <= entries; k += 32) table_entries<8>(d + k, columns + k, entries, x, g);
+        for (; k < entries; k += 4) table_entries<1>(d + k, columns + k, entries, x, g);
     }
-    static void scale(float* out, const Sums& sums, const float* scales) {
-        vst1q_f32(out, vmulq_f32(vld1q_f32(scales), sums.lo));
-        vst1q_f32(out + 4, vmulq_f32(vld1q_f32(scales + 4), sums.hi));
+    static float max_abs(const float* d, size_t n) {
+        float32x4_t m = vdupq_n_f32(0.0f);
+        size_t k = 0;
+        for (; k + 4 <= n; k += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(d + k)));  // NaN: m
+        return std::max(vmaxnmvq_f32(m), aqlm_reference::max_abs(d + k, n - k));
+    }
+    static void quantize(int8_t* q, const float* d, size_t n, float inv) {
+        if (n % 16 != 0) return aqlm_reference::quantize(q, d, n, inv);
+        const float32x4_t s = vdupq_n_f32(inv), hi = vdupq_n_f32(127.0f), lo = vdupq_n_f32(-127.0f);
+        auto ints = [&](size_t k) {
+            float32x4_t v = vmulq_f32(vld1q_f32(d + k), s);
+            v = vbslq_f32(vceqq_f32(v, v), v, vdupq_n_f32(0.0f));  // NaN to 0
+            return vcvtnq_s32_f32(vminq_f32(vmaxq_f32(v, lo), hi));  // to nearest, ties to even
+        };
+        for (size_t k = 0; k < n; k += 16) {
+            const int16x8_t a = vcombine_s16(vqmovn_s32(ints(k)), vqmovn_s32(ints(k + 4)));
+            const int16x8_t b = vcombine_s16(vqmovn_s32(ints(k + 8)), vqmovn_s32(ints(k + 12)));
+            vst1q_s8(q + k, vcombine_s8(vqmovn_s16(a), vqmovn_s16(b)));
+        }
     }
 };
 
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
-                       size_t row_end) {
-    aqlm_table_product<AqlmBlock>(y, a, lut, row_begin, row_end);
+void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
+                      size_t block_begin, size_t block_end) {
+    aqlm_build_table_blocks<AqlmBuild>(lut, lut_scales, a, x, block_begin, block_end);
+}
+
+// A 256-entry table is 16 registers: tbl looks 16 codes up in the first 64 entries (0 for codes
+// past them), tbx in each further 64 with the codes shifted down (leaving lanes out of range
+// alone). The sums for a table block run in 16-bit lanes (at most 4 * 127).
+struct AqlmBlock {
+    static constexpr size_t vectors = AqlmPacked::row_block / 4;
+    struct Sums {
+        float32x4_t v[vectors];
+    };
+    static Sums no_sums() {
+        Sums s;
+        for (float32x4_t& v : s.v) v = vdupq_n_f32(0.0f);
+        return s;
+    }
+    static void add_table_block(Sums& s, const int8_t* tables, size_t table_stride,
+                                const uint8_t* codes, size_t code_stride, size_t steps,
+                                float scale) {
+        int16x8_t n[8];
+        for (int16x8_t& v : n) v = vdupq_n_s16(0);
+        for (size_t t = 0; t < steps; t++, tables += table_stride, codes += code_stride) {
+            const int8x16x4_t t0 = vld1q_s8_x4(tables), t1 = vld1q_s8_x4(tables + 64);
+            const int8x16x4_t t2 = vld1q_s8_x4(tables + 128), t3 = vld1q_s8_x4(tables + 192);
+            #pragma GCC unroll 4
+            for (int r = 0; r < 4; r++) {
+                const uint8x16_t c = vld1q_u8(codes + 16 * r);
+                int8x16_t v = vqtbl4q_s8(t0, c);
+                v = vqtbx4q_s8(v, t1, vsubq_u8(c, vdupq_n_u8(64)));
+                v = vqtbx4q_s8(v, t2, vsubq_u8(c, vdupq_n_u8(128)));
+                v = vqtbx4q_s8(v, t3, vsubq_u8(c, vdupq_n_u8(192)));
+                n[2 * r] = vaddw_s8(n[2 * r], vget_low_s8(v));
+                n[2 * r + 1] = vaddw_high_s8(n[2 * r + 1], v);
+            }
+        }
+        const float32x4_t f = vdupq_n_f32(scale);
+        #pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const float32x4_t lo = vcvtq_f32_s32(vmovl_s16(vget_low_s16(n[k])));
+            const float32x4_t hi = vcvtq_f32_s32(vmovl_high_s16(n[k]));
+            s.v[2 * k] = vaddq_f32(s.v[2 * k], vmulq_f32(lo, f));
+            s.v[2 * k + 1] = vaddq_f32(s.v[2 * k + 1], vmulq_f32(hi, f));
+        }
+    }
+    static void finish(float* out, const Sums& s, const float* scales) {
+        for (size_t k = 0; k < vectors; k++)
+            vst1q_f32(out + 4 * k, vmulq_f32(vld1q_f32(scales + 4 * k), s.v[k]));
+    }
+};
+
+void aqlm_matvec_table(float* y, const AqlmPacked& a, const int8_t* lut, const float* lut_scales,
+                       size_t row_begin, size_t row_end) {
+    aqlm_table_product<AqlmBlock>(y, a, lut, lut_scales, row_begin, row_end);
 }
 
 // Groups of 8: each group's weights are two vectors (the codebooks' entries summed), fused into

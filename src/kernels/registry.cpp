@@ -16,6 +16,9 @@ bool always() { return true; }
 
 // Best first: "auto" takes the first one the CPU supports.
 const Candidate candidates[] = {
+#ifdef LLAMAPORT_KERNELS_AVX512
+    {&kernels::avx512, kernels::cpu_has_avx512_vbmi},
+#endif
 #ifdef LLAMAPORT_KERNELS_AVX2
     {&kernels::avx2, kernels::cpu_has_avx2_fma},
 #endif
@@ -64,12 +67,12 @@ const KernelSet& select_kernels(const std::string& name) {
                         names(available_kernels()) + ")");
         return *c.set;
     }
-    static const char* const known[] = {"scalar", "avx2", "neon", "altivec"};
+    static const char* const known[] = {"scalar", "avx2", "avx512", "neon", "altivec"};
     for (const char* k : known)
         if (name == k)
             throw Error("kernel '" + name + "': not compiled into this build (available: " +
                         names(available_kernels()) + ")");
-    throw Error("unknown kernel '" + name + "' (choose auto, scalar, avx2, neon or altivec)");
+    throw Error("unknown kernel '" + name + "' (choose auto, scalar, avx2, avx512, neon or altivec)");
 }
 
 }  // namespace llamaport

@@ -60,46 +60,64 @@ void axpy(float* y, float a, const float* x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-// Entry by entry, j outer: the codebooks are stored [M][g][2^B], so the inner loop has unit
-// stride; each entry still sums its g products in j order from 0.
-void aqlm_build_table(float* lut, const AqlmPacked& a, const float* x, size_t group_begin,
-                      size_t group_end) {
-    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, entries = a.shape.entries();
-    for (size_t i = group_begin; i < group_end; i++)
-        for (size_t m = 0; m < m_count; m++) {
-            float* out = lut + (i * m_count + m) * entries;
-            const float* columns = a.codebooks + m * g * entries;
-            for (size_t k = 0; k < entries; k++) out[k] = 0.0f;
-            for (size_t j = 0; j < g; j++) {
-                const float xj = x[i * g + j];
-                for (size_t k = 0; k < entries; k++) out[k] += xj * columns[j * entries + k];
-            }
-        }
-}
-
-struct AqlmBlock {
-    struct Sums {
-        float v[AqlmPacked::row_block];
-    };
-    static Sums zero() { return Sums{}; }
-    static void add_lookups(Sums* sums, size_t blocks, const float* tables, size_t entries,
-                            const uint8_t* codes, size_t steps) {
-        for (size_t b = 0; b < blocks; b++) {
-            const float* table = tables;
-            for (size_t t = 0; t < steps; t++, codes += AqlmPacked::row_block, table += entries)
-                for (size_t lane = 0; lane < AqlmPacked::row_block; lane++)
-                    sums[b].v[lane] += table[codes[lane]];
-        }
+struct AqlmBuild {
+    // Not inlined: where d is known to be a local array, GCC 12 swaps the loops (j inner) and
+    // no longer vectorises them, which made the table build three times slower.
+    __attribute__((noinline)) static void dot_entries(float* d, const float* columns,
+                                                      size_t entries, const float* x, size_t g) {
+        aqlm_reference::dot_entries(d, columns, entries, x, g);
     }
-    static void scale(float* out, const Sums& sums, const float* scales) {
-        for (size_t lane = 0; lane < AqlmPacked::row_block; lane++)
-            out[lane] = scales[lane] * sums.v[lane];
+    static float max_abs(const float* d, size_t n) { return aqlm_reference::max_abs(d, n); }
+    static void quantize(int8_t* q, const float* d, size_t n, float inv) {
+        aqlm_reference::quantize(q, d, n, inv);
     }
 };
 
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const float* lut, size_t row_begin,
-                       size_t row_end) {
-    aqlm_table_product<AqlmBlock>(y, a, lut, row_begin, row_end);
+void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
+                      size_t block_begin, size_t block_end) {
+    aqlm_build_table_blocks<AqlmBuild>(lut, lut_scales, a, x, block_begin, block_end);
+}
+
+// Row by row: each row's integer sum stays in a register across the block's steps.
+struct AqlmBlock {
+    static constexpr size_t rb = AqlmPacked::row_block;
+    struct Sums {
+        float v[rb];
+    };
+    static Sums no_sums() { return Sums{}; }
+    static void add_table_block(Sums& s, const int8_t* tables, size_t table_stride,
+                                const uint8_t* codes, size_t code_stride, size_t steps,
+                                float scale) {
+        if (steps == AqlmPacked::table_block_groups)  // all but a matrix's last: unrolled
+            rows<AqlmPacked::table_block_groups>(s, tables, table_stride, codes, code_stride,
+                                                 steps, scale);
+        else
+            rows<0>(s, tables, table_stride, codes, code_stride, steps, scale);
+    }
+    template <size_t Steps>
+    static void rows(Sums& s, const int8_t* tables, size_t table_stride, const uint8_t* codes,
+                     size_t code_stride, size_t steps, float scale) {
+        const size_t count = Steps ? Steps : steps;
+        const int8_t* table[AqlmPacked::table_block_groups];
+        const uint8_t* code[AqlmPacked::table_block_groups];
+        for (size_t t = 0; t < count; t++) {
+            table[t] = tables + t * table_stride;
+            code[t] = codes + t * code_stride;
+        }
+        for (size_t k = 0; k < rb; k++) {
+            int32_t n = 0;
+            for (size_t t = 0; t < count; t++) n += table[t][code[t][k]];
+            s.v[k] += float(n) * scale;
+        }
+    }
+    static void finish(float* out, const Sums& s, const float* scales) {
+        for (size_t k = 0; k < rb; k++) out[k] = scales[k] * s.v[k];
+    }
+};
+
+void aqlm_matvec_table(float* y, const AqlmPacked& a, const int8_t* lut, const float* lut_scales,
+                       size_t row_begin, size_t row_end) {
+    aqlm_table_product<AqlmBlock>(y, a, lut, lut_scales, row_begin, row_end);
 }
 
 void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
