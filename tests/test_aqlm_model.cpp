@@ -330,7 +330,7 @@ TEST_CASE("AQLM tables: int8 entries rounded half to even, NaN to 0, the same in
     // scaling, so entries are d * 127 / amax with ties where d is a half.
     for (const Config3 c : {Config3{2, 8, 8}, Config3{1, 4, 8}, Config3{2, 2, 3}}) {
         INFO(c.codebooks << "x" << c.bits << " g" << c.group_size);
-        const size_t rows = 70, cols = 11 * c.group_size;  // 11 groups: table blocks of 4, 4, 3
+        const size_t rows = 70, cols = 11 * c.group_size;  // 11 groups: table blocks of 8 and 3
         AqlmMatrix q = random_aqlm(rows, cols, c, 3);
         const size_t entries = q.shape.entries();
         for (size_t m = 0; m < c.codebooks; m++)

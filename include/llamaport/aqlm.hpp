@@ -63,7 +63,8 @@ struct AqlmPacked {
     static constexpr size_t run_blocks = 8;
     static constexpr size_t tile_bytes = 16 * 1024;
     static constexpr size_t table_entries = 256;
-    static constexpr size_t table_block_groups = 4;
+    static constexpr size_t table_block_groups = 8;
+    static_assert(table_block_groups * 127 <= 32767, "a table block's sums run in 16 bits");
     // Bytes a product's table may be read past its last entry: AVX2 gathers whole 32-bit words.
     static constexpr size_t table_slack = 64;
 

@@ -43,7 +43,8 @@ struct KernelSet {
     // AQLM (llamaport/aqlm.hpp). x holds a.padded_cols() values: the input, zero-padded to whole
     // groups. Table layout (bits <= 8): step t = i * M + m (input group i, codebook m) has the
     // dot products d[t][k] = sum_j x[i * g + j] * codebook[m][k][j] for k < 2^B, quantized to int8
-    // with one scale per table block b (groups [4b, 4b + 4)) and codebook m:
+    // with one scale per table block b (groups [8b, 8b + 8): AqlmPacked::table_block_groups) and
+    // codebook m:
     //   lut_scales[b * M + m] = amax / 127, amax = max |d| over the block's steps of codebook m
     //   lut[t * 256 + k] = d[t][k] * (127 / amax) rounded to nearest, ties to even, clamped to
     //                      [-127, 127], NaN to 0 (0 for k >= 2^B, and when amax is 0)

@@ -386,51 +386,93 @@ void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, co
 
 // --- AQLM -------------------------------------------------------------------------------------
 
-// V vectors (4 V entries) of one codebook's dot products for one group, j in order as in the
-// scalar set but fused (vec_madd). columns and out are 16-byte aligned: the codebooks sit in
-// 64-byte aligned model memory, out is aligned by contract, and entries is a multiple of 4. xs
-// holds the group's inputs, each splatted.
-template <int V>
-void table_entries(float* out, const float* columns, size_t entries, const vf32* xs, size_t g) {
-    vf32 acc[V];
+// Folds the magnitudes of v into max_bits, as max_abs does: the bits of |d| compare as integers,
+// and NaN is left out.
+void fold_max(vs32& max_bits, vf32 v) {
+    const vs32 magnitude = vec_splats(int32_t(0x7fffffff)), infinity = vec_splats(int32_t(0x7f800000));
+    const vs32 bits = vec_and(reinterpret_cast<vs32>(v), magnitude);
+    max_bits = vec_max(max_bits, vec_andc(bits, reinterpret_cast<vs32>(vec_cmpgt(bits, infinity))));
+}
+
+// V vectors (4 V entries) of one codebook's dot products for G groups of `g` inputs, j in order
+// as in the scalar set but fused (vec_madd); each codebook vector is loaded once for all G groups
+// (the 7450 has one load/store unit). xs holds the groups' inputs splatted, xs[i * g + j].
+// columns and out are 16-byte aligned: the codebooks sit in 64-byte aligned model memory, out
+// is aligned by contract, and entries is a multiple of 4.
+template <int G, int V>
+void dot_vectors(float* out, vs32& max_bits, const float* columns, size_t entries, const vf32* xs,
+                 size_t g) {
+    vf32 acc[G][V];
     #pragma GCC unroll 8
-    for (int v = 0; v < V; v++) acc[v] = vec_splats(0.0f);
+    for (int i = 0; i < G; i++)
+        #pragma GCC unroll 8
+        for (int v = 0; v < V; v++) acc[i][v] = vec_splats(0.0f);
     for (size_t j = 0; j < g; j++, columns += entries) {
         const vf32* c = reinterpret_cast<const vf32*>(columns);
         #pragma GCC unroll 8
-        for (int v = 0; v < V; v++) acc[v] = vec_madd(xs[j], c[v], acc[v]);
+        for (int v = 0; v < V; v++) {
+            const vf32 cv = c[v];
+            #pragma GCC unroll 4
+            for (int i = 0; i < G; i++) acc[i][v] = vec_madd(xs[i * g + j], cv, acc[i][v]);
+        }
     }
-    vf32* o = reinterpret_cast<vf32*>(out);
-    #pragma GCC unroll 8
-    for (int v = 0; v < V; v++) o[v] = acc[v];
+    #pragma GCC unroll 4
+    for (int i = 0; i < G; i++) {
+        vf32* o = reinterpret_cast<vf32*>(out + i * entries);
+        #pragma GCC unroll 8
+        for (int v = 0; v < V; v++) {
+            o[v] = acc[i][v];
+            fold_max(max_bits, acc[i][v]);
+        }
+    }
+}
+
+// G groups' entries, V vectors at a time.
+template <int G, int V>
+void dot_groups(float* d, vs32& max_bits, const float* columns, size_t entries, const vf32* xs,
+                size_t g) {
+    size_t k = 0;
+    for (; k + 4 * V <= entries; k += 4 * V)
+        dot_vectors<G, V>(d + k, max_bits, columns + k, entries, xs, g);
+    for (; k < entries; k += 4) dot_vectors<G, 1>(d + k, max_bits, columns + k, entries, xs, g);
 }
 
 struct AqlmBuild {
-    static void dot_entries(float* d, const float* columns, size_t entries, const float* x,
-                            size_t g) {
-        constexpr size_t max_group = 16;  // splats kept for a whole group (AQLM uses 8)
+    static float dot_entries(float* d, const float* columns, size_t entries, const float* x,
+                             size_t g, size_t groups) {
+        constexpr size_t max_group = 16;  // splats kept for two whole groups (AQLM uses 8)
         if (entries % 4 != 0 || g > max_group)  // 2 entries, or groups past xs
-            return aqlm_reference::dot_entries(d, columns, entries, x, g);
+            return aqlm_reference::dot_entries(d, columns, entries, x, g, groups);
         // A float splat goes through memory on AltiVec: once per group, not per entry block.
-        vf32 xs[max_group];
-        for (size_t j = 0; j < g; j++) xs[j] = vec_splats(x[j]);
-        size_t k = 0;
-        for (; k + 32 <= entries; k += 32) table_entries<8>(d + k, columns + k, entries, xs, g);
-        for (; k < entries; k += 4) table_entries<1>(d + k, columns + k, entries, xs, g);
+        vf32 xs[2 * max_group];
+        vs32 max_bits = vec_splat_s32(0);
+        size_t i = 0;
+        for (; i + 2 <= groups; i += 2) {  // two groups per codebook load
+            for (size_t j = 0; j < 2 * g; j++) xs[j] = vec_splats(x[i * g + j]);
+            dot_groups<2, 4>(d + i * entries, max_bits, columns, entries, xs, g);
+        }
+        if (i < groups) {
+            for (size_t j = 0; j < g; j++) xs[j] = vec_splats(x[i * g + j]);
+            dot_groups<1, 8>(d + i * entries, max_bits, columns, entries, xs, g);
+        }
+        max_bits = vec_max(max_bits, vec_sld(max_bits, max_bits, 8));
+        max_bits = vec_max(max_bits, vec_sld(max_bits, max_bits, 4));
+        float out;
+        vec_ste(reinterpret_cast<vf32>(max_bits), 0, &out);  // every lane holds the maximum
+        return out;
     }
-    static float max_abs(const float* d, size_t n) { return altivec_impl::max_abs(d, n); }
     // d and q are 16-byte aligned (the table and its buffer are 64-byte aligned, n a multiple
     // of 16 when vectorised). Rounding adds and subtracts 1.5 * 2^23, which AltiVec rounds to
-    // nearest, ties to even.
+    // nearest, ties to even. The conversion turns NaN into 0 and saturates, and the packs
+    // saturate at 127, so only the lower bound needs a clamp: inv comes from the largest |d|,
+    // so a quotient past +-127 takes an inv that overflowed to infinity (amax below 2^-121).
     static void quantize(int8_t* q, const float* d, size_t n, float inv) {
         if (n % 16 != 0) return aqlm_reference::quantize(q, d, n, inv);
-        const vf32 s = vec_splats(inv), hi = vec_splats(127.0f), lo = vec_splats(-127.0f);
+        const vf32 s = vec_splats(inv), lo = vec_splats(-127.0f);
         const vf32 shift = vec_splats(12582912.0f), zero = negative_zero();
         const vf32* in = reinterpret_cast<const vf32*>(d);
         auto ints = [&](size_t v) {
-            vf32 x = vec_madd(in[v], s, zero);  // a product, rounded once
-            x = vec_and(x, reinterpret_cast<vf32>(vec_cmpeq(x, x)));  // NaN to 0
-            x = vec_min(vec_max(x, lo), hi);
+            const vf32 x = vec_max(vec_madd(in[v], s, zero), lo);  // a product, rounded once
             return vec_cts(vec_sub(vec_add(x, shift), shift), 0);
         };
         for (size_t k = 0; k < n; k += 16) {
@@ -448,7 +490,7 @@ void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const
 
 // A 256-entry table is 16 registers. vec_perm looks 16 codes up in a pair of them (32 entries) by
 // the codes' low 5 bits; bits 5, 6 and 7 then select among the 8 pairs' results. The sums for a
-// table block run in 16-bit lanes (at most 4 * 127). Element order is memory order (big-endian),
+// table block run in 16-bit lanes (at most 8 * 127). Element order is memory order (big-endian),
 // so unpacking the high half gives a block's first rows.
 struct AqlmBlock {
     static constexpr size_t vectors = AqlmPacked::row_block / 4;
@@ -461,20 +503,21 @@ struct AqlmBlock {
         for (vf32& v : s.v) v = vec_splats(0.0f);
         return s;
     }
+    // The tree of selections is written out pair by pair, so that few results are live at once.
     static vs8 lookup(const vs8* table, vu8 c) {
         const vs8 zero = vec_splat_s8(0);
         const vu8 one = vec_splat_u8(1), two = vec_splat_u8(2);
         const auto bit7 = vec_cmplt(reinterpret_cast<vs8>(c), zero);
         const auto bit6 = vec_cmplt(reinterpret_cast<vs8>(vec_sl(c, one)), zero);
         const auto bit5 = vec_cmplt(reinterpret_cast<vs8>(vec_sl(c, two)), zero);
-        vs8 pair[8];
-        #pragma GCC unroll 8
-        for (int j = 0; j < 8; j++) pair[j] = vec_perm(table[2 * j], table[2 * j + 1], c);
-        #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) pair[j] = vec_sel(pair[2 * j], pair[2 * j + 1], bit5);
-        #pragma GCC unroll 2
-        for (int j = 0; j < 2; j++) pair[j] = vec_sel(pair[2 * j], pair[2 * j + 1], bit6);
-        return vec_sel(pair[0], pair[1], bit7);
+        auto quarter = [&](int q) {  // entries 64q .. 64q + 63
+            const vs8 a = vec_perm(table[4 * q], table[4 * q + 1], c);
+            const vs8 b = vec_perm(table[4 * q + 2], table[4 * q + 3], c);
+            return vec_sel(a, b, bit5);
+        };
+        const vs8 low = vec_sel(quarter(0), quarter(1), bit6);
+        const vs8 high = vec_sel(quarter(2), quarter(3), bit6);
+        return vec_sel(low, high, bit7);
     }
     static void add_table_block(Sums& s, const int8_t* tables, size_t table_stride,
                                 const uint8_t* codes, size_t code_stride, size_t steps,

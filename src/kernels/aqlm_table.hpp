@@ -2,10 +2,11 @@
 // shared by every kernel set. A set supplies only what its instruction set changes.
 //
 // Building, a type Build with:
-//   static void dot_entries(float* d, const float* columns, size_t entries, const float* x,
-//                           size_t g)
-//       d[k] = sum_j x[j] * columns[j * entries + k] for k < entries, j ascending
-//   static float max_abs(const float* d, size_t n)      max |d[k]|, ignoring NaN as std::fmax does
+//   static float dot_entries(float* d, const float* columns, size_t entries, const float* x,
+//                            size_t g, size_t groups)
+//       for the groups i < groups (one table block): d[i * entries + k] = sum_j x[i * g + j] *
+//       columns[j * entries + k] for k < entries, j ascending; returns max |d|, ignoring NaN as
+//       std::fmax does
 //   static void quantize(int8_t* q, const float* d, size_t n, float inv)
 //       q[k] = d[k] * inv rounded to nearest (ties to even), clamped to [-127, 127], NaN to 0
 // d is 64-byte aligned and entries a power of two.
@@ -38,16 +39,6 @@ namespace llamaport::kernels {
 // The scalar set's pieces, also the other sets' for shapes too small to vectorise.
 namespace aqlm_reference {
 
-// Entry by entry, j outer: the codebooks are stored [M][g][2^B], so the inner loop has unit
-// stride; each entry still sums its g products in j order from 0.
-inline void dot_entries(float* d, const float* columns, size_t entries, const float* x, size_t g) {
-    for (size_t k = 0; k < entries; k++) d[k] = 0.0f;
-    for (size_t j = 0; j < g; j++) {
-        const float xj = x[j];
-        for (size_t k = 0; k < entries; k++) d[k] += xj * columns[j * entries + k];
-    }
-}
-
 // std::max(m, v) keeps m where v is NaN, as std::fmax does, and compiles to a branch-free max
 // instruction (std::fmax to a call); eight of them side by side hide its latency.
 inline float max_abs(const float* d, size_t n) {
@@ -60,6 +51,20 @@ inline float max_abs(const float* d, size_t n) {
     float out = 0.0f;
     for (float v : m) out = std::max(out, v);
     return out;
+}
+
+// Entry by entry, j outer: the codebooks are stored [M][g][2^B], so the inner loop has unit
+// stride; each entry still sums its g products in j order from 0.
+inline float dot_entries(float* d, const float* columns, size_t entries, const float* x, size_t g,
+                         size_t groups) {
+    for (size_t i = 0; i < groups; i++, d += entries, x += g) {
+        for (size_t k = 0; k < entries; k++) d[k] = 0.0f;
+        for (size_t j = 0; j < g; j++) {
+            const float xj = x[j];
+            for (size_t k = 0; k < entries; k++) d[k] += xj * columns[j * entries + k];
+        }
+    }
+    return max_abs(d - groups * entries, groups * entries);
 }
 
 // v (|v| <= 127) to the nearest integer, ties to even: after adding 1.5 * 2^23 no fraction bits
@@ -98,9 +103,7 @@ void aqlm_build_table_blocks(int8_t* lut, float* lut_scales, const AqlmPacked& a
         const size_t first = b * per_block, n = std::min(per_block, groups - first);
         for (size_t m = 0; m < m_count; m++) {
             const float* columns = a.codebooks + m * g * entries;
-            for (size_t i = 0; i < n; i++)
-                Build::dot_entries(d + i * entries, columns, entries, x + (first + i) * g, g);
-            const float amax = Build::max_abs(d, n * entries);
+            const float amax = Build::dot_entries(d, columns, entries, x + first * g, g, n);
             lut_scales[b * m_count + m] = amax / 127.0f;
             const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
             for (size_t i = 0; i < n; i++) {

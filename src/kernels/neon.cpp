@@ -208,10 +208,11 @@ void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, co
 
 // --- AQLM -------------------------------------------------------------------------------------
 
-// V vectors (4 V entries) of one codebook's table for one group, j in order as in the scalar set
-// but fused.
+// V vectors (4 V entries) of one codebook's dot products for one group, j in order as in the
+// scalar set but fused; folds their magnitudes into m (vmaxnm keeps m where d is NaN).
 template <int V>
-void table_entries(float* out, const float* columns, size_t entries, const float* x, size_t g) {
+void table_entries(float* out, float32x4_t& m, const float* columns, size_t entries,
+                   const float* x, size_t g) {
     float32x4_t acc[V];
     #pragma GCC unroll 8
     for (int v = 0; v < V; v++) acc[v] = vdupq_n_f32(0.0f);
@@ -221,22 +222,24 @@ void table_entries(float* out, const float* columns, size_t entries, const float
         for (int v = 0; v < V; v++) acc[v] = vfmaq_f32(acc[v], xj, vld1q_f32(columns + 4 * v));
     }
     #pragma GCC unroll 8
-    for (int v = 0; v < V; v++) vst1q_f32(out + 4 * v, acc[v]);
+    for (int v = 0; v < V; v++) {
+        vst1q_f32(out + 4 * v, acc[v]);
+        m = vmaxnmq_f32(m, vabsq_f32(acc[v]));
+    }
 }
 
 struct AqlmBuild {
-    static void dot_entries(float* d, const float* columns, size_t entries, const float* x,
-                            size_t g) {
-        if (entries % 4 != 0) return aqlm_reference::dot_entries(d, columns, entries, x, g);
-        size_t k = 0;
-        for (; k + 32 <= entries; k += 32) table_entries<8>(d + k, columns + k, entries, x, g);
-        for (; k < entries; k += 4) table_entries<1>(d + k, columns + k, entries, x, g);
-    }
-    static float max_abs(const float* d, size_t n) {
+    static float dot_entries(float* d, const float* columns, size_t entries, const float* x,
+                             size_t g, size_t groups) {
+        if (entries % 4 != 0)
+            return aqlm_reference::dot_entries(d, columns, entries, x, g, groups);
         float32x4_t m = vdupq_n_f32(0.0f);
-        size_t k = 0;
-        for (; k + 4 <= n; k += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(d + k)));  // NaN: m
-        return std::max(vmaxnmvq_f32(m), aqlm_reference::max_abs(d + k, n - k));
+        for (size_t i = 0; i < groups; i++, d += entries, x += g) {
+            size_t k = 0;
+            for (; k + 32 <= entries; k += 32) table_entries<8>(d + k, m, columns + k, entries, x, g);
+            for (; k < entries; k += 4) table_entries<1>(d + k, m, columns + k, entries, x, g);
+        }
+        return vmaxnmvq_f32(m);
     }
     static void quantize(int8_t* q, const float* d, size_t n, float inv) {
         if (n % 16 != 0) return aqlm_reference::quantize(q, d, n, inv);
@@ -261,7 +264,7 @@ void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const
 
 // A 256-entry table is 16 registers: tbl looks 16 codes up in the first 64 entries (0 for codes
 // past them), tbx in each further 64 with the codes shifted down (leaving lanes out of range
-// alone). The sums for a table block run in 16-bit lanes (at most 4 * 127).
+// alone). The sums for a table block run in 16-bit lanes (at most 8 * 127).
 struct AqlmBlock {
     static constexpr size_t vectors = AqlmPacked::row_block / 4;
     struct Sums {

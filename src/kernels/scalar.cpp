@@ -63,11 +63,11 @@ void axpy(float* y, float a, const float* x, size_t n) {
 struct AqlmBuild {
     // Not inlined: where d is known to be a local array, GCC 12 swaps the loops (j inner) and
     // no longer vectorises them, which made the table build three times slower.
-    __attribute__((noinline)) static void dot_entries(float* d, const float* columns,
-                                                      size_t entries, const float* x, size_t g) {
-        aqlm_reference::dot_entries(d, columns, entries, x, g);
+    __attribute__((noinline)) static float dot_entries(float* d, const float* columns,
+                                                       size_t entries, const float* x, size_t g,
+                                                       size_t groups) {
+        return aqlm_reference::dot_entries(d, columns, entries, x, g, groups);
     }
-    static float max_abs(const float* d, size_t n) { return aqlm_reference::max_abs(d, n); }
     static void quantize(int8_t* q, const float* d, size_t n, float inv) {
         aqlm_reference::quantize(q, d, n, inv);
     }
