@@ -651,6 +651,33 @@ TEST_CASE("a tiny model quantized to AQLM 2x8 runs the same on every kernel set 
     CHECK(greedy(*loaded, scalar, 24) == tokens);
 }
 
+TEST_CASE("random AQLM layers: the asked shape, deterministic for a seed, and they run", "[aqlm]") {
+    AqlmConfig config;  // 2x8 g8
+    auto random_model = [&](uint64_t seed) {
+        auto model = test::random_test_model(test::tiny_config(), 5);
+        config.seed = seed;
+        size_t calls = 0;
+        randomize_layers_aqlm(*model, config, [&](const LayerResult& r) {
+            calls++;
+            CHECK(r.stored_bytes > 0);
+        });
+        CHECK(calls == 14);
+        return model;
+    };
+    auto a = random_model(1), b = random_model(1), c = random_model(2);
+    const auto ma = gguf_layer_matrices(*a), mb = gguf_layer_matrices(*b), mc = gguf_layer_matrices(*c);
+    for (size_t i = 0; i < ma.size(); i++) {
+        INFO(ma[i].first);
+        REQUIRE(ma[i].second->type == WeightType::AQLM);
+        const AqlmShape& s = ma[i].second->aqlm->shape;
+        CHECK((s.codebooks == 2 && s.bits == 8 && s.group_size == 8));
+        CHECK(same(unpack_aqlm(*ma[i].second), unpack_aqlm(*mb[i].second)));
+        CHECK(unpack_aqlm(*ma[i].second).codes != unpack_aqlm(*mc[i].second).codes);
+    }
+    const std::vector<int> tokens = greedy(*a, scalar_kernels(), 8);
+    for (int t : tokens) CHECK((t >= 0 && t < a->config.vocab_size));
+}
+
 TEST_CASE("stories260K quantized to AQLM 2x8 is closer to the original than round-to-nearest 2-bit",
           "[aqlm][models]") {
     const std::string path = test::model_path("stories260K.bin");

@@ -1,11 +1,16 @@
 #!/bin/sh
 # Runs the standard benchmark set and writes the results to docs/benchmarks.md:
-# random-weight models of the TinyStories shapes 15M, 42M and 110M, each as fp32 and Q8_0, with
-# every kernel set this CPU runs, on 1 and 2 threads, tests pp 32 and tg 128.
-#   tools/bench.sh [-b BUILD_DIR] [-r REPS] [-o OUT]
-#     -b  build directory holding tools/llamaport-bench and -convert (default build/release)
+# random-weight models of the TinyStories shapes 15M, 42M and 110M, each as fp32, Q8_0 and AQLM
+# 2x8 (random codes), with every kernel set this CPU runs, on 1 and 2 threads, tests pp 32 and
+# tg 128.
+#   tools/bench.sh [-b BUILD_DIR] [-r REPS] [-o OUT] [-z TOKENIZER]
+#     -b  build directory holding tools/llamaport-bench, -convert and -quantize (default
+#         build/release)
 #     -r  measured repetitions per test (default 3)
 #     -o  where to write the report (default docs/benchmarks.md)
+#     -z  the 32000-token tokenizer.bin the AQLM files embed (default
+#         $LLAMAPORT_SHARED/models/tokenizer.bin, ../shared beside the source tree; without
+#         one the AQLM rows are left out)
 # Each model runs in its own llamaport-bench process so its peak RSS is its own. The model files
 # (0.1 to 0.45 GB each) go to a temporary directory that is removed afterwards.
 set -eu
@@ -15,23 +20,31 @@ cd "$root"
 build=build/release
 reps=3
 out=docs/benchmarks.md
+tokenizer=${LLAMAPORT_SHARED:-$root/../shared}/models/tokenizer.bin
 while [ $# -gt 0 ]; do
     case $1 in
         -b) build=${2:?-b needs a directory}; shift 2 ;;
         -r) reps=${2:?-r needs a number}; shift 2 ;;
         -o) out=${2:?-o needs a file}; shift 2 ;;
-        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -z) tokenizer=${2:?-z needs a file}; shift 2 ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench.sh: unknown argument '$1' (see tools/bench.sh --help)" >&2; exit 2 ;;
     esac
 done
 bench=$build/tools/llamaport-bench
 convert=$build/tools/llamaport-convert
-for tool in "$bench" "$convert"; do
+quantize=$build/tools/llamaport-quantize
+for tool in "$bench" "$convert" "$quantize"; do
     if [ ! -x "$tool" ]; then
         echo "bench.sh: $tool not found; build first (cmake --preset release && cmake --build --preset release)" >&2
         exit 1
     fi
 done
+types="f32.bin q8_0.bin aqlm-2x8.gguf"
+if [ ! -f "$tokenizer" ]; then
+    echo "bench.sh: $tokenizer not found: no AQLM rows (give a tokenizer.bin with -z)" >&2
+    types="f32.bin q8_0.bin"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/llamaport-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -53,10 +66,15 @@ start=$(date +%s)
 for shape in 15M 42M 110M; do
     run "$convert" --random "$shape" "$tmp/$shape-f32.bin"
     run "$convert" "$tmp/$shape-f32.bin" "$tmp/$shape-q8_0.bin" --to v2
-    for type in f32 q8_0; do
+    case $types in *aqlm*)
+        run "$quantize" "$tmp/$shape-f32.bin" "$tmp/$shape-aqlm-2x8.gguf" --type aqlm-2x8 \
+            --random-codes -z "$tokenizer" 2>"$tmp/quantize.log" ||
+            { cat "$tmp/quantize.log" >&2; exit 1; } ;;
+    esac
+    for type in $types; do
         # shellcheck disable=SC2086  # $flags is a list of words
-        run "$bench" -m "$tmp/$shape-$type.bin" $flags >"$tmp/$shape-$type.md"
-        rm "$tmp/$shape-$type.bin"
+        run "$bench" -m "$tmp/$shape-$type" $flags >"$tmp/$shape-$type.md"
+        rm "$tmp/$shape-$type"
     done
 done
 minutes=$(( ($(date +%s) - start + 59) / 60 ))
@@ -83,22 +101,23 @@ mkdir -p "$(dirname "$out")"
     echo "- build: $build (${build_type:-?}, ${compiler:-?})"
     echo "- load average (1, 5, 15 min) before the run: $load_before; after: $load_after"
     echo "- models: random weights in the TinyStories shapes (\`llamaport-convert --random\`; the"
-    echo "  same work per token as the real models), fp32 (llama2.c v0) and Q8_0 (llama2.c v2)"
+    echo "  same work per token as the real models), fp32 (llama2.c v0), Q8_0 (llama2.c v2) and,"
+    echo "  given a tokenizer, AQLM 2x8 with random codes (\`llamaport-quantize --random-codes\`)"
     echo
-    first=$tmp/15M-f32.md
+    first=$tmp/15M-f32.bin.md
     how=$(sed -n 's/^memory bandwidth: [^(]*//p' "$first")
     echo "Memory bandwidth as measured by each model's run $how; each row's ceiling uses its own"
     echo "run's figure:"
     echo
     for shape in 15M 42M 110M; do
-        for type in f32 q8_0; do
-            echo "- $shape $type: $(sed -n 's/^memory bandwidth: \([^(]*\) (.*/\1/p' "$tmp/$shape-$type.md")"
+        for type in $types; do
+            echo "- $shape ${type%.*}: $(sed -n 's/^memory bandwidth: \([^(]*\) (.*/\1/p' "$tmp/$shape-$type.md")"
         done
     done
     echo
     grep -m 2 '^|' "$first"
     for shape in 15M 42M 110M; do
-        for type in f32 q8_0; do
+        for type in $types; do
             grep '^| ' "$tmp/$shape-$type.md" | grep -v '^| model |'
         done
     done

@@ -43,6 +43,8 @@ const char* const usage_text =
     "  --iters N       AQLM: at most N rounds of code and codebook updates per matrix after the\n"
     "                  k-means initialisation; fewer once a round gains < 0.1% (default 20)\n"
     "  --seed S        AQLM: seed of the calibration text and the initialisation (default 1)\n"
+    "  --random-codes  AQLM: random codes and codebooks instead of a fit, in seconds: a model\n"
+    "                  that costs what a fitted one costs to store and run, for benchmarks\n"
     "  --threads N     threads (default: all hardware threads)\n"
     "  --calibration FILE\n"
     "                  AQLM: gather each layer's input statistics on this text file instead of\n"
@@ -68,6 +70,7 @@ struct Options {
     int threads = 0;
     int calibration_tokens = 1024;
     size_t rtn_group = 32;
+    bool random_codes = false;
 };
 
 bool is_aqlm(const std::string& type) { return type.compare(0, 5, "aqlm-") == 0; }
@@ -104,6 +107,9 @@ Options parse(int argc, char** argv) {
             o.calibration = value();
         } else if (a == "--calibration-tokens") {
             o.calibration_tokens = int(number(1, 1 << 24));
+        } else if (a == "--random-codes") {
+            flags.push_back(a);
+            o.random_codes = true;
         } else if (a == "--group-size") {
             o.rtn_group = size_t(number(1, 1 << 16));
         } else if (a == "-z") {
@@ -133,7 +139,7 @@ Options parse(int argc, char** argv) {
                      o.type + "'");
     for (const std::string& f : flags) {
         const bool aqlm_only = f == "--iters" || f == "--seed" || f == "--calibration" ||
-                               f == "--calibration-tokens";
+                               f == "--calibration-tokens" || f == "--random-codes";
         check(!aqlm_only || is_aqlm(o.type), f + " applies to the aqlm types only");
         check(f != "--group-size" || o.type == "rtn-2bit", "--group-size applies to rtn-2bit only");
     }
@@ -210,12 +216,17 @@ int quantize(const Options& o) {
         layer_weights += r.weights;
         layer_bytes += r.stored_bytes;
         std::cerr << "llamaport-quantize: [" << r.index + 1 << "/" << r.count << "] " << r.name << " "
-                  << (is_aqlm(o.type) ? o.type.substr(5) : o.type) << ": rel. error "
-                  << fixed(r.relative_error, 4);
-        if (is_aqlm(o.type)) std::cerr << " after " << r.rounds << " rounds";
+                  << (is_aqlm(o.type) ? o.type.substr(5) : o.type);
+        if (o.random_codes)
+            std::cerr << ": random codes";
+        else
+            std::cerr << ": rel. error " << fixed(r.relative_error, 4);
+        if (is_aqlm(o.type) && !o.random_codes) std::cerr << " after " << r.rounds << " rounds";
         std::cerr << ", " << fixed(r.seconds, 1) << " s\n";
     };
-    if (is_aqlm(o.type))
+    if (is_aqlm(o.type) && o.random_codes)
+        randomize_layers_aqlm(*model, o.aqlm, report);
+    else if (is_aqlm(o.type))
         quantize_layers_aqlm(*model, calibrate(o, *model, *tokenizer), o.aqlm, &pool, report);
     else if (o.type == "rtn-2bit")
         quantize_layers_rtn2(*model, o.rtn_group, report);

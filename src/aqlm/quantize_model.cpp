@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "llamaport/aqlm.hpp"
 #include "llamaport/gguf.hpp"
+#include "llamaport/sampler.hpp"
+#include "loader/fp16.hpp"
 
 namespace llamaport {
 namespace {
@@ -46,6 +49,23 @@ void quantize_layers_aqlm(Model& model,
                               result.rounds = round;
                               result.relative_error = error;
                           });
+        result.stored_bytes = q.stored_bytes();
+        m = pack_aqlm(q, model, model.path + ": " + result.name);
+    });
+}
+
+void randomize_layers_aqlm(Model& model, const AqlmConfig& config, const LayerProgress& progress) {
+    uint64_t state = config.seed;
+    for_each_layer_matrix(model, progress, [&](Matrix& m, LayerResult& result, std::vector<float>&) {
+        AqlmMatrix q;
+        q.shape = {m.rows, m.cols, config.codebooks, config.bits, config.group_size};
+        const size_t entries = q.shape.entries();
+        q.codes.resize(m.rows * q.shape.groups() * config.codebooks);
+        for (uint16_t& code : q.codes) code = uint16_t(random_u32(state) % entries);
+        q.codebooks.resize(config.codebooks * entries * config.group_size);
+        for (float& v : q.codebooks) v = fp16_to_fp32(fp32_to_fp16(2.0f * random_f32(state) - 1.0f));
+        q.scales.assign(m.rows, 1.0f / std::sqrt(float(m.cols)));
+        result.relative_error = 1.0;
         result.stored_bytes = q.stored_bytes();
         m = pack_aqlm(q, model, model.path + ": " + result.name);
     });

@@ -36,6 +36,12 @@ void quantize_layers_aqlm(Model& model,
                           const AqlmConfig& config, ThreadPool* pool,
                           const LayerProgress& progress = {});
 
+// Every layer matrix replaced by AQLM of config's shape with random codes, fp16 codebook values in
+// [-1, 1) and scales 1 / sqrt(cols): no fit, but the same cost to store and run as one (for
+// benchmarks). Deterministic for config.seed.
+void randomize_layers_aqlm(Model& model, const AqlmConfig& config,
+                           const LayerProgress& progress = {});
+
 // The baseline: every layer matrix becomes F32 holding round_to_nearest_2bit's dequantized
 // weights (groups of group_size along each row).
 void quantize_layers_rtn2(Model& model, size_t group_size, const LayerProgress& progress = {});

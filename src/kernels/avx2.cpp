@@ -7,14 +7,13 @@
 // quantize_q8 and axpy_f32 give bit-identical results. AQLM: the table's dot products are fused
 // multiply-adds (rounding differs, so an int8 entry can differ by one), the product is bit-
 // identical for a given table, and the decode kernel adds in a different order.
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
 #include "llamaport/aqlm.hpp"
+#include "x86_intrinsics.hpp"
 
 namespace llamaport::kernels {
 // Every kernel set uses the same function names, and the one-file build (tools/amalgamate.py)

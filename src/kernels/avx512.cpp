@@ -6,17 +6,12 @@
 //
 // Differences from the scalar reference: as the AVX2 set's, and the AQLM tables' dot products
 // are fused (rounding differs); for a given table the product is bit-identical.
-// GCC 12's AVX-512 header warns about its own placeholder values (GCC bug 105593).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <algorithm>
 
 #include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
 #include "llamaport/aqlm.hpp"
+#include "x86_intrinsics.hpp"
 
 namespace llamaport::kernels {
 // A named namespace for the one-file build, as in the other sets.
