@@ -59,6 +59,7 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     hb_.resize(hidden);
     hb2_.resize(hidden);
     q_.resize(dim);
+    k_.resize(kv);
     att_.resize(size_t(c.n_heads) * positions);
     logits_.resize(size_t(c.vocab_size));
     key_cache_.resize(cache);
@@ -102,7 +103,7 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
 
 size_t Transformer::state_bytes() const {
     const size_t floats = x_.size() + xb_.size() + xb2_.size() + hb_.size() + hb2_.size() +
-                          q_.size() + att_.size() + logits_.size() + key_cache_.size() +
+                          q_.size() + k_.size() + att_.size() + logits_.size() + key_cache_.size() +
                           value_cache_.size() + xq_scales_.size() + rope_cos_.size() +
                           rope_sin_.size() + aqlm_x_.size() + aqlm_table_scales_.size();
     return floats * sizeof(float) + xq_.size() + aqlm_table_storage_.size();
@@ -181,16 +182,20 @@ void Transformer::attention(int layer, int pos) {
     const float* values = value_cache_.data() + size_t(layer) * positions * kv_dim;
     const float scale = std::sqrt(float(head_size));
     const size_t heads = size_t(c.n_heads), n = size_t(pos) + 1;
-    // Position by position, every head at each: the cache is read front to back, a stream the
-    // hardware prefetchers follow, rather than one head's slice per position at a time (a
-    // stride of kv_dim), which cost about a tenth of a Q8_0 110M token. Each head's sums still
-    // run over t in order, so the results are the same.
-    for (size_t t = 0; t < n; t++)
-        for (size_t h = 0; h < heads; h++)
-            att_[h * positions + t] = kernels_.dot_f32(q_.data() + h * head_size,
-                                                       keys + t * kv_dim + (h / kv_mul) * head_size,
-                                                       head_size) / scale;
-    for (size_t h = 0; h < heads; h++) softmax(att_.data() + h * positions, n);
+    // A head's scores for every position at once: row i of its transposed keys times q[i], added
+    // in i order. Each score sums its products exactly as run.c's dot product does, and axpy_f32
+    // is bit-identical in every set, so every set gets the same scores (a difference in their last
+    // bit could become a whole int8 step in a quantized product that follows).
+    for (size_t h = 0; h < heads; h++) {
+        float* scores = att_.data() + h * positions;
+        const float* rows = keys + (h / kv_mul) * head_size * positions;
+        const float* q = q_.data() + h * head_size;
+        std::fill(scores, scores + n, 0.0f);
+        for (size_t i = 0; i < head_size; i++)
+            kernels_.axpy_f32(scores, q[i], rows + i * positions, n);
+        for (size_t t = 0; t < n; t++) scores[t] /= scale;
+        softmax(scores, n);
+    }
     std::fill(xb_.begin(), xb_.begin() + std::ptrdiff_t(heads * head_size), 0.0f);
     for (size_t t = 0; t < n; t++)
         for (size_t h = 0; h < heads; h++)
@@ -216,7 +221,7 @@ float* Transformer::forward(int token, int pos, bool want_logits) {
     for (size_t l = 0; l < w.layers.size(); l++) {
         const LayerWeights& lw = w.layers[l];
         rmsnorm(xb_.data(), x, lw.rms_att, dim, c.norm_eps);
-        float* k = key_cache_.data() + (l * positions + size_t(pos)) * kv_dim;
+        float* k = k_.data();
         float* v = value_cache_.data() + (l * positions + size_t(pos)) * kv_dim;
         Input normed{xb_.data(), dim};
         matvec(q_.data(), lw.wq, normed);
@@ -235,6 +240,8 @@ float* Transformer::forward(int token, int pos, bool want_logits) {
                 vec[i + 1] = v0 * fci + v1 * fcr;
             }
         }
+        float* keys = key_cache_.data() + l * kv_dim * positions;
+        for (size_t i = 0; i < kv_dim; i++) keys[i * positions + size_t(pos)] = k[i];
 
         attention(int(l), pos);
         Input attended{xb_.data(), dim};

@@ -6,11 +6,14 @@
 // within (g + G * M + 2) * u * T of the exact value, T = sum_j sum_m |s * c_m[j] * x_j| (Higham,
 // "Accuracy and Stability of Numerical Algorithms", 3.1), and the double-precision reference is
 // exact to far less; the tests allow twice that, plus FLT_MIN per term for AltiVec's flushing of
-// denormals. The table layout also rounds each table entry to a multiple of its table block's
-// scale sigma: at most sigma / 2 per entry, so |s| * sum over table blocks b and codebooks m of
-// sigma_bm * (n_b / 2 + 1) for a row, n_b the block's groups (the 1 covers the rounding of the
-// scales and of the float sums, each far below sigma). Given the same table, every set's lookups
-// give the scalar set's result bit for bit.
+// denormals. The table layout rounds inputs to int8 and codebooks to int16 (127 and
+// L = codebook_limit() levels each side of 0: per entry at most
+// g * xmax * cmax * (1/254 + 1/(2L) + 1/(508L)), xmax the table block's largest input, cmax the
+// codebook's largest value) and each table entry to a multiple of its table block's scale sigma
+// (at most sigma / 2 per entry): so |s| * sum over table blocks b and
+// codebooks m of n_b times the first plus sigma_bm * (n_b / 2 + 1) for a row, n_b the block's
+// groups (the 1 covers the rounding of the scales and of the float sums, each far below sigma).
+// Every set builds the same table and gives the same product bit for bit.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -98,15 +101,29 @@ public:
     void product(const KernelSet& set, const AqlmPacked& a, float* y, size_t r0, size_t r1) {
         set.aqlm_matvec_table(y, a, entries_, scales.data(), r0, r1);
     }
-    // What rounding the entries to int8 may cost row r (see the top of the file).
-    double rounding(const AqlmPacked& a, size_t r) const {
+    // What rounding inputs and codebooks to int16 and the entries to int8 may cost row r, for
+    // the input x (see the top of the file).
+    double rounding(const AqlmPacked& a, const float* x, size_t r) const {
         const size_t groups = a.shape.groups(), per_block = AqlmPacked::table_block_groups;
+        const size_t g = a.shape.group_size, m_count = a.shape.codebooks;
+        const size_t per_codebook = a.shape.entries() * g;
+        const double limit = a.codebook_limit();
         double sum = 0;
-        for (size_t b = 0; b < a.table_blocks(); b++)
-            for (size_t m = 0; m < a.shape.codebooks; m++) {
-                const size_t n = std::min(per_block, groups - b * per_block);
-                sum += double(scales[b * a.shape.codebooks + m]) * (0.5 * double(n) + 1);
+        for (size_t b = 0; b < a.table_blocks(); b++) {
+            const size_t n = std::min(per_block, groups - b * per_block);
+            double xmax = 0;
+            for (size_t j = b * per_block * g; j < (b * per_block + n) * g; j++)
+                xmax = std::max(xmax, std::fabs(double(x[j])));
+            for (size_t m = 0; m < m_count; m++) {
+                double cmax = 0;
+                for (size_t i = 0; i < per_codebook; i++)
+                    cmax = std::max(cmax, std::fabs(double(a.codebooks[m * per_codebook + i])));
+                const double inputs_and_codebooks =
+                    double(g) * xmax * cmax * (1 / 254.0 + 1 / (2 * limit) + 1 / (508 * limit));
+                sum += double(n) * inputs_and_codebooks +
+                       double(scales[b * m_count + m]) * (0.5 * double(n) + 1);
             }
+        }
         return std::fabs(double(a.scales[r])) * sum;
     }
 
@@ -154,10 +171,14 @@ TEST_CASE("AQLM packing: round trip, and the packed dequantizer is the reference
                     equal = equal && want == got;
                 }
                 CHECK(equal);
-                // Codes, fp32 codebooks and scales (padded rows included) per product.
+                // Codes, codebooks (int16 pairs for tables, fp32 to decode) and scales (padded
+                // rows included) per product.
                 const size_t padded = m.aqlm->padded_rows();
+                const size_t codebook_bytes =
+                    c.bits <= 8 ? c.codebooks * q.shape.entries() * ((c.group_size + 1) / 2) * 4
+                                : q.codebooks.size() * 4;
                 CHECK(m.bytes() == padded * q.shape.groups() * c.codebooks * (c.bits <= 8 ? 1 : 2) +
-                                       q.codebooks.size() * 4 + padded * 4);
+                                       codebook_bytes + padded * 4);
             }
     // 2x8 with codes 128..255 in a padded last group: columns 8 and 9 of 10 (groups of 4 would
     // split them, so g = 4 here).
@@ -239,7 +260,9 @@ TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]"
                         std::vector<float> same_table(rows);
                         scalar_table.product(*set, a, same_table.data(), 0, rows);
                         CHECK(same_table == scalar_y);
-                        for (size_t r = 0; r < rows; r++) allowed[r] += table.rounding(a, r);
+                        CHECK(table == scalar_table);  // integer dot products: no set differs
+                        CHECK(y == scalar_y);
+                        for (size_t r = 0; r < rows; r++) allowed[r] += table.rounding(a, x.data(), r);
                     } else {
                         set->aqlm_matvec_decode(y.data(), a, x.data(), 0, rows);
                         set->aqlm_matvec_decode(part.data(), a, x.data(), r0, r1);
@@ -306,7 +329,8 @@ TEST_CASE("AQLM table layout: several runs and tiles, and any row range", "[aqlm
         table.product(scalar, a, whole.data(), 0, rows);
         size_t far = 0;
         for (size_t r = 0; r < rows; r++)
-            if (!(std::fabs(whole[r] - want[r]) <= table.rounding(a, r) + 1e-4 * (1 + std::fabs(want[r]))))
+            if (!(std::fabs(whole[r] - want[r]) <=
+                  table.rounding(a, x.data(), r) + 1e-4 * (1 + std::fabs(want[r]))))
                 far++;
         CHECK(far == 0);
         for (const KernelSet* set : available_kernels()) {
@@ -322,56 +346,60 @@ TEST_CASE("AQLM table layout: several runs and tiles, and any row range", "[aqlm
     }
 }
 
-TEST_CASE("AQLM tables: int8 entries rounded half to even, NaN to 0, the same in every set",
+TEST_CASE("AQLM tables: int8 entries rounded half to even, NaN inputs as 0, the same in every set",
           "[aqlm]") {
-    // Inputs and codebooks for which every dot product is exact in any order: only x[0] = 0.5
-    // is nonzero, codebook values are small integers, so d[k] = codebook[m][k][0] / 2 and every
-    // set must build the same table. One entry per block and codebook is the largest: 127 after
-    // scaling, so entries are d * 127 / amax with ties where d is a half.
+    // Inputs and codebooks that the integer rounding keeps exact: in each group only inputs 0 and
+    // 1 are nonzero, x0 = 1 / 127 and x1 = 1 (so x8 = 1 and 127); codebook column 0 holds small
+    // integers, column 1 zeros, and column 2 (whose input is 0) one entry L = codebook_limit(),
+    // so the codebook's int16 values are its own. Then d[k] = codebook[m][k][0], the largest 254,
+    // and entries are d / 2, with ties where d is odd.
     for (const Config3 c : {Config3{2, 8, 8}, Config3{1, 4, 8}, Config3{2, 2, 3}}) {
         INFO(c.codebooks << "x" << c.bits << " g" << c.group_size);
         const size_t rows = 70, cols = 11 * c.group_size;  // 11 groups: table blocks of 8 and 3
         AqlmMatrix q = random_aqlm(rows, cols, c, 3);
-        const size_t entries = q.shape.entries();
-        for (size_t m = 0; m < c.codebooks; m++)
-            for (size_t k = 0; k < entries; k++) {
-                float& v = q.codebooks[(m * entries + k) * c.group_size];
-                v = k == 0 ? 254.0f : float(int(k * 37 % 255) - 127);  // 254 / 2 = 127: amax
-            }
+        AqlmPacked shape;
+        shape.shape = q.shape;
+        const int32_t limit = shape.codebook_limit();
+        const size_t entries = q.shape.entries(), g = c.group_size;
+        std::fill(q.codebooks.begin(), q.codebooks.end(), 0.0f);
+        for (size_t m = 0; m < c.codebooks; m++) {
+            for (size_t k = 0; k < entries; k++)
+                q.codebooks[(m * entries + k) * g] = k == 0 ? 254.0f : float(int(k * 37 % 255) - 127);
+            q.codebooks[m * entries * g + 2] = float(limit);
+        }
         Model owner;
         const Matrix m = pack_aqlm(q, owner, "test");
         const AqlmPacked& a = *m.aqlm;
-        for (const bool with_nan : {false, true}) {
-            INFO("NaN input: " << with_nan);
-            std::vector<float> x(a.padded_cols(), 0.0f);
-            for (size_t i = 0; i < q.shape.groups(); i++) x[i * c.group_size] = 0.5f;
-            // A NaN in group 5 (block 1): its entries are NaN, the block's scale ignores them.
-            if (with_nan) x[5 * c.group_size + 1] = NAN;
-            Table want(a, 0);
-            want.build(scalar_kernels(), a, x.data());
-            for (size_t b = 0; b < a.table_blocks(); b++)
-                for (size_t k = 0; k < c.codebooks; k++)
-                    CHECK(want.scales[b * c.codebooks + k] == 1.0f);
-            for (size_t i = 0; i < q.shape.groups(); i++)
-                for (size_t cb = 0; cb < c.codebooks; cb++) {
-                    const int8_t* t = want.data() + (i * c.codebooks + cb) * AqlmPacked::table_entries;
-                    for (size_t k = 0; k < AqlmPacked::table_entries; k++) {
-                        int expected = 0;
-                        if (k < entries && !(with_nan && i == 5)) {
-                            const double d = 0.5 * q.codebooks[(cb * entries + k) * c.group_size];
-                            expected = int(std::nearbyint(d));  // ties to even
-                        }
-                        if (t[k] != expected)
-                            FAIL_CHECK("group " << i << " codebook " << cb << " entry " << k
-                                                << ": " << int(t[k]) << ", want " << expected);
-                    }
+        std::vector<float> x(a.padded_cols(), 0.0f);
+        for (size_t i = 0; i < q.shape.groups(); i++) {
+            x[i * g] = 1.0f / 127.0f;
+            x[i * g + 1] = 1.0f;
+        }
+        Table want(a, 0);
+        want.build(scalar_kernels(), a, x.data());
+        const float scale = (1.0f / 127.0f * 1.0f) * (254.0f / 127.0f);
+        for (float s : want.scales) CHECK(s == scale);
+        for (size_t i = 0; i < q.shape.groups(); i++)
+            for (size_t cb = 0; cb < c.codebooks; cb++) {
+                const int8_t* t = want.data() + (i * c.codebooks + cb) * AqlmPacked::table_entries;
+                for (size_t k = 0; k < AqlmPacked::table_entries; k++) {
+                    const int expected =
+                        k < entries ? int(std::nearbyint(0.5 * q.codebooks[(cb * entries + k) * g])) : 0;
+                    if (t[k] != expected)
+                        FAIL_CHECK("group " << i << " codebook " << cb << " entry " << k << ": "
+                                            << int(t[k]) << ", want " << expected);
                 }
-            for (const KernelSet* set : available_kernels()) {
-                INFO("set " << set->name);
-                Table got(a, 55);
-                got.build(*set, a, x.data());
-                CHECK(got == want);
             }
+        // A NaN input counts as 0 and leaves its block's scale alone: here it meets zeros.
+        std::vector<float> with_nan = x;
+        with_nan[5 * g + 1] = NAN;
+        for (const KernelSet* set : available_kernels()) {
+            INFO("set " << set->name);
+            Table got(a, 55), nan_table(a, 55);
+            got.build(*set, a, x.data());
+            CHECK(got == want);
+            nan_table.build(*set, a, with_nan.data());
+            CHECK(nan_table == want);
         }
         // All-zero input: zero scales, zero tables, zero products.
         const std::vector<float> zero(a.padded_cols(), 0.0f);
@@ -709,4 +737,33 @@ TEST_CASE("stories260K quantized to AQLM 2x8 is closer to the original than roun
     INFO("KL: AQLM 2x8 " << aqlm_meter.kl_divergence() << ", RTN 2-bit g8 " << rtn_meter.kl_divergence());
     CHECK(aqlm_meter.kl_divergence() < 0.5 * rtn_meter.kl_divergence());
     CHECK(aqlm_meter.top1_agreement() > rtn_meter.top1_agreement());
+
+    // Every kernel set runs the quantized model alike. The AQLM products are the same bit for bit
+    // in every set, but attention's dot products and the Q8_0 classifier round in each set's own
+    // order, and the int8 steps of the next product can turn such a last-bit difference into one
+    // step: so over the same tokens the sets must agree closely, and greedy decoding must give
+    // the same first tokens.
+    const KernelSet& scalar = scalar_kernels();
+    Transformer scalar_run(*aqlm, scalar);
+    std::vector<int> tokens{1}, scalar_greedy;
+    std::vector<std::vector<float>> scalar_logits;
+    Sampler greedy_sampler(reference->config.vocab_size, 0.0f, 0.0f, 1);
+    for (int pos = 0; pos < 128; pos++) {
+        const float* l = scalar_run.forward(tokens.back(), pos);
+        scalar_logits.emplace_back(l, l + n);
+        probs.assign(l, l + n);
+        tokens.push_back(sampler.sample(probs.data()));
+    }
+    for (const KernelSet* set : available_kernels()) {
+        INFO("set " << set->name);
+        DivergenceMeter meter;
+        Transformer run(*aqlm, *set);
+        for (int pos = 0; pos < 128; pos++)
+            meter.add(scalar_logits[size_t(pos)].data(), run.forward(tokens[size_t(pos)], pos), n,
+                      tokens[size_t(pos) + 1]);
+        INFO("KL against the scalar set " << meter.kl_divergence() << ", top-1 " << meter.top1_agreement());
+        CHECK(meter.kl_divergence() < 1e-3);  // against 0.3 for the quantization itself
+        CHECK(meter.top1_agreement() >= 0.98);
+        CHECK(greedy(*aqlm, *set, 32) == greedy(*aqlm, scalar, 32));
+    }
 }

@@ -2,6 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include "llamaport/llama2c.hpp"
 #include "test_support.hpp"
@@ -11,10 +14,12 @@ using namespace llamaport::test;
 
 namespace {
 
-// A tiny random model and a matching 300-token tokenizer file, written once.
+// A tiny random model and a matching 300-token tokenizer file, written once. The names carry
+// the process id: ctest runs areas in parallel, and several use these files (a file rewritten
+// while another process maps it ends that process with SIGBUS).
 struct TinyFiles {
-    std::string model = "llamaport-cli-test.bin";
-    std::string tokenizer = "llamaport-cli-test-tok.bin";
+    std::string model = "llamaport-cli-test-" + std::to_string(getpid()) + ".bin";
+    std::string tokenizer = "llamaport-cli-test-tok-" + std::to_string(getpid()) + ".bin";
     TinyFiles() {
         auto m = random_test_model(tiny_config(), 3);
         std::ofstream(model, std::ios::binary) << write_llama2c(*m, {});

@@ -7,7 +7,7 @@
 // Tolerances, with u = 2^-24 (float unit roundoff):
 // - quantize_q8, axpy_f32: bit-identical. Both divide (or multiply, then add) exactly as the
 //   scalar set does; nothing is reordered.
-// - matvec_f32, dot_f32: |simd - scalar| <= 2 * n * u * sum|w*x|. Any summation order of n
+// - matvec_f32: |simd - scalar| <= 2 * n * u * sum|w*x|. Any summation order of n
 //   products, fused or not, is within gamma_n ~ n * u * sum|w*x| of the exact result (Higham,
 //   "Accuracy and Stability of Numerical Algorithms", 3.1), so two orders are within twice that.
 //   For n <= 2048 this is <= 2.5e-4 relative, and tighter than 1e-5 * sqrt(n) for n <= 7000.
@@ -236,18 +236,7 @@ TEST_CASE("matvec_f32 with an empty row range writes nothing", "[kernels]") {
     }
 }
 
-// --- dot_f32 and axpy_f32 -----------------------------------------------------------------------
-
-std::string check_dot(const KernelSet& set, const std::vector<float>& a,
-                      const std::vector<float>& b, size_t a_offset, size_t b_offset) {
-    const size_t n = a.size();
-    double sum_abs = 0.0;
-    for (size_t i = 0; i < n; i++) sum_abs += std::fabs(double(a[i]) * b[i]);
-    const double tolerance = 2.0 * n * kUnitRoundoff * sum_abs + n * double(FLT_MIN);
-    Buffer<float> ab(a, a_offset), bb(b, b_offset);
-    return compare({set.dot_f32(ab.data(), bb.data(), n)},
-                   {oracle().dot_f32(a.data(), b.data(), n)}, {tolerance});
-}
+// --- axpy_f32 -----------------------------------------------------------------------------------
 
 std::string check_axpy(const KernelSet& set, const std::vector<float>& y0, float a,
                        const std::vector<float>& x, size_t y_offset, size_t x_offset) {
@@ -257,23 +246,6 @@ std::string check_axpy(const KernelSet& set, const std::vector<float>& y0, float
     Buffer<float> xb(x, x_offset), yb(y0, y_offset);
     set.axpy_f32(yb.data(), a, xb.data(), n);
     return compare(yb.values(), want, std::vector<double>(n, double(FLT_MIN)));
-}
-
-TEST_CASE("dot_f32 matches the scalar kernels", "[kernels]") {
-    std::mt19937 rng(7);
-    for (const KernelSet* set : sets_under_test()) {
-        for (Data kind : all_data) {
-            for (size_t n : lengths()) {
-                const auto a = random_floats(rng, n, kind);
-                const auto b = random_floats(rng, n, partner(kind));
-                for (size_t offset = 0; offset < 3; offset++) {
-                    INFO("set " << set->name << ", " << name(kind) << ", n " << n
-                                << ", offset case " << offset);
-                    CHECK(check_dot(*set, a, b, offset == 1, offset == 2) == "");
-                }
-            }
-        }
-    }
 }
 
 TEST_CASE("axpy_f32 matches the scalar kernels bit for bit", "[kernels]") {
@@ -542,7 +514,6 @@ TEST_CASE("kernels read and write nothing past the end of their buffers", "[kern
             const auto x = random_floats(rng, n, Data::unit);
             const auto y = random_floats(rng, n, Data::unit);
             CHECK(check_matvec_f32(*set, w, x, rows, n, 0, rows, end, end, end) == "");
-            CHECK(check_dot(*set, x, y, end, end) == "");
             CHECK(check_axpy(*set, y, 0.75f, x, end, end) == "");
             for (size_t group_size : {size_t(5), size_t(16), size_t(32), size_t(64)}) {
                 INFO("group " << group_size);
@@ -564,7 +535,6 @@ TEST_CASE("every kernel set compiled in fills every entry", "[kernels]") {
         CHECK(set->matvec_f32 != nullptr);
         CHECK(set->quantize_q8 != nullptr);
         CHECK(set->matvec_q8 != nullptr);
-        CHECK(set->dot_f32 != nullptr);
         CHECK(set->axpy_f32 != nullptr);
         CHECK(set->aqlm_build_table != nullptr);
         CHECK(set->aqlm_matvec_table != nullptr);

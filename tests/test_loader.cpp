@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 #include "llamaport/error.hpp"
 #include "llamaport/kernels.hpp"
@@ -172,7 +175,7 @@ TEST_CASE("a model file on disk loads through the mapping and swaps in place", "
     for (bool big_endian : {false, true}) {
         Llama2cWriteOptions options;
         options.big_endian = big_endian;
-        const std::string path = "llamaport-test-model.bin";
+        const std::string path = "llamaport-test-model-" + std::to_string(getpid()) + ".bin";
         {
             std::ofstream out(path, std::ios::binary);
             const std::string bytes = write_llama2c(*model, options);

@@ -54,10 +54,14 @@ struct AqlmMatrix {
 //   their tables fit L1) serves every block of the run before the next tile. Codes are uint8,
 //   stored in exactly that order, so the product reads them front to back:
 //   [run][tile][block of the run][step of the tile][row of the block].
-//   Codebooks are transposed, [M][g][2^B], so that building a table runs over entries with unit
-//   stride. Scales [padded rows].
+//   The dot products are exact integer sums of int8 inputs and int16 codebooks: the codebooks are
+//   also held as codebook16 = round(codebook / codebook_scales[m]), codebook_scales[m] =
+//   max |codebook m| / codebook_limit(), in pairs of inputs, [M][pairs][2^B][2] (j = 2 * pair +
+//   half; 0 past g), so a multiply-add of int16 pairs (vpmaddwd, vmsumshm) makes one entry's
+//   partial sum. Scales [padded rows].
 // - direct decode, bits > 8 (a 1x16 table would outgrow the caches): codes uint16
-//   [rows][groups][M], codebooks [M][2^B][g], scales [rows].
+//   [rows][groups][M], scales [rows].
+// Both keep the fp32 codebooks [M][2^B][g] (the decode kernels' and the dequantizer's).
 struct AqlmPacked {
     static constexpr size_t row_block = 64;
     static constexpr size_t run_blocks = 8;
@@ -65,6 +69,7 @@ struct AqlmPacked {
     static constexpr size_t table_entries = 256;
     static constexpr size_t table_block_groups = 8;
     static_assert(table_block_groups * 127 <= 32767, "a table block's sums run in 16 bits");
+    static constexpr size_t max_group_size = 1024;
     // Bytes a product's table may be read past its last entry: AVX2 gathers whole 32-bit words.
     static constexpr size_t table_slack = 64;
 
@@ -72,6 +77,8 @@ struct AqlmPacked {
     const uint8_t* codes8 = nullptr;    // table layout
     const uint16_t* codes16 = nullptr;  // decode layout
     const float* codebooks = nullptr;
+    const int16_t* codebooks16 = nullptr;     // table layout
+    const float* codebook_scales = nullptr;   // table layout, [M]
     const float* scales = nullptr;
 
     bool uses_table() const { return shape.bits <= 8; }
@@ -95,6 +102,14 @@ struct AqlmPacked {
     size_t table_scales() const { return table_blocks() * shape.codebooks; }
     // Inputs the kernels read: the input vector zero-padded to whole groups.
     size_t padded_cols() const { return shape.groups() * shape.group_size; }
+    // Input pairs per group in codebooks16.
+    size_t pairs() const { return (shape.group_size + 1) / 2; }
+    // The largest |value| of the rounded inputs (int8, as Q8_0 products round theirs) and of the
+    // int16 codebooks: a group's dot product, at most g * 127 * codebook_limit(), fits an int32.
+    static constexpr int32_t input_limit = 127;
+    int32_t codebook_limit() const {
+        return int32_t(std::min<int64_t>(32767, INT32_MAX / (int64_t(shape.group_size) * input_limit)));
+    }
 
     // Where code (row, group, m) and codebook value (m, entry, j) are in codes8 / codes16 and
     // codebooks.
@@ -109,8 +124,10 @@ struct AqlmPacked {
                 (step - tile_begin)) * row_block + row % row_block;
     }
     size_t codebook_index(size_t m, size_t entry, size_t j) const {
-        const size_t g = shape.group_size, entries = shape.entries();
-        return uses_table() ? (m * g + j) * entries + entry : (m * entries + entry) * g + j;
+        return (m * shape.entries() + entry) * shape.group_size + j;
+    }
+    size_t codebook16_index(size_t m, size_t entry, size_t j) const {
+        return ((m * pairs() + j / 2) * shape.entries() + entry) * 2 + j % 2;
     }
     uint16_t code(size_t row, size_t group, size_t m) const {
         const size_t i = code_index(row, group, m);
@@ -120,7 +137,7 @@ struct AqlmPacked {
         return codebooks[codebook_index(m, entry, j)];
     }
 
-    // Bytes one product reads: codes, codebooks (fp32) and scales.
+    // Bytes one product reads: codes, codebooks (int16 for tables, else fp32) and scales.
     size_t bytes() const;
     // Row r as fp32: the same arithmetic as AqlmMatrix::row_to_f32.
     void row_to_f32(size_t r, float* out) const;

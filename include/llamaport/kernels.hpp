@@ -36,20 +36,25 @@ struct KernelSet {
                       const float* xs, size_t cols, size_t group_size, size_t row_begin,
                       size_t row_end);
 
-    // Attention: scores (q . k) and the weighted sum of values (y += a * x).
-    float (*dot_f32)(const float* a, const float* b, size_t n);
+    // y[i] += a * x[i], multiplied then added, each rounded: bit for bit the same in every set.
+    // Attention runs on it, scores and the weighted sum of values alike.
     void (*axpy_f32)(float* y, float a, const float* x, size_t n);
 
     // AQLM (llamaport/aqlm.hpp). x holds a.padded_cols() values: the input, zero-padded to whole
-    // groups. Table layout (bits <= 8): step t = i * M + m (input group i, codebook m) has the
-    // dot products d[t][k] = sum_j x[i * g + j] * codebook[m][k][j] for k < 2^B, quantized to int8
-    // with one scale per table block b (groups [8b, 8b + 8): AqlmPacked::table_block_groups) and
-    // codebook m:
-    //   lut_scales[b * M + m] = amax / 127, amax = max |d| over the block's steps of codebook m
-    //   lut[t * 256 + k] = d[t][k] * (127 / amax) rounded to nearest, ties to even, clamped to
-    //                      [-127, 127], NaN to 0 (0 for k >= 2^B, and when amax is 0)
-    // Fills table blocks [block_begin, block_end). lut (a.table_bytes()) starts on a 64-byte
-    // boundary. Sets compute d in their own order, so tables agree to rounding only.
+    // groups. Table layout (bits <= 8): inputs come in table blocks b of
+    // AqlmPacked::table_block_groups groups, each rounded to int8 at its own scale,
+    //   xs[b] = max |x| over the block (NaN left out) / 127, x8 = round(x / xs[b]) (NaN: 0),
+    // so that every dot product with the int16 codebooks is an exact integer:
+    //   d[t][k] = sum_j x8[i * g + j] * codebook16[m][k][j] for step t = i * M + m (input group
+    //   i, codebook m) and entry k < 2^B,
+    // and rounded to int8 with one scale per table block and codebook: amax = max |d| over the
+    // block's steps of codebook m,
+    //   lut_scales[b * M + m] = (xs[b] * codebook_scales[m]) * (float(amax) / 127)
+    //   lut[t * 256 + k] = round(float(d[t][k]) * (127 / float(amax))) (0 for k >= 2^B, and
+    //                      when amax is 0)
+    // Rounding is to nearest, ties to even, throughout; the float operations are single ones in
+    // this order, so every set builds the same table bit for bit. Fills table blocks
+    // [block_begin, block_end). lut (a.table_bytes()) starts on a 64-byte boundary.
     void (*aqlm_build_table)(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
                              size_t block_begin, size_t block_end);
     // Table layout: y[r] = scales[r] * sum_b sum_m (lut_scales[b * M + m] * n[b][m][r]) for r in

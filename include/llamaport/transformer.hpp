@@ -68,9 +68,11 @@ private:
     std::vector<float> hb_;      // (hidden_dim)
     std::vector<float> hb2_;     // (hidden_dim)
     std::vector<float> q_;       // (dim)
+    std::vector<float> k_;       // (kv_dim) this position's key, on its way into the cache
     std::vector<float> att_;     // (n_heads, max_positions)
     std::vector<float> logits_;  // (vocab_size)
-    std::vector<float> key_cache_;    // (n_layers, max_positions, kv_dim)
+    // Keys transposed, position fastest, so that a head's scores are sums of whole rows:
+    std::vector<float> key_cache_;    // (n_layers, n_kv_heads, head_size, max_positions)
     std::vector<float> value_cache_;  // (n_layers, max_positions, kv_dim)
     std::vector<int8_t> xq_;     // quantized input, (max(dim, hidden_dim))
     std::vector<float> xq_scales_;

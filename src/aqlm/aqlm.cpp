@@ -13,6 +13,9 @@ void AqlmMatrix::validate(const std::string& what) const {
     if (s.bits < 1 || s.bits > 16)
         throw Error(prefix + "code width " + std::to_string(s.bits) + " bits is outside 1..16");
     if (s.group_size == 0) throw Error(prefix + "group size is 0");
+    if (s.group_size > AqlmPacked::max_group_size)
+        throw Error(prefix + "group size " + std::to_string(s.group_size) + " is more than " +
+                    std::to_string(AqlmPacked::max_group_size));
     const auto mul = [&](size_t a, size_t b) {
         if (a != 0 && b > size_t(-1) / a) throw Error(prefix + "matrix is too large for this host");
         return a * b;

@@ -1,6 +1,7 @@
 // AQLM matrices in the kernels' layout (AqlmPacked): packing into model memory, unpacking, and
 // the packed dequantizer.
 #include <algorithm>
+#include <cmath>
 #include <new>
 
 #include "llamaport/aqlm.hpp"
@@ -10,9 +11,10 @@ namespace llamaport {
 
 size_t AqlmPacked::bytes() const {
     const size_t codes = padded_rows() * shape.groups() * shape.codebooks;
-    const size_t codebook_values = shape.codebooks * shape.entries() * shape.group_size;
-    return codes * (uses_table() ? 1 : 2) + codebook_values * sizeof(float) +
-           padded_rows() * sizeof(float);
+    const size_t codebook_bytes =
+        uses_table() ? shape.codebooks * pairs() * shape.entries() * 2 * sizeof(int16_t)
+                     : shape.codebooks * shape.entries() * shape.group_size * sizeof(float);
+    return codes * (uses_table() ? 1 : 2) + codebook_bytes + padded_rows() * sizeof(float);
 }
 
 void AqlmPacked::row_to_f32(size_t r, float* out) const {
@@ -50,11 +52,31 @@ Matrix pack_aqlm(const AqlmMatrix& q, Model& model, const std::string& what) {
                     c16[to] = q.codes[from];
             }
     float* cb = static_cast<float*>(model.allocate(q.codebooks.size() * sizeof(float)));
-    for (size_t m = 0, from = 0; m < m_count; m++)
-        for (size_t k = 0; k < entries; k++)
-            for (size_t j = 0; j < s.group_size; j++, from++)
-                cb[p->codebook_index(m, k, j)] = q.codebooks[from];
+    std::copy(q.codebooks.begin(), q.codebooks.end(), cb);
     p->codebooks = cb;
+    if (p->uses_table()) {
+        // Each codebook in int16 at its own scale, rounded to nearest, ties to even.
+        const size_t per_codebook = entries * s.group_size;
+        int16_t* cb16 = static_cast<int16_t*>(
+            model.allocate(m_count * p->pairs() * entries * 2 * sizeof(int16_t)));  // padding: 0
+        float* cb_scales = static_cast<float*>(model.allocate(m_count * sizeof(float)));
+        const float limit = float(p->codebook_limit());
+        for (size_t m = 0; m < m_count; m++) {
+            const float* values = cb + m * per_codebook;
+            float most = 0.0f;
+            for (size_t i = 0; i < per_codebook; i++) most = std::max(most, std::fabs(values[i]));
+            cb_scales[m] = most / limit;
+            const float inv = most > 0.0f ? limit / most : 0.0f;
+            for (size_t k = 0; k < entries; k++)
+                for (size_t j = 0; j < s.group_size; j++) {
+                    float v = values[k * s.group_size + j] * inv;
+                    v = v == v ? std::min(std::max(v, -limit), limit) : 0.0f;  // NaN: 0
+                    cb16[p->codebook16_index(m, k, j)] = int16_t(std::nearbyint(v));
+                }
+        }
+        p->codebooks16 = cb16;
+        p->codebook_scales = cb_scales;
+    }
     float* scales = static_cast<float*>(model.allocate(rows * sizeof(float)));  // padding: 0
     std::copy(q.scales.begin(), q.scales.end(), scales);
     p->scales = scales;

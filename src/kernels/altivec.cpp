@@ -3,13 +3,12 @@
 // a misaligned pointer is either peeled to alignment with scalar code or loaded as aligned blocks
 // shifted into place.
 //
-// Differences from the scalar reference: matvec_f32, dot_f32 and matvec_q8 add in a different
+// Differences from the scalar reference: matvec_f32 and matvec_q8 add in a different
 // order (several accumulators, fused vec_madd), so they match it to rounding, not bit for bit.
 // quantize_q8 and axpy_f32 give bit-identical results, except that AltiVec arithmetic flushes
-// denormal results to zero (the non-Java mode Linux runs it in). AQLM: the table's dot products
-// are fused multiply-adds (rounding differs, so an int8 entry can differ by one), the product is
-// bit-identical for a given table (but for denormals), and the decode kernel adds in a different
-// order.
+// denormal results to zero (the non-Java mode Linux runs it in). The AQLM tables and their
+// products are bit-identical too (integer sums), but for denormal results; the AQLM decode kernel
+// adds in a different order.
 #include <altivec.h>
 
 #include <algorithm>
@@ -31,6 +30,7 @@ using vf32 = __vector float;
 using vs32 = __vector signed int;
 using vu32 = __vector unsigned int;
 using vs8 = __vector signed char;
+using vs16 = __vector signed short;
 using vu8 = __vector unsigned char;
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
@@ -172,12 +172,6 @@ void matvec_f32(float* y, const float* w, const float* x, size_t cols, size_t ro
     if (cols % 4 == 0)
         for (; r + 8 <= row_end; r += 8) rows_f32<8, 1>(y + r, w + r * cols, x, cols);
     for (; r < row_end; r++) rows_f32<1, 4>(y + r, w + r * cols, x, cols);
-}
-
-float dot(const float* a, const float* b, size_t n) {
-    float y;
-    rows_f32<1, 4>(&y, a, b, n);
-    return y;
 }
 
 void axpy_vectors(float* y, vf32 a, const float* x, size_t vectors) {
@@ -386,93 +380,89 @@ void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, co
 
 // --- AQLM -------------------------------------------------------------------------------------
 
-// Folds the magnitudes of v into max_bits, as max_abs does: the bits of |d| compare as integers,
-// and NaN is left out.
-void fold_max(vs32& max_bits, vf32 v) {
-    const vs32 magnitude = vec_splats(int32_t(0x7fffffff)), infinity = vec_splats(int32_t(0x7f800000));
-    const vs32 bits = vec_and(reinterpret_cast<vs32>(v), magnitude);
-    max_bits = vec_max(max_bits, vec_andc(bits, reinterpret_cast<vs32>(vec_cmpgt(bits, infinity))));
-}
-
-// V vectors (4 V entries) of one codebook's dot products for G groups of `g` inputs, j in order
-// as in the scalar set but fused (vec_madd); each codebook vector is loaded once for all G groups
-// (the 7450 has one load/store unit). xs holds the groups' inputs splatted, xs[i * g + j].
-// columns and out are 16-byte aligned: the codebooks sit in 64-byte aligned model memory, out
-// is aligned by contract, and entries is a multiple of 4.
+// V vectors (4 V entries) of one codebook's dot products for G groups: a vector of codebook values
+// holds 4 entries' int16 pairs, which vec_msum (vmsumshm) multiplies by a group's pair and sums
+// into each entry's word. Each codebook vector is loaded once for all G groups (the 7450 has one
+// load/store unit). xp holds the groups' input pairs splatted, xp[i * pairs + p]. Folds the
+// magnitudes into m. columns and out are 16-byte aligned (64-byte aligned model memory and
+// table buffer; entries is a multiple of 4).
 template <int G, int V>
-void dot_vectors(float* out, vs32& max_bits, const float* columns, size_t entries, const vf32* xs,
-                 size_t g) {
-    vf32 acc[G][V];
-    #pragma GCC unroll 8
+void dot_vectors(int32_t* out, vs32& m, const int16_t* columns, size_t entries,
+                 const vs16* xp, size_t pairs) {
+    vs32 acc[G][V];
+    #pragma GCC unroll 4
     for (int i = 0; i < G; i++)
         #pragma GCC unroll 8
-        for (int v = 0; v < V; v++) acc[i][v] = vec_splats(0.0f);
-    for (size_t j = 0; j < g; j++, columns += entries) {
-        const vf32* c = reinterpret_cast<const vf32*>(columns);
+        for (int v = 0; v < V; v++) acc[i][v] = vec_splat_s32(0);
+    for (size_t p = 0; p < pairs; p++, columns += 2 * entries) {
+        const vs16* c = reinterpret_cast<const vs16*>(columns);
         #pragma GCC unroll 8
         for (int v = 0; v < V; v++) {
-            const vf32 cv = c[v];
+            const vs16 cv = c[v];
             #pragma GCC unroll 4
-            for (int i = 0; i < G; i++) acc[i][v] = vec_madd(xs[i * g + j], cv, acc[i][v]);
+            for (int i = 0; i < G; i++) acc[i][v] = vec_msum(cv, xp[i * pairs + p], acc[i][v]);
         }
     }
     #pragma GCC unroll 4
     for (int i = 0; i < G; i++) {
-        vf32* o = reinterpret_cast<vf32*>(out + i * entries);
+        vs32* o = reinterpret_cast<vs32*>(out + i * entries);
         #pragma GCC unroll 8
         for (int v = 0; v < V; v++) {
             o[v] = acc[i][v];
-            fold_max(max_bits, acc[i][v]);
+            m = vec_max(m, vec_abs(acc[i][v]));
         }
     }
 }
 
 // G groups' entries, V vectors at a time.
 template <int G, int V>
-void dot_groups(float* d, vs32& max_bits, const float* columns, size_t entries, const vf32* xs,
-                size_t g) {
+void dot_groups(int32_t* d, vs32& m, const int16_t* columns, size_t entries, const vs16* xp,
+                size_t pairs) {
     size_t k = 0;
     for (; k + 4 * V <= entries; k += 4 * V)
-        dot_vectors<G, V>(d + k, max_bits, columns + k, entries, xs, g);
-    for (; k < entries; k += 4) dot_vectors<G, 1>(d + k, max_bits, columns + k, entries, xs, g);
+        dot_vectors<G, V>(d + k, m, columns + 2 * k, entries, xp, pairs);
+    for (; k < entries; k += 4) dot_vectors<G, 1>(d + k, m, columns + 2 * k, entries, xp, pairs);
 }
 
 struct AqlmBuild {
-    static float dot_entries(float* d, const float* columns, size_t entries, const float* x,
-                             size_t g, size_t groups) {
-        constexpr size_t max_group = 16;  // splats kept for two whole groups (AQLM uses 8)
-        if (entries % 4 != 0 || g > max_group)  // 2 entries, or groups past xs
-            return aqlm_reference::dot_entries(d, columns, entries, x, g, groups);
-        // A float splat goes through memory on AltiVec: once per group, not per entry block.
-        vf32 xs[2 * max_group];
-        vs32 max_bits = vec_splat_s32(0);
+    static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
+                               const int16_t* x16, size_t pairs, size_t groups) {
+        constexpr size_t max_pairs = 8;  // splats kept for two whole groups (AQLM uses 4)
+        if (entries % 4 != 0 || pairs > max_pairs)
+            return aqlm_reference::dot_entries(d, columns, entries, x16, pairs, groups);
+        // A splat goes through memory on AltiVec: once per group and pair, not per entry block.
+        vs16 xp[2 * max_pairs];
+        auto splat_pairs = [&](size_t first, size_t count) {
+            for (size_t i = 0; i < count; i++)
+                for (size_t p = 0; p < pairs; p++)
+                    xp[i * pairs + p] = reinterpret_cast<vs16>(
+                        vec_splats(input_pair(x16 + (first + i) * 2 * pairs, p)));
+        };
+        vs32 m = vec_splat_s32(0);
         size_t i = 0;
         for (; i + 2 <= groups; i += 2) {  // two groups per codebook load
-            for (size_t j = 0; j < 2 * g; j++) xs[j] = vec_splats(x[i * g + j]);
-            dot_groups<2, 4>(d + i * entries, max_bits, columns, entries, xs, g);
+            splat_pairs(i, 2);
+            dot_groups<2, 4>(d + i * entries, m, columns, entries, xp, pairs);
         }
         if (i < groups) {
-            for (size_t j = 0; j < g; j++) xs[j] = vec_splats(x[i * g + j]);
-            dot_groups<1, 8>(d + i * entries, max_bits, columns, entries, xs, g);
+            splat_pairs(i, 1);
+            dot_groups<1, 8>(d + i * entries, m, columns, entries, xp, pairs);
         }
-        max_bits = vec_max(max_bits, vec_sld(max_bits, max_bits, 8));
-        max_bits = vec_max(max_bits, vec_sld(max_bits, max_bits, 4));
-        float out;
-        vec_ste(reinterpret_cast<vf32>(max_bits), 0, &out);  // every lane holds the maximum
-        return out;
+        m = vec_max(m, vec_sld(m, m, 8));
+        m = vec_max(m, vec_sld(m, m, 4));
+        int32_t most;
+        vec_ste(m, 0, &most);  // every lane holds the maximum
+        return most;
     }
-    // d and q are 16-byte aligned (the table and its buffer are 64-byte aligned, n a multiple
-    // of 16 when vectorised). Rounding adds and subtracts 1.5 * 2^23, which AltiVec rounds to
-    // nearest, ties to even. The conversion turns NaN into 0 and saturates, and the packs
-    // saturate at 127, so only the lower bound needs a clamp: inv comes from the largest |d|,
-    // so a quotient past +-127 takes an inv that overflowed to infinity (amax below 2^-121).
-    static void quantize(int8_t* q, const float* d, size_t n, float inv) {
+    // q and d are 16-byte aligned (the table and its buffer are 64-byte aligned, n a multiple of
+    // 16 when vectorised). |d| <= amax keeps every quotient within +-127. Rounding adds and
+    // subtracts 1.5 * 2^23, which AltiVec rounds to nearest, ties to even.
+    static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
         if (n % 16 != 0) return aqlm_reference::quantize(q, d, n, inv);
-        const vf32 s = vec_splats(inv), lo = vec_splats(-127.0f);
-        const vf32 shift = vec_splats(12582912.0f), zero = negative_zero();
-        const vf32* in = reinterpret_cast<const vf32*>(d);
+        const vf32 s = vec_splats(inv), shift = vec_splats(12582912.0f), zero = negative_zero();
+        const vs32* in = reinterpret_cast<const vs32*>(d);
         auto ints = [&](size_t v) {
-            const vf32 x = vec_max(vec_madd(in[v], s, zero), lo);  // a product, rounded once
+            const vf32 x = vec_madd(vec_ctf(in[v], 0), s, zero);  // a product, rounded once
             return vec_cts(vec_sub(vec_add(x, shift), shift), 0);
         };
         for (size_t k = 0; k < n; k += 16) {
@@ -494,7 +484,6 @@ void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const
 // so unpacking the high half gives a block's first rows.
 struct AqlmBlock {
     static constexpr size_t vectors = AqlmPacked::row_block / 4;
-    using vs16 = __vector signed short;
     struct Sums {
         vf32 v[vectors];
     };
@@ -588,7 +577,7 @@ void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t ro
 }  // namespace altivec_impl
 
 const KernelSet altivec = {"altivec", altivec_impl::matvec_f32, altivec_impl::quantize_q8,
-                           altivec_impl::matvec_q8, altivec_impl::dot, altivec_impl::axpy,
+                           altivec_impl::matvec_q8, altivec_impl::axpy,
                            altivec_impl::aqlm_build_table, altivec_impl::aqlm_matvec_table,
                            altivec_impl::aqlm_matvec_decode};
 

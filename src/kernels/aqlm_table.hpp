@@ -2,14 +2,16 @@
 // shared by every kernel set. A set supplies only what its instruction set changes.
 //
 // Building, a type Build with:
-//   static float dot_entries(float* d, const float* columns, size_t entries, const float* x,
-//                            size_t g, size_t groups)
-//       for the groups i < groups (one table block): d[i * entries + k] = sum_j x[i * g + j] *
-//       columns[j * entries + k] for k < entries, j ascending; returns max |d|, ignoring NaN as
-//       std::fmax does
-//   static void quantize(int8_t* q, const float* d, size_t n, float inv)
-//       q[k] = d[k] * inv rounded to nearest (ties to even), clamped to [-127, 127], NaN to 0
-// d is 64-byte aligned and entries a power of two.
+//   static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
+//                              const int16_t* x16, size_t pairs, size_t groups)
+//       for the groups i < groups of one table block: d[i * entries + k] = sum over p < pairs of
+//       columns[(p * entries + k) * 2 + h] * x16[i * 2 * pairs + 2 * p + h], h = 0, 1, for
+//       k < entries (a power of two); columns is one codebook of codebooks16. Exact in int32.
+//       Returns max |d|.
+//   static void quantize(int8_t* q, const int32_t* d, size_t n, float inv)
+//       q[k] = float(d[k]) * inv rounded to nearest, ties to even (|d[k]| <= the block's amax,
+//       inv = 127 / float(amax), so |q| <= 127)
+// d and x16 are 64-byte aligned.
 //
 // The product, a type Block for one block of 64 rows with:
 //   Sums                        the block's float sums
@@ -25,10 +27,11 @@
 #pragma once
 
 #include <algorithm>
-#include <cstddef>
-#include <cstdint>
 #include <cfloat>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernel_sets.hpp"
@@ -36,38 +39,7 @@
 
 namespace llamaport::kernels {
 
-// The scalar set's pieces, also the other sets' for shapes too small to vectorise.
-namespace aqlm_reference {
-
-// std::max(m, v) keeps m where v is NaN, as std::fmax does, and compiles to a branch-free max
-// instruction (std::fmax to a call); eight of them side by side hide its latency.
-inline float max_abs(const float* d, size_t n) {
-    constexpr size_t ways = 8;
-    float m[ways] = {};
-    size_t k = 0;
-    for (; k + ways <= n; k += ways)
-        for (size_t t = 0; t < ways; t++) m[t] = std::max(m[t], std::fabs(d[k + t]));
-    for (; k < n; k++) m[0] = std::max(m[0], std::fabs(d[k]));
-    float out = 0.0f;
-    for (float v : m) out = std::max(out, v);
-    return out;
-}
-
-// Entry by entry, j outer: the codebooks are stored [M][g][2^B], so the inner loop has unit
-// stride; each entry still sums its g products in j order from 0.
-inline float dot_entries(float* d, const float* columns, size_t entries, const float* x, size_t g,
-                         size_t groups) {
-    for (size_t i = 0; i < groups; i++, d += entries, x += g) {
-        for (size_t k = 0; k < entries; k++) d[k] = 0.0f;
-        for (size_t j = 0; j < g; j++) {
-            const float xj = x[j];
-            for (size_t k = 0; k < entries; k++) d[k] += xj * columns[j * entries + k];
-        }
-    }
-    return max_abs(d - groups * entries, groups * entries);
-}
-
-// v (|v| <= 127) to the nearest integer, ties to even: after adding 1.5 * 2^23 no fraction bits
+// v (|v| <= 2^22) to the nearest integer, ties to even: after adding 1.5 * 2^23 no fraction bits
 // are left, so the sum rounds exactly so (std::rint does the same, but as a library call on
 // PowerPC).
 inline float round_to_even(float v) {
@@ -79,33 +51,73 @@ inline float round_to_even(float v) {
 #endif
 }
 
-// The clamp as selects, which compilers vectorise where comparisons may not trap.
-inline void quantize(int8_t* q, const float* d, size_t n, float inv) {
-    for (size_t k = 0; k < n; k++) {
-        float v = d[k] * inv;
-        v = v == v ? v : 0.0f;  // NaN
-        v = v < 127.0f ? v : 127.0f;
-        v = v > -127.0f ? v : -127.0f;
-        q[k] = int8_t(int32_t(round_to_even(v)));
+// The scalar set's pieces, also the other sets' for shapes too small to vectorise.
+namespace aqlm_reference {
+
+inline int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries, const int16_t* x16,
+                           size_t pairs, size_t groups) {
+    int32_t most = 0;
+    for (size_t i = 0; i < groups; i++, d += entries, x16 += 2 * pairs) {
+        for (size_t k = 0; k < entries; k++) d[k] = 0;
+        for (size_t p = 0; p < pairs; p++) {
+            const int32_t x0 = x16[2 * p], x1 = x16[2 * p + 1];
+            const int16_t* c = columns + p * entries * 2;
+            for (size_t k = 0; k < entries; k++) d[k] += c[2 * k] * x0 + c[2 * k + 1] * x1;
+        }
+        for (size_t k = 0; k < entries; k++) most = std::max(most, std::abs(d[k]));
     }
+    return most;
+}
+
+inline void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
+    for (size_t k = 0; k < n; k++) q[k] = int8_t(int32_t(round_to_even(float(d[k]) * inv)));
 }
 
 }  // namespace aqlm_reference
+
+// The 32-bit word holding a group's int16 inputs 2p and 2p + 1 as they lie in memory: splatted,
+// it meets each entry's pair of codebook values in a multiply-add of int16 pairs.
+inline int32_t input_pair(const int16_t* x16, size_t p) {
+    int32_t word;
+    std::memcpy(&word, x16 + 2 * p, sizeof word);
+    return word;
+}
+
+// The block's inputs rounded to integers in [-limit, limit] at one scale (returned), held as
+// int16: x16[i * 2 * pairs + j] for its n groups, zero past each group's g inputs. Shared by
+// every set, so all of them round the same way.
+inline float quantize_inputs(int16_t* x16, const float* x, size_t n, size_t g, size_t pairs,
+                             int32_t limit) {
+    float most = 0.0f;
+    for (size_t j = 0; j < n * g; j++) most = std::max(most, std::fabs(x[j]));  // NaN left out
+    const float l = float(limit), inv = most > 0.0f ? l / most : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < 2 * pairs; j++) {
+            float v = j < g ? x[i * g + j] * inv : 0.0f;
+            v = v == v ? std::min(std::max(v, -l), l) : 0.0f;  // NaN: 0
+            x16[i * 2 * pairs + j] = int16_t(round_to_even(v));
+        }
+    return most / l;
+}
 
 template <class Build>
 void aqlm_build_table_blocks(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
                              size_t block_begin, size_t block_end) {
     constexpr size_t per_block = AqlmPacked::table_block_groups, width = AqlmPacked::table_entries;
     const size_t g = a.shape.group_size, m_count = a.shape.codebooks, entries = a.shape.entries();
-    const size_t groups = a.shape.groups();
-    alignas(64) float d[per_block * width];
+    const size_t groups = a.shape.groups(), pairs = a.pairs();
+    alignas(64) int32_t d[per_block * width];
+    alignas(64) int16_t x16[per_block * (AqlmPacked::max_group_size + 1)];
     for (size_t b = block_begin; b < block_end; b++) {
         const size_t first = b * per_block, n = std::min(per_block, groups - first);
+        const float input_scale =
+            quantize_inputs(x16, x + first * g, n, g, pairs, AqlmPacked::input_limit);
         for (size_t m = 0; m < m_count; m++) {
-            const float* columns = a.codebooks + m * g * entries;
-            const float amax = Build::dot_entries(d, columns, entries, x + first * g, g, n);
-            lut_scales[b * m_count + m] = amax / 127.0f;
-            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            const int16_t* columns = a.codebooks16 + m * pairs * entries * 2;
+            const int32_t amax = Build::dot_entries(d, columns, entries, x16, pairs, n);
+            lut_scales[b * m_count + m] =
+                (input_scale * a.codebook_scales[m]) * (float(amax) / 127.0f);
+            const float inv = amax > 0 ? 127.0f / float(amax) : 0.0f;
             for (size_t i = 0; i < n; i++) {
                 int8_t* table = lut + ((first + i) * m_count + m) * width;
                 Build::quantize(table, d + i * entries, entries, inv);

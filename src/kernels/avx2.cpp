@@ -1,12 +1,11 @@
 // AVX2 + FMA kernels (x86-64 since Haswell). Compiled with -mavx2 -mfma in this file only and
 // selected at run time, so the rest of the binary still runs on older x86 CPUs.
 //
-// Differences from the scalar reference: matvec_f32, dot_f32 and matvec_q8 add in a different
+// Differences from the scalar reference: matvec_f32 and matvec_q8 add in a different
 // order (several accumulators, fused multiply-add; matvec_q8 also multiplies the two scales
 // first), so they match it to rounding, not bit for bit.
-// quantize_q8 and axpy_f32 give bit-identical results. AQLM: the table's dot products are fused
-// multiply-adds (rounding differs, so an int8 entry can differ by one), the product is bit-
-// identical for a given table, and the decode kernel adds in a different order.
+// quantize_q8 and axpy_f32 give bit-identical results, and so do the AQLM tables and their
+// products (integer sums); the AQLM decode kernel adds in a different order.
 #include <algorithm>
 #include <cstring>
 
@@ -113,25 +112,6 @@ void matvec_f32(float* y, const float* w, const float* x, size_t cols, size_t ro
     const size_t run = (row_end - row_begin) / lanes, rest = row_begin + lanes * run;
     lanes_f32<lanes>(y + row_begin, w + row_begin * cols, x, cols, run);
     lanes_f32<1>(y + rest, w + rest * cols, x, cols, row_end - rest);
-}
-
-float dot(const float* a, const float* b, size_t n) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                     _mm256_setzero_ps()};
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        #pragma GCC unroll 8
-        for (int k = 0; k < 4; k++)
-            acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8 * k), _mm256_loadu_ps(b + i + 8 * k),
-                                     acc[k]);
-    for (; i + 8 <= n; i += 8)
-        acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc[0]);
-    if (i < n) {
-        const __m256i mask = tail_mask(n - i);
-        acc[1] = _mm256_fmadd_ps(_mm256_maskload_ps(a + i, mask), _mm256_maskload_ps(b + i, mask),
-                                 acc[1]);
-    }
-    return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
 // Multiply, then add, both rounded: the same result as the scalar set, bit for bit.
@@ -335,47 +315,56 @@ void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, co
 
 // --- AQLM -------------------------------------------------------------------------------------
 
-// V vectors (8 V entries) of one codebook's dot products for one group, j in order as in the
-// scalar set but fused: a quarter faster than multiply-then-add, which the table build is bound by.
-// Folds their magnitudes into m (max(|d|, m) keeps m where d is NaN, as std::fmax does).
+int32_t hmax(__m256i v) {
+    __m128i m = _mm_max_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    m = _mm_max_epi32(m, _mm_unpackhi_epi64(m, m));
+    m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 1));
+    return _mm_cvtsi128_si32(m);
+}
+
+// V vectors (8 V entries) of one codebook's dot products for one group: a vector of codebook
+// values holds 8 entries' int16 pairs, which vpmaddwd multiplies by the group's pair and sums.
+// Folds their magnitudes into m.
 template <int V>
-void table_entries(float* out, __m256& m, const float* columns, size_t entries, const float* x,
-                   size_t g) {
-    __m256 acc[V];
+void dot_vectors(int32_t* out, __m256i& m, const int16_t* columns, size_t entries,
+                 const int16_t* x16, size_t pairs) {
+    __m256i acc[V];
     #pragma GCC unroll 8
-    for (int v = 0; v < V; v++) acc[v] = _mm256_setzero_ps();
-    for (size_t j = 0; j < g; j++, columns += entries) {
-        const __m256 xj = _mm256_set1_ps(x[j]);
+    for (int v = 0; v < V; v++) acc[v] = _mm256_setzero_si256();
+    for (size_t p = 0; p < pairs; p++, columns += 2 * entries) {
+        const __m256i xp = _mm256_set1_epi32(input_pair(x16, p));
         #pragma GCC unroll 8
         for (int v = 0; v < V; v++)
-            acc[v] = _mm256_fmadd_ps(xj, _mm256_loadu_ps(columns + 8 * v), acc[v]);
+            acc[v] = _mm256_add_epi32(acc[v], _mm256_madd_epi16(_mm256_loadu_si256(
+                         reinterpret_cast<const __m256i*>(columns + 16 * v)), xp));
     }
-    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
     #pragma GCC unroll 8
     for (int v = 0; v < V; v++) {
-        _mm256_storeu_ps(out + 8 * v, acc[v]);
-        m = _mm256_max_ps(_mm256_andnot_ps(sign_bit, acc[v]), m);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out + 8 * v), acc[v]);
+        m = _mm256_max_epi32(m, _mm256_abs_epi32(acc[v]));
     }
 }
 
 struct AqlmBuild {
-    static float dot_entries(float* d, const float* columns, size_t entries, const float* x,
-                             size_t g, size_t groups) {
+    static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
+                               const int16_t* x16, size_t pairs, size_t groups) {
         if (entries % 8 != 0)
-            return aqlm_reference::dot_entries(d, columns, entries, x, g, groups);
-        __m256 m = _mm256_setzero_ps();
-        for (size_t i = 0; i < groups; i++, d += entries, x += g) {
+            return aqlm_reference::dot_entries(d, columns, entries, x16, pairs, groups);
+        __m256i m = _mm256_setzero_si256();
+        for (size_t i = 0; i < groups; i++, d += entries, x16 += 2 * pairs) {
             size_t k = 0;
-            for (; k + 64 <= entries; k += 64) table_entries<8>(d + k, m, columns + k, entries, x, g);
-            for (; k < entries; k += 8) table_entries<1>(d + k, m, columns + k, entries, x, g);
+            for (; k + 64 <= entries; k += 64)
+                dot_vectors<8>(d + k, m, columns + 2 * k, entries, x16, pairs);
+            for (; k < entries; k += 8) dot_vectors<1>(d + k, m, columns + 2 * k, entries, x16, pairs);
         }
         return hmax(m);
     }
-    static void quantize(int8_t* q, const float* d, size_t n, float inv) {
+    static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
         if (n % 32 != 0) return aqlm_reference::quantize(q, d, n, inv);
         const __m256 s = _mm256_set1_ps(inv);
         auto ints = [&](size_t k) {  // the default rounding: to nearest, ties to even
-            return _mm256_cvtps_epi32(clamp_q8_quotients(_mm256_mul_ps(_mm256_load_ps(d + k), s)));
+            const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(d + k));
+            return _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(v), s));
         };
         for (size_t k = 0; k < n; k += 32) {
             const __m256i i16 = _mm256_packs_epi32(ints(k), ints(k + 8));
@@ -465,7 +454,7 @@ void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t ro
 }  // namespace avx2_impl
 
 const KernelSet avx2 = {"avx2", avx2_impl::matvec_f32, avx2_impl::quantize_q8,
-                        avx2_impl::matvec_q8, avx2_impl::dot, avx2_impl::axpy,
+                        avx2_impl::matvec_q8, avx2_impl::axpy,
                         avx2_impl::aqlm_build_table, avx2_impl::aqlm_matvec_table,
                         avx2_impl::aqlm_matvec_decode};
 

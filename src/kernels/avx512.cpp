@@ -1,11 +1,11 @@
 // AVX-512 kernels (x86-64 with AVX-512 F, BW and VBMI: Intel since Ice Lake, AMD since Zen 4).
 // Compiled with those flags in this file only and selected at run time. They change one thing:
-// the AQLM table product, where VBMI's two-register byte permute (vpermi2b) looks up 64 rows'
-// int8 table entries in one instruction, against one AVX2 gather per 8 rows; the table build
-// uses 16-wide fused multiply-adds. Every other entry is the AVX2 set's.
+// the AQLM table kernels, where VBMI's two-register byte permute (vpermi2b) looks up 64 rows'
+// int8 table entries in one instruction, against one AVX2 gather per 8 rows, and the table's
+// int16 dot products run 16 entries wide. Every other entry is the AVX2 set's.
 //
-// Differences from the scalar reference: as the AVX2 set's, and the AQLM tables' dot products
-// are fused (rounding differs); for a given table the product is bit-identical.
+// Differences from the scalar reference: as the AVX2 set's; the AQLM tables and products are
+// bit-identical (integer sums).
 #include <algorithm>
 
 #include "aqlm_table.hpp"
@@ -18,55 +18,49 @@ namespace llamaport::kernels {
 namespace avx512_impl {
 namespace {
 
-// Running maxima of |d|, four side by side so that the max instructions do not wait in one chain.
-using Maxima = __m512[4];
-
-// V vectors (16 V entries) of one codebook's dot products for one group, j in order; folds their
-// magnitudes into m (max(|d|, m) keeps m where d is NaN, as std::fmax does).
+// V vectors (16 V entries) of one codebook's dot products for one group: a vector of codebook
+// values holds 16 entries' int16 pairs, which vpmaddwd multiplies by the group's pair and sums.
+// Folds their magnitudes into m.
 template <int V>
-void dot_entry_vectors(float* d, Maxima& m, const float* columns, size_t entries, const float* x,
-                       size_t g) {
-    __m512 acc[V];
+void dot_vectors(int32_t* out, __m512i& m, const int16_t* columns, size_t entries,
+                 const int16_t* x16, size_t pairs) {
+    __m512i acc[V];
     #pragma GCC unroll 16
-    for (int v = 0; v < V; v++) acc[v] = _mm512_setzero_ps();
-    for (size_t j = 0; j < g; j++, columns += entries) {
-        const __m512 xj = _mm512_set1_ps(x[j]);
+    for (int v = 0; v < V; v++) acc[v] = _mm512_setzero_si512();
+    for (size_t p = 0; p < pairs; p++, columns += 2 * entries) {
+        const __m512i xp = _mm512_set1_epi32(input_pair(x16, p));
         #pragma GCC unroll 16
         for (int v = 0; v < V; v++)
-            acc[v] = _mm512_fmadd_ps(xj, _mm512_loadu_ps(columns + 16 * v), acc[v]);
+            acc[v] = _mm512_add_epi32(acc[v], _mm512_madd_epi16(_mm512_loadu_si512(columns + 32 * v), xp));
     }
     #pragma GCC unroll 16
     for (int v = 0; v < V; v++) {
-        _mm512_store_ps(d + 16 * v, acc[v]);
-        m[v % 4] = _mm512_max_ps(_mm512_abs_ps(acc[v]), m[v % 4]);
+        _mm512_store_si512(out + 16 * v, acc[v]);
+        m = _mm512_max_epi32(m, _mm512_abs_epi32(acc[v]));
     }
 }
 
 struct AqlmBuild {
-    static float dot_entries(float* d, const float* columns, size_t entries, const float* x,
-                             size_t g, size_t groups) {
+    static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
+                               const int16_t* x16, size_t pairs, size_t groups) {
         if (entries % 16 != 0)
-            return aqlm_reference::dot_entries(d, columns, entries, x, g, groups);
-        // 16 vectors: 16 chains of FMAs, enough to hide their latency on two units.
-        Maxima m = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                    _mm512_setzero_ps()};
-        for (size_t i = 0; i < groups; i++, d += entries, x += g) {
+            return aqlm_reference::dot_entries(d, columns, entries, x16, pairs, groups);
+        __m512i m = _mm512_setzero_si512();
+        for (size_t i = 0; i < groups; i++, d += entries, x16 += 2 * pairs) {
             size_t k = 0;
-            for (; k + 256 <= entries; k += 256)
-                dot_entry_vectors<16>(d + k, m, columns + k, entries, x, g);
-            for (; k < entries; k += 16) dot_entry_vectors<1>(d + k, m, columns + k, entries, x, g);
+            for (; k + 128 <= entries; k += 128)
+                dot_vectors<8>(d + k, m, columns + 2 * k, entries, x16, pairs);
+            for (; k < entries; k += 16)
+                dot_vectors<1>(d + k, m, columns + 2 * k, entries, x16, pairs);
         }
-        return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m[0], m[1]), _mm512_max_ps(m[2], m[3])));
+        return _mm512_reduce_max_epi32(m);
     }
-    static void quantize(int8_t* q, const float* d, size_t n, float inv) {
+    static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
         if (n % 16 != 0) return aqlm_reference::quantize(q, d, n, inv);
-        const __m512 s = _mm512_set1_ps(inv), hi = _mm512_set1_ps(127.0f);
-        const __m512 lo = _mm512_set1_ps(-127.0f);
+        const __m512 s = _mm512_set1_ps(inv);
         for (size_t k = 0; k < n; k += 16) {
-            __m512 v = _mm512_mul_ps(_mm512_load_ps(d + k), s);
-            v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);  // NaN to 0
-            v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
             // The default rounding: to nearest, ties to even.
+            const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(d + k)), s);
             _mm_storeu_si128(reinterpret_cast<__m128i*>(q + k),
                              _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
         }
@@ -132,8 +126,7 @@ void aqlm_matvec_table(float* y, const AqlmPacked& a, const int8_t* lut, const f
 // initialised, so it is already filled in.
 const KernelSet avx512 = {"avx512",         avx2.matvec_f32,
                           avx2.quantize_q8, avx2.matvec_q8,
-                          avx2.dot_f32,     avx2.axpy_f32,
-                          avx512_impl::aqlm_build_table, avx512_impl::aqlm_matvec_table,
-                          avx2.aqlm_matvec_decode};
+                          avx2.axpy_f32,    avx512_impl::aqlm_build_table,
+                          avx512_impl::aqlm_matvec_table, avx2.aqlm_matvec_decode};
 
 }  // namespace llamaport::kernels

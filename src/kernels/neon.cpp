@@ -1,11 +1,10 @@
 // AArch64 Advanced SIMD (NEON) kernels: plain ARMv8.0-A, no dot-product extension, so they run on
 // every 64-bit ARM (Cortex-A53 and later, Apple silicon, Graviton).
 //
-// Differences from the scalar reference: matvec_f32, dot_f32 and matvec_q8 add in a different
+// Differences from the scalar reference: matvec_f32 and matvec_q8 add in a different
 // order (several accumulators, fused multiply-add), so they match it to rounding, not bit for bit.
-// quantize_q8 and axpy_f32 give bit-identical results. AQLM: the table's dot products are fused
-// multiply-adds (rounding differs, so an int8 entry can differ by one), the product is bit-
-// identical for a given table, and the decode kernel adds in a different order.
+// quantize_q8 and axpy_f32 give bit-identical results, and so do the AQLM tables and their
+// products (integer sums); the AQLM decode kernel adds in a different order.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -60,20 +59,6 @@ void matvec_f32(float* y, const float* w, const float* x, size_t cols, size_t ro
     size_t r = row_begin;
     for (; r + 4 <= row_end; r += 4) rows_f32<4>(y + r, w + r * cols, x, cols);
     for (; r < row_end; r++) rows_f32<1>(y + r, w + r * cols, x, cols);
-}
-
-float dot(const float* a, const float* b, size_t n) {
-    float32x4_t acc[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f),
-                          vdupq_n_f32(0.0f)};
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        #pragma GCC unroll 8
-        for (int k = 0; k < 4; k++)
-            acc[k] = vfmaq_f32(acc[k], vld1q_f32(a + i + 4 * k), vld1q_f32(b + i + 4 * k));
-    for (; i + 4 <= n; i += 4) acc[0] = vfmaq_f32(acc[0], vld1q_f32(a + i), vld1q_f32(b + i));
-    float sum = vaddvq_f32(vaddq_f32(vaddq_f32(acc[0], acc[1]), vaddq_f32(acc[2], acc[3])));
-    for (; i < n; i++) sum += a[i] * b[i];
-    return sum;
 }
 
 // Multiply, then add, both rounded: the same result as the scalar set, bit for bit.
@@ -208,46 +193,51 @@ void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, co
 
 // --- AQLM -------------------------------------------------------------------------------------
 
-// V vectors (4 V entries) of one codebook's dot products for one group, j in order as in the
-// scalar set but fused; folds their magnitudes into m (vmaxnm keeps m where d is NaN).
+// V vectors (4 V entries) of one codebook's dot products for one group: a vector of codebook
+// values holds 4 entries' int16 pairs; vmlal multiplies them lane by lane with the group's pair,
+// and a pairwise add at the end sums each pair. Folds their magnitudes into m.
 template <int V>
-void table_entries(float* out, float32x4_t& m, const float* columns, size_t entries,
-                   const float* x, size_t g) {
-    float32x4_t acc[V];
+void dot_vectors(int32_t* out, int32x4_t& m, const int16_t* columns, size_t entries,
+                 const int16_t* x16, size_t pairs) {
+    int32x4_t lo[V], hi[V];
     #pragma GCC unroll 8
-    for (int v = 0; v < V; v++) acc[v] = vdupq_n_f32(0.0f);
-    for (size_t j = 0; j < g; j++, columns += entries) {
-        const float32x4_t xj = vdupq_n_f32(x[j]);
+    for (int v = 0; v < V; v++) lo[v] = hi[v] = vdupq_n_s32(0);
+    for (size_t p = 0; p < pairs; p++, columns += 2 * entries) {
+        const int16x8_t xp = vreinterpretq_s16_s32(vdupq_n_s32(input_pair(x16, p)));
         #pragma GCC unroll 8
-        for (int v = 0; v < V; v++) acc[v] = vfmaq_f32(acc[v], xj, vld1q_f32(columns + 4 * v));
+        for (int v = 0; v < V; v++) {
+            const int16x8_t c = vld1q_s16(columns + 8 * v);
+            lo[v] = vmlal_s16(lo[v], vget_low_s16(c), vget_low_s16(xp));
+            hi[v] = vmlal_high_s16(hi[v], c, xp);
+        }
     }
     #pragma GCC unroll 8
     for (int v = 0; v < V; v++) {
-        vst1q_f32(out + 4 * v, acc[v]);
-        m = vmaxnmq_f32(m, vabsq_f32(acc[v]));
+        const int32x4_t d = vpaddq_s32(lo[v], hi[v]);
+        vst1q_s32(out + 4 * v, d);
+        m = vmaxq_s32(m, vabsq_s32(d));
     }
 }
 
 struct AqlmBuild {
-    static float dot_entries(float* d, const float* columns, size_t entries, const float* x,
-                             size_t g, size_t groups) {
+    static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
+                               const int16_t* x16, size_t pairs, size_t groups) {
         if (entries % 4 != 0)
-            return aqlm_reference::dot_entries(d, columns, entries, x, g, groups);
-        float32x4_t m = vdupq_n_f32(0.0f);
-        for (size_t i = 0; i < groups; i++, d += entries, x += g) {
+            return aqlm_reference::dot_entries(d, columns, entries, x16, pairs, groups);
+        int32x4_t m = vdupq_n_s32(0);
+        for (size_t i = 0; i < groups; i++, d += entries, x16 += 2 * pairs) {
             size_t k = 0;
-            for (; k + 32 <= entries; k += 32) table_entries<8>(d + k, m, columns + k, entries, x, g);
-            for (; k < entries; k += 4) table_entries<1>(d + k, m, columns + k, entries, x, g);
+            for (; k + 32 <= entries; k += 32)
+                dot_vectors<8>(d + k, m, columns + 2 * k, entries, x16, pairs);
+            for (; k < entries; k += 4) dot_vectors<1>(d + k, m, columns + 2 * k, entries, x16, pairs);
         }
-        return vmaxnmvq_f32(m);
+        return vmaxvq_s32(m);
     }
-    static void quantize(int8_t* q, const float* d, size_t n, float inv) {
+    static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
         if (n % 16 != 0) return aqlm_reference::quantize(q, d, n, inv);
-        const float32x4_t s = vdupq_n_f32(inv), hi = vdupq_n_f32(127.0f), lo = vdupq_n_f32(-127.0f);
-        auto ints = [&](size_t k) {
-            float32x4_t v = vmulq_f32(vld1q_f32(d + k), s);
-            v = vbslq_f32(vceqq_f32(v, v), v, vdupq_n_f32(0.0f));  // NaN to 0
-            return vcvtnq_s32_f32(vminq_f32(vmaxq_f32(v, lo), hi));  // to nearest, ties to even
+        const float32x4_t s = vdupq_n_f32(inv);
+        auto ints = [&](size_t k) {  // to nearest, ties to even
+            return vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(vld1q_s32(d + k)), s));
         };
         for (size_t k = 0; k < n; k += 16) {
             const int16x8_t a = vcombine_s16(vqmovn_s32(ints(k)), vqmovn_s32(ints(k + 4)));
@@ -343,7 +333,7 @@ void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t ro
 }  // namespace neon_impl
 
 const KernelSet neon = {"neon", neon_impl::matvec_f32, neon_impl::quantize_q8,
-                        neon_impl::matvec_q8, neon_impl::dot, neon_impl::axpy,
+                        neon_impl::matvec_q8, neon_impl::axpy,
                         neon_impl::aqlm_build_table, neon_impl::aqlm_matvec_table,
                         neon_impl::aqlm_matvec_decode};
 

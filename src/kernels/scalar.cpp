@@ -61,14 +61,11 @@ void axpy(float* y, float a, const float* x, size_t n) {
 }
 
 struct AqlmBuild {
-    // Not inlined: where d is known to be a local array, GCC 12 swaps the loops (j inner) and
-    // no longer vectorises them, which made the table build three times slower.
-    __attribute__((noinline)) static float dot_entries(float* d, const float* columns,
-                                                       size_t entries, const float* x, size_t g,
-                                                       size_t groups) {
-        return aqlm_reference::dot_entries(d, columns, entries, x, g, groups);
+    static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
+                               const int16_t* x16, size_t pairs, size_t groups) {
+        return aqlm_reference::dot_entries(d, columns, entries, x16, pairs, groups);
     }
-    static void quantize(int8_t* q, const float* d, size_t n, float inv) {
+    static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
         aqlm_reference::quantize(q, d, n, inv);
     }
 };
@@ -147,7 +144,6 @@ const KernelSet scalar = {"scalar",
                           scalar_impl::matvec_f32,
                           scalar_impl::quantize_q8,
                           scalar_impl::matvec_q8,
-                          scalar_impl::dot,
                           scalar_impl::axpy,
                           scalar_impl::aqlm_build_table,
                           scalar_impl::aqlm_matvec_table,
