@@ -1,10 +1,14 @@
 // Internal: <immintrin.h> for the x86 kernel sets. GCC 12 warns (-Wmaybe-uninitialized) about
 // the placeholder values inside its own AVX-512 intrinsics (GCC bug 105593); the warning takes
 // the header's state, so it is silenced around the include, here, for whichever set includes it
-// first (the one-file build has both in one translation unit).
+// first (the one-file build has both in one translation unit). Clang has no such warning.
 #pragma once
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
