@@ -1,9 +1,11 @@
 // Internal: <immintrin.h> for the x86 kernel sets. GCC 12 warns (-Wmaybe-uninitialized) about
 // the placeholder values inside its own AVX-512 intrinsics (GCC bug 105593); the warning takes
 // the header's state, so it is silenced around the include, here, for whichever set includes it
-// first (the one-file build has both in one translation unit). Clang has no such warning.
+// first (the one-file build has both in one translation unit, and brings this header in on
+// every architecture: hence the x86 test). Clang has no such warning.
 #pragma once
 
+#if defined(__x86_64__) || defined(__i386__)
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -11,4 +13,5 @@
 #pragma GCC diagnostic pop
 #else
 #include <immintrin.h>
+#endif
 #endif
