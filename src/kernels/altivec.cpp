@@ -429,7 +429,7 @@ struct AqlmBuild {
                                const int16_t* x16, size_t pairs, size_t groups) {
         constexpr size_t max_pairs = 8;  // splats kept for two whole groups (AQLM uses 4)
         if (entries % 4 != 0 || pairs > max_pairs)
-            return aqlm_reference::dot_entries(d, columns, entries, x16, pairs, groups);
+            return AqlmReferenceBuild::dot_entries(d, columns, entries, x16, pairs, groups);
         // A splat goes through memory on AltiVec: once per group and pair, not per entry block.
         vs16 xp[2 * max_pairs];
         auto splat_pairs = [&](size_t first, size_t count) {
@@ -458,7 +458,7 @@ struct AqlmBuild {
     // 16 when vectorised). |d| <= amax keeps every quotient within +-127. Rounding adds and
     // subtracts 1.5 * 2^23, which AltiVec rounds to nearest, ties to even.
     static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
-        if (n % 16 != 0) return aqlm_reference::quantize(q, d, n, inv);
+        if (n % 16 != 0) return AqlmReferenceBuild::quantize(q, d, n, inv);
         const vf32 s = vec_splats(inv), shift = vec_splats(12582912.0f), zero = negative_zero();
         const vs32* in = reinterpret_cast<const vs32*>(d);
         auto ints = [&](size_t v) {

@@ -34,7 +34,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "kernel_sets.hpp"
 #include "llamaport/aqlm.hpp"
 
 namespace llamaport::kernels {
@@ -51,29 +50,28 @@ inline float round_to_even(float v) {
 #endif
 }
 
-// The scalar set's pieces, also the other sets' for shapes too small to vectorise.
-namespace aqlm_reference {
-
-inline int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries, const int16_t* x16,
-                           size_t pairs, size_t groups) {
-    int32_t most = 0;
-    for (size_t i = 0; i < groups; i++, d += entries, x16 += 2 * pairs) {
-        for (size_t k = 0; k < entries; k++) d[k] = 0;
-        for (size_t p = 0; p < pairs; p++) {
-            const int32_t x0 = x16[2 * p], x1 = x16[2 * p + 1];
-            const int16_t* c = columns + p * entries * 2;
-            for (size_t k = 0; k < entries; k++) d[k] += c[2 * k] * x0 + c[2 * k + 1] * x1;
+// The scalar set's Build (see the top of the file), also the other sets' for shapes too small
+// to vectorise.
+struct AqlmReferenceBuild {
+    static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
+                               const int16_t* x16, size_t pairs, size_t groups) {
+        int32_t most = 0;
+        for (size_t i = 0; i < groups; i++, d += entries, x16 += 2 * pairs) {
+            for (size_t k = 0; k < entries; k++) d[k] = 0;
+            for (size_t p = 0; p < pairs; p++) {
+                const int32_t x0 = x16[2 * p], x1 = x16[2 * p + 1];
+                const int16_t* c = columns + p * entries * 2;
+                for (size_t k = 0; k < entries; k++) d[k] += c[2 * k] * x0 + c[2 * k + 1] * x1;
+            }
+            for (size_t k = 0; k < entries; k++) most = std::max(most, std::abs(d[k]));
         }
-        for (size_t k = 0; k < entries; k++) most = std::max(most, std::abs(d[k]));
+        return most;
     }
-    return most;
-}
 
-inline void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
-    for (size_t k = 0; k < n; k++) q[k] = int8_t(int32_t(round_to_even(float(d[k]) * inv)));
-}
-
-}  // namespace aqlm_reference
+    static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
+        for (size_t k = 0; k < n; k++) q[k] = int8_t(int32_t(round_to_even(float(d[k]) * inv)));
+    }
+};
 
 // The 32-bit word holding a group's int16 inputs 2p and 2p + 1 as they lie in memory: splatted,
 // it meets each entry's pair of codebook values in a multiply-add of int16 pairs.

@@ -349,7 +349,7 @@ struct AqlmBuild {
     static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
                                const int16_t* x16, size_t pairs, size_t groups) {
         if (entries % 8 != 0)
-            return aqlm_reference::dot_entries(d, columns, entries, x16, pairs, groups);
+            return AqlmReferenceBuild::dot_entries(d, columns, entries, x16, pairs, groups);
         __m256i m = _mm256_setzero_si256();
         for (size_t i = 0; i < groups; i++, d += entries, x16 += 2 * pairs) {
             size_t k = 0;
@@ -360,7 +360,7 @@ struct AqlmBuild {
         return hmax(m);
     }
     static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
-        if (n % 32 != 0) return aqlm_reference::quantize(q, d, n, inv);
+        if (n % 32 != 0) return AqlmReferenceBuild::quantize(q, d, n, inv);
         const __m256 s = _mm256_set1_ps(inv);
         auto ints = [&](size_t k) {  // the default rounding: to nearest, ties to even
             const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(d + k));

@@ -44,7 +44,7 @@ struct AqlmBuild {
     static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
                                const int16_t* x16, size_t pairs, size_t groups) {
         if (entries % 16 != 0)
-            return aqlm_reference::dot_entries(d, columns, entries, x16, pairs, groups);
+            return AqlmReferenceBuild::dot_entries(d, columns, entries, x16, pairs, groups);
         __m512i m = _mm512_setzero_si512();
         for (size_t i = 0; i < groups; i++, d += entries, x16 += 2 * pairs) {
             size_t k = 0;
@@ -56,7 +56,7 @@ struct AqlmBuild {
         return _mm512_reduce_max_epi32(m);
     }
     static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
-        if (n % 16 != 0) return aqlm_reference::quantize(q, d, n, inv);
+        if (n % 16 != 0) return AqlmReferenceBuild::quantize(q, d, n, inv);
         const __m512 s = _mm512_set1_ps(inv);
         for (size_t k = 0; k < n; k += 16) {
             // The default rounding: to nearest, ties to even.

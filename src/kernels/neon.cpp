@@ -223,7 +223,7 @@ struct AqlmBuild {
     static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
                                const int16_t* x16, size_t pairs, size_t groups) {
         if (entries % 4 != 0)
-            return aqlm_reference::dot_entries(d, columns, entries, x16, pairs, groups);
+            return AqlmReferenceBuild::dot_entries(d, columns, entries, x16, pairs, groups);
         int32x4_t m = vdupq_n_s32(0);
         for (size_t i = 0; i < groups; i++, d += entries, x16 += 2 * pairs) {
             size_t k = 0;
@@ -234,7 +234,7 @@ struct AqlmBuild {
         return vmaxvq_s32(m);
     }
     static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
-        if (n % 16 != 0) return aqlm_reference::quantize(q, d, n, inv);
+        if (n % 16 != 0) return AqlmReferenceBuild::quantize(q, d, n, inv);
         const float32x4_t s = vdupq_n_f32(inv);
         auto ints = [&](size_t k) {  // to nearest, ties to even
             return vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(vld1q_s32(d + k)), s));

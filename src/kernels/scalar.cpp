@@ -60,19 +60,9 @@ void axpy(float* y, float a, const float* x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-struct AqlmBuild {
-    static int32_t dot_entries(int32_t* d, const int16_t* columns, size_t entries,
-                               const int16_t* x16, size_t pairs, size_t groups) {
-        return aqlm_reference::dot_entries(d, columns, entries, x16, pairs, groups);
-    }
-    static void quantize(int8_t* q, const int32_t* d, size_t n, float inv) {
-        aqlm_reference::quantize(q, d, n, inv);
-    }
-};
-
 void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
                       size_t block_begin, size_t block_end) {
-    aqlm_build_table_blocks<AqlmBuild>(lut, lut_scales, a, x, block_begin, block_end);
+    aqlm_build_table_blocks<AqlmReferenceBuild>(lut, lut_scales, a, x, block_begin, block_end);
 }
 
 // Row by row: each row's integer sum stays in a register across the block's steps.
