@@ -16,14 +16,10 @@ const float* filled(Model& model, size_t count, float value) {
 }
 
 Matrix random_matrix(Model& model, size_t rows, size_t cols, uint64_t& state) {
-    Matrix m;
-    m.rows = rows;
-    m.cols = cols;
     float* p = static_cast<float*>(model.allocate(rows * cols * sizeof(float)));
     const float range = 1.0f / std::sqrt(float(cols));
     for (size_t i = 0; i < rows * cols; i++) p[i] = (2.0f * random_f32(state) - 1.0f) * range;
-    m.f32 = p;
-    return m;
+    return weight_matrix(WeightType::F32, p, rows, cols);
 }
 
 }  // namespace
@@ -35,21 +31,17 @@ std::unique_ptr<Model> make_random_model(const Config& c, uint64_t seed, bool sh
     model->path = "random model";
     model->format = "random fp32";
     uint64_t state = seed ? seed : 1;
-    const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv = size_t(c.kv_dim());
+    const size_t dim = size_t(c.dim);
     Weights& w = model->weights;
     w.shared_classifier = shared_classifier;
     w.token_embedding = random_matrix(*model, size_t(c.vocab_size), dim, state);
     w.layers.resize(size_t(c.n_layers));
+    const auto shapes = LayerWeights::shapes(c);
     for (LayerWeights& l : w.layers) {
         l.rms_att = filled(*model, dim, 1.0f);
-        l.wq = random_matrix(*model, dim, dim, state);
-        l.wk = random_matrix(*model, kv, dim, state);
-        l.wv = random_matrix(*model, kv, dim, state);
-        l.wo = random_matrix(*model, dim, dim, state);
         l.rms_ffn = filled(*model, dim, 1.0f);
-        l.w1 = random_matrix(*model, hidden, dim, state);
-        l.w2 = random_matrix(*model, dim, hidden, state);
-        l.w3 = random_matrix(*model, hidden, dim, state);
+        for (size_t i = 0; i < LayerWeights::matrix_count; i++)
+            *l.matrices()[i] = random_matrix(*model, shapes[i].first, shapes[i].second, state);
     }
     w.rms_final = filled(*model, dim, 1.0f);
     w.classifier = shared_classifier ? w.token_embedding

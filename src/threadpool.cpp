@@ -17,7 +17,8 @@ namespace llamaport {
 struct ThreadPool::Shared {
     std::mutex mutex;
     std::condition_variable job_posted, job_done;
-    const std::function<void(size_t)>* task = nullptr;
+    Call call = nullptr;
+    const void* task = nullptr;
     size_t count = 0;
     std::atomic<size_t> next{0};
     size_t busy = 0;
@@ -26,7 +27,7 @@ struct ThreadPool::Shared {
     std::vector<std::thread> workers;
 
     void run_indices() {
-        for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) (*task)(i);
+        for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) call(task, i);
     }
 
     void worker_loop() {
@@ -59,15 +60,16 @@ ThreadPool::~ThreadPool() {
     for (std::thread& t : shared_->workers) t.join();
 }
 
-void ThreadPool::parallel_for(size_t count, const std::function<void(size_t)>& task) {
+void ThreadPool::run(size_t count, Call call, const void* task) {
     if (threads_ == 1 || count <= 1) {
-        for (size_t i = 0; i < count; i++) task(i);
+        for (size_t i = 0; i < count; i++) call(task, i);
         return;
     }
     Shared& s = *shared_;
     {
         std::lock_guard<std::mutex> lock(s.mutex);
-        s.task = &task;
+        s.call = call;
+        s.task = task;
         s.count = count;
         s.next = 0;
         s.busy = s.workers.size();
@@ -91,8 +93,8 @@ struct ThreadPool::Shared {};
 ThreadPool::ThreadPool(int) : threads_(1) {}
 ThreadPool::~ThreadPool() = default;
 
-void ThreadPool::parallel_for(size_t count, const std::function<void(size_t)>& task) {
-    for (size_t i = 0; i < count; i++) task(i);
+void ThreadPool::run(size_t count, Call call, const void* task) {
+    for (size_t i = 0; i < count; i++) call(task, i);
 }
 
 int ThreadPool::hardware_threads() { return 1; }

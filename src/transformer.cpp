@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstring>
 
-#include "llamaport/aqlm.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/sampler.hpp"
 #include "llamaport/system.hpp"
+#include "types/types.hpp"
 
 namespace llamaport {
 namespace {
@@ -64,27 +64,18 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     logits_.resize(size_t(c.vocab_size));
     key_cache_.resize(cache);
     value_cache_.resize(cache);
-    const size_t widest = std::max(dim, hidden);
-    xq_.resize(widest);
-    xq_scales_.resize(widest);
-
-    size_t aqlm_cols = 0, aqlm_table = 0, aqlm_scales = 0;
-    auto size_aqlm = [&](const Matrix& m) {
-        if (m.type != WeightType::AQLM) return;
-        aqlm_cols = std::max(aqlm_cols, m.aqlm->padded_cols());
-        if (!m.aqlm->uses_table()) return;
-        aqlm_table = std::max(aqlm_table, m.aqlm->table_bytes());
-        aqlm_scales = std::max(aqlm_scales, m.aqlm->table_scales());
+    // Room for the largest preparation any matrix of the model asks for.
+    size_t prepared = 0;
+    auto size_for = [&](const Matrix& m) {
+        prepared = std::max(prepared, input_info(type_info(m.type).input).column_bytes(m));
     };
-    size_aqlm(model.weights.classifier);
+    size_for(model.weights.classifier);
     for (const LayerWeights& l : model.weights.layers)
-        for (const Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) size_aqlm(*m);
-    aqlm_x_.resize(aqlm_cols);
-    if (aqlm_table) {
-        aqlm_table_storage_.resize(aqlm_table + 64);
-        const size_t misalign = reinterpret_cast<uintptr_t>(aqlm_table_storage_.data()) % 64;
-        aqlm_table_ = aqlm_table_storage_.data() + (64 - misalign) % 64;
-        aqlm_table_scales_.resize(aqlm_scales);
+        for (const Matrix* m : l.matrices()) size_for(*m);
+    if (prepared) {
+        prepared_storage_.resize(prepared + 64);
+        const size_t misalign = reinterpret_cast<uintptr_t>(prepared_storage_.data()) % 64;
+        prepared_ = prepared_storage_.data() + (64 - misalign) % 64;
     }
 
     // The rotation angles of every position, computed once with run.c's exact arithmetic.
@@ -104,61 +95,34 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
 size_t Transformer::state_bytes() const {
     const size_t floats = x_.size() + xb_.size() + xb2_.size() + hb_.size() + hb2_.size() +
                           q_.size() + k_.size() + att_.size() + logits_.size() + key_cache_.size() +
-                          value_cache_.size() + xq_scales_.size() + rope_cos_.size() +
-                          rope_sin_.size() + aqlm_x_.size() + aqlm_table_scales_.size();
-    return floats * sizeof(float) + xq_.size() + aqlm_table_storage_.size();
+                          value_cache_.size() + rope_cos_.size() + rope_sin_.size();
+    return floats * sizeof(float) + prepared_storage_.size();
 }
 
-void Transformer::matvec(float* y, const Matrix& m, Input& in) {
-    if (observer) observer(m, in.x);
-    const size_t rows = m.rows, cols = m.cols;
-    std::function<void(size_t, size_t)> rows_task;
-    // Chunk edges are multiples of 16 rows so that kernels working on several rows at once keep
-    // doing so; the AQLM table product works on whole blocks of rows.
-    size_t row_align = 16;
-    if (m.type == WeightType::F32) {
-        rows_task = [&](size_t r0, size_t r1) { kernels_.matvec_f32(y, m.f32, in.x, cols, r0, r1); };
-    } else if (m.type == WeightType::Q8_0) {
-        if (in.quantized_group != m.group_size) {
-            kernels_.quantize_q8(xq_.data(), xq_scales_.data(), in.x, in.n, m.group_size);
-            in.quantized_group = m.group_size;
+void Transformer::multiply(float* y, const Matrix& m, Input& in) {
+    if (observer) observer->observe(m, in.x);
+    const WeightTypeInfo& type = type_info(m.type);
+    const InputFormatInfo& format = input_info(type.input);
+    const uint8_t* input = reinterpret_cast<const uint8_t*>(in.x);
+    if (format.column_bytes(m)) {
+        const uintptr_t key = format.key(m);
+        if (!in.prepared || in.format != type.input || in.key != key) {
+            const PrepareFn prepare = kernels_.prepare_for(type.input);
+            split(format.parts(m), 1, m.rows * m.cols / 8,
+                  [&](size_t begin, size_t end) { prepare(prepared_, m, in.x, begin, end); });
+            in.prepared = true;
+            in.format = type.input;
+            in.key = key;
         }
-        rows_task = [&](size_t r0, size_t r1) {
-            kernels_.matvec_q8(y, m.q8, m.q8_scales, xq_.data(), xq_scales_.data(), cols,
-                               m.group_size, r0, r1);
-        };
-    } else {
-        const AqlmPacked& a = *m.aqlm;
-        const float* x = in.x;
-        if (a.padded_cols() != cols) {  // the kernels read whole groups
-            std::copy(in.x, in.x + cols, aqlm_x_.begin());
-            std::fill(aqlm_x_.begin() + std::ptrdiff_t(cols),
-                      aqlm_x_.begin() + std::ptrdiff_t(a.padded_cols()), 0.0f);
-            x = aqlm_x_.data();
-        }
-        if (a.uses_table()) {
-            // Once per product; each table block is independent work.
-            float* scales = aqlm_table_scales_.data();
-            split(a.table_blocks(), 1, a.steps() * a.shape.entries() * a.shape.group_size,
-                  [&](size_t b0, size_t b1) {
-                      kernels_.aqlm_build_table(aqlm_table_, scales, a, x, b0, b1);
-                  });
-            // The task runs after this block: it keeps copies of the pointers declared here.
-            rows_task = [this, y, packed = m.aqlm, scales](size_t r0, size_t r1) {
-                kernels_.aqlm_matvec_table(y, *packed, aqlm_table_, scales, r0, r1);
-            };
-            row_align = AqlmPacked::row_block;
-        } else {
-            rows_task = [this, y, packed = m.aqlm, x](size_t r0, size_t r1) {
-                kernels_.aqlm_matvec_decode(y, *packed, x, r0, r1);
-            };
-        }
+        input = prepared_;
     }
-    split(rows, row_align, rows * cols, rows_task);
+    const ProductFn product = kernels_.product_for(m.type);
+    split(m.rows, type.row_align, m.rows * m.cols,
+          [&](size_t begin, size_t end) { product(y, 0, m, input, 0, 1, begin, end); });
 }
 
-void Transformer::split(size_t count, size_t align, size_t work,
-                        const std::function<void(size_t, size_t)>& task) {
+template <class Task>
+void Transformer::split(size_t count, size_t align, size_t work, const Task& task) {
     const size_t threads = pool_ ? size_t(pool_->size()) : 1;
     if (threads == 1 || work < min_parallel_weights) {
         task(0, count);
@@ -223,10 +187,10 @@ float* Transformer::forward(int token, int pos, bool want_logits) {
         rmsnorm(xb_.data(), x, lw.rms_att, dim, c.norm_eps);
         float* k = k_.data();
         float* v = value_cache_.data() + (l * positions + size_t(pos)) * kv_dim;
-        Input normed{xb_.data(), dim};
-        matvec(q_.data(), lw.wq, normed);
-        matvec(k, lw.wk, normed);
-        matvec(v, lw.wv, normed);
+        Input normed{xb_.data()};
+        multiply(q_.data(), lw.wq, normed);
+        multiply(k, lw.wk, normed);
+        multiply(v, lw.wv, normed);
 
         // Rotate each (even, odd) pair of q, and of k where it exists (kv_dim <= dim).
         const float* cos_row = rope_cos_.data() + size_t(pos) * half;
@@ -244,29 +208,29 @@ float* Transformer::forward(int token, int pos, bool want_logits) {
         for (size_t i = 0; i < kv_dim; i++) keys[i * positions + size_t(pos)] = k[i];
 
         attention(int(l), pos);
-        Input attended{xb_.data(), dim};
-        matvec(xb2_.data(), lw.wo, attended);
+        Input attended{xb_.data()};
+        multiply(xb2_.data(), lw.wo, attended);
         for (size_t i = 0; i < dim; i++) x[i] += xb2_[i];
 
         rmsnorm(xb_.data(), x, lw.rms_ffn, dim, c.norm_eps);
-        Input ffn_in{xb_.data(), dim};
-        matvec(hb_.data(), lw.w1, ffn_in);
-        matvec(hb2_.data(), lw.w3, ffn_in);
+        Input ffn_in{xb_.data()};
+        multiply(hb_.data(), lw.w1, ffn_in);
+        multiply(hb2_.data(), lw.w3, ffn_in);
         for (size_t i = 0; i < hidden; i++) {
             float val = hb_[i];
             val *= 1.0f / (1.0f + std::exp(-val));  // SiLU
             val *= hb2_[i];
             hb_[i] = val;
         }
-        Input gated{hb_.data(), hidden};
-        matvec(xb_.data(), lw.w2, gated);
+        Input gated{hb_.data()};
+        multiply(xb_.data(), lw.w2, gated);
         for (size_t i = 0; i < dim; i++) x[i] += xb_[i];
     }
 
     if (!want_logits) return nullptr;
     rmsnorm(x, x, w.rms_final, dim, c.norm_eps);
-    Input final_in{x, dim};
-    matvec(logits_.data(), w.classifier, final_in);
+    Input final_in{x};
+    multiply(logits_.data(), w.classifier, final_in);
     return logits_.data();
 }
 

@@ -38,6 +38,7 @@
 #include "llamaport/transformer.hpp"
 #include "loader/fp16.hpp"
 #include "loader/gguf.hpp"
+#include "kernels/aqlm_table.hpp"
 #include "test_support.hpp"
 
 using namespace llamaport;
@@ -84,22 +85,28 @@ bool same(const AqlmMatrix& a, const AqlmMatrix& b) {
 // every byte first set to `fill`.
 class Table {
 public:
-    Table(const AqlmPacked& a, int8_t fill)
-        : storage_(a.table_bytes() + 64, fill), scales(a.table_scales(), NAN) {
+    // The prepared input of matrix m (InputFormat::AqlmTable): the tables, then their scales.
+    Table(const Matrix& m, int8_t fill)
+        : m_(m), storage_(kernels::aqlm_input_bytes(m) + 64, uint8_t(fill)) {
         const size_t misalign = reinterpret_cast<uintptr_t>(storage_.data()) % 64;
-        entries_ = storage_.data() + (64 - misalign) % 64;
-        bytes_ = a.steps() * AqlmPacked::table_entries;
+        data_ = storage_.data() + (64 - misalign) % 64;
+        bytes_ = m.aqlm().steps() * AqlmPacked::table_entries;
+        scales = reinterpret_cast<float*>(data_ + kernels::aqlm_lut_bytes(m.aqlm()));
+        std::fill(scales, scales + m.aqlm().table_scales(), NAN);
     }
-    int8_t* data() { return entries_; }
+    Table(const Table&) = delete;
+    const int8_t* data() const { return reinterpret_cast<const int8_t*>(data_); }
     bool operator==(const Table& o) const {
-        return std::memcmp(entries_, o.entries_, bytes_) == 0 &&
-               std::memcmp(scales.data(), o.scales.data(), scales.size() * sizeof(float)) == 0;
+        return std::memcmp(data_, o.data_, bytes_) == 0 &&
+               std::memcmp(scales, o.scales, m_.aqlm().table_scales() * sizeof(float)) == 0;
     }
-    void build(const KernelSet& set, const AqlmPacked& a, const float* x) {
-        set.aqlm_build_table(entries_, scales.data(), a, x, 0, a.table_blocks());
+    void build(const KernelSet& set, const AqlmPacked&, const float* x, size_t b0 = 0,
+               size_t b1 = SIZE_MAX) {
+        set.prepare_for(InputFormat::AqlmTable)(data_, m_, x, b0,
+                                                std::min(b1, m_.aqlm().table_blocks()));
     }
-    void product(const KernelSet& set, const AqlmPacked& a, float* y, size_t r0, size_t r1) {
-        set.aqlm_matvec_table(y, a, entries_, scales.data(), r0, r1);
+    void product(const KernelSet& set, const AqlmPacked&, float* y, size_t r0, size_t r1) {
+        set.product_for(WeightType::AQLM)(y, 0, m_, data_, 0, 1, r0, r1);
     }
     // What rounding inputs and codebooks to int16 and the entries to int8 may cost row r, for
     // the input x (see the top of the file).
@@ -127,11 +134,12 @@ public:
         return std::fabs(double(a.scales[r])) * sum;
     }
 
-    std::vector<int8_t> storage_;
-    std::vector<float> scales;
+    float* scales;
 
 private:
-    int8_t* entries_;
+    const Matrix& m_;
+    std::vector<uint8_t> storage_;
+    uint8_t* data_;
     size_t bytes_;
 };
 
@@ -156,12 +164,12 @@ TEST_CASE("AQLM packing: round trip, and the packed dequantizer is the reference
                 const AqlmMatrix q = random_aqlm(rows, cols, c, rows * 100 + cols);
                 Model owner;
                 const Matrix m = pack_aqlm(q, owner, "test");
-                CHECK(m.type == WeightType::AQLM);
+                CHECK(m.type == (c.bits <= 8 ? WeightType::AQLM : WeightType::AQLM_WIDE));
                 CHECK(m.rows == rows);
                 CHECK(m.cols == cols);
-                CHECK(std::string(weight_type_name(m.type)) == "aqlm");
-                CHECK(m.aqlm->uses_table() == (c.bits <= 8));
-                CHECK(m.aqlm->padded_rows() % (c.bits <= 8 ? AqlmPacked::row_block : 1) == 0);
+                CHECK(std::string(weight_type_name(m.type)) == (c.bits <= 8 ? "aqlm" : "aqlm_wide"));
+                CHECK(m.aqlm().uses_table() == (c.bits <= 8));
+                CHECK(m.aqlm().padded_rows() % (c.bits <= 8 ? AqlmPacked::row_block : 1) == 0);
                 CHECK(same(unpack_aqlm(m), q));
                 std::vector<float> want(cols), got(cols);
                 bool equal = true;
@@ -173,7 +181,7 @@ TEST_CASE("AQLM packing: round trip, and the packed dequantizer is the reference
                 CHECK(equal);
                 // Codes, codebooks (int16 pairs for tables, fp32 to decode) and scales (padded
                 // rows included) per product.
-                const size_t padded = m.aqlm->padded_rows();
+                const size_t padded = m.aqlm().padded_rows();
                 const size_t codebook_bytes =
                     c.bits <= 8 ? c.codebooks * q.shape.entries() * ((c.group_size + 1) / 2) * 4
                                 : q.codebooks.size() * 4;
@@ -204,7 +212,7 @@ TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]"
                 const AqlmMatrix q = random_aqlm(rows, cols, c, rows * 1000 + cols + c.bits);
                 Model owner;
                 const Matrix m = pack_aqlm(q, owner, "test");
-                const AqlmPacked& a = *m.aqlm;
+                const AqlmPacked& a = m.aqlm();
                 const size_t groups = q.shape.groups(), padded_cols = a.padded_cols();
                 std::vector<float> x = random_vector(padded_cols, cols);
                 if (cols == 29) x[3] = -3e20f;  // a huge input, far from the table's others
@@ -232,7 +240,7 @@ TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]"
                 // The scalar set's table and its lookups: every set must sum a given table in
                 // exactly the same order.
                 std::vector<float> scalar_y(rows);
-                Table scalar_table(a, 0);
+                Table scalar_table(m, 0);
                 if (a.uses_table()) {
                     scalar_table.build(scalar, a, x.data());
                     scalar_table.product(scalar, a, scalar_y.data(), 0, rows);
@@ -246,14 +254,12 @@ TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]"
                     std::vector<double> allowed = bound;
                     const size_t r0 = rows > 2 ? 1 : 0, r1 = rows > 2 ? rows - 1 : rows;
                     if (a.uses_table()) {
-                        Table table(a, 99), split(a, -99);
+                        Table table(m, 99), split(m, -99);
                         table.build(*set, a, x.data());
                         // In two pieces, as the transformer splits it over threads.
                         const size_t blocks = a.table_blocks();
-                        set->aqlm_build_table(split.data(), split.scales.data(), a, x.data(),
-                                              blocks / 2, blocks);
-                        set->aqlm_build_table(split.data(), split.scales.data(), a, x.data(), 0,
-                                              blocks / 2);
+                        split.build(*set, a, x.data(), blocks / 2, blocks);
+                        split.build(*set, a, x.data(), 0, blocks / 2);
                         CHECK(table == split);
                         table.product(*set, a, y.data(), 0, rows);
                         table.product(*set, a, part.data(), r0, r1);
@@ -264,8 +270,10 @@ TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]"
                         CHECK(y == scalar_y);
                         for (size_t r = 0; r < rows; r++) allowed[r] += table.rounding(a, x.data(), r);
                     } else {
-                        set->aqlm_matvec_decode(y.data(), a, x.data(), 0, rows);
-                        set->aqlm_matvec_decode(part.data(), a, x.data(), r0, r1);
+                        const auto decode = set->product_for(WeightType::AQLM_WIDE);
+                        const auto in = reinterpret_cast<const uint8_t*>(x.data());
+                        decode(y.data(), 0, m, in, 0, 1, 0, rows);
+                        decode(part.data(), 0, m, in, 0, 1, r0, r1);
                     }
                     size_t bad = 0;
                     for (size_t r = 0; r < rows; r++) {
@@ -294,7 +302,7 @@ TEST_CASE("AQLM table layout: several runs and tiles, and any row range", "[aqlm
         const AqlmMatrix q = random_aqlm(rows, cols, c, cols + c.bits);
         Model owner;
         const Matrix m = pack_aqlm(q, owner, "test");
-        const AqlmPacked& a = *m.aqlm;
+        const AqlmPacked& a = m.aqlm();
         REQUIRE(a.padded_rows() > AqlmPacked::run_blocks * AqlmPacked::row_block);
         REQUIRE(a.steps() > 2 * a.tile_steps());
         REQUIRE(a.steps() % a.tile_steps() % a.table_block_steps() != 0);
@@ -314,7 +322,7 @@ TEST_CASE("AQLM table layout: several runs and tiles, and any row range", "[aqlm
         std::vector<float> x = random_vector(a.padded_cols(), cols);
         std::fill(x.begin() + std::ptrdiff_t(cols), x.end(), 0.0f);
         const KernelSet& scalar = scalar_kernels();
-        Table table(a, 0);
+        Table table(m, 0);
         table.build(scalar, a, x.data());
         std::vector<double> want(rows);
         std::vector<float> w(cols);
@@ -369,16 +377,16 @@ TEST_CASE("AQLM tables: int8 entries rounded half to even, NaN inputs as 0, the 
         }
         Model owner;
         const Matrix m = pack_aqlm(q, owner, "test");
-        const AqlmPacked& a = *m.aqlm;
+        const AqlmPacked& a = m.aqlm();
         std::vector<float> x(a.padded_cols(), 0.0f);
         for (size_t i = 0; i < q.shape.groups(); i++) {
             x[i * g] = 1.0f / 127.0f;
             x[i * g + 1] = 1.0f;
         }
-        Table want(a, 0);
+        Table want(m, 0);
         want.build(scalar_kernels(), a, x.data());
         const float scale = (1.0f / 127.0f * 1.0f) * (254.0f / 127.0f);
-        for (float s : want.scales) CHECK(s == scale);
+        for (size_t b = 0; b < a.table_scales(); b++) CHECK(want.scales[b] == scale);
         for (size_t i = 0; i < q.shape.groups(); i++)
             for (size_t cb = 0; cb < c.codebooks; cb++) {
                 const int8_t* t = want.data() + (i * c.codebooks + cb) * AqlmPacked::table_entries;
@@ -395,7 +403,7 @@ TEST_CASE("AQLM tables: int8 entries rounded half to even, NaN inputs as 0, the 
         with_nan[5 * g + 1] = NAN;
         for (const KernelSet* set : available_kernels()) {
             INFO("set " << set->name);
-            Table got(a, 55), nan_table(a, 55);
+            Table got(m, 55), nan_table(m, 55);
             got.build(*set, a, x.data());
             CHECK(got == want);
             nan_table.build(*set, a, with_nan.data());
@@ -405,9 +413,9 @@ TEST_CASE("AQLM tables: int8 entries rounded half to even, NaN inputs as 0, the 
         const std::vector<float> zero(a.padded_cols(), 0.0f);
         for (const KernelSet* set : available_kernels()) {
             INFO("set " << set->name);
-            Table t(a, 55);
+            Table t(m, 55);
             t.build(*set, a, zero.data());
-            CHECK(std::all_of(t.scales.begin(), t.scales.end(), [](float s) { return s == 0.0f; }));
+            CHECK(std::all_of(t.scales, t.scales + a.table_scales(), [](float s) { return s == 0.0f; }));
             CHECK(std::all_of(t.data(), t.data() + a.steps() * AqlmPacked::table_entries,
                               [](int8_t v) { return v == 0; }));
             std::vector<float> y(rows, 1.0f);
@@ -697,7 +705,7 @@ TEST_CASE("random AQLM layers: the asked shape, deterministic for a seed, and th
     for (size_t i = 0; i < ma.size(); i++) {
         INFO(ma[i].first);
         REQUIRE(ma[i].second->type == WeightType::AQLM);
-        const AqlmShape& s = ma[i].second->aqlm->shape;
+        const AqlmShape& s = ma[i].second->aqlm().shape;
         CHECK((s.codebooks == 2 && s.bits == 8 && s.group_size == 8));
         CHECK(same(unpack_aqlm(*ma[i].second), unpack_aqlm(*mb[i].second)));
         CHECK(unpack_aqlm(*ma[i].second).codes != unpack_aqlm(*mc[i].second).codes);

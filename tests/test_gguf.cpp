@@ -15,6 +15,7 @@
 #include "llamaport/tokenizer.hpp"
 #include "loader/fp16.hpp"
 #include "loader/gguf.hpp"
+#include "types/inputs.hpp"
 #include "test_support.hpp"
 
 using namespace llamaport;
@@ -24,6 +25,13 @@ using gguf::Value;
 using gguf::ValueType;
 
 namespace {
+
+// ggml's quantize_row_q8_0_ref into host-order blocks: the types' Q8_0 quantizer, which the
+// writer and the products' inputs share.
+void quantize_q8_0(const float* x, size_t n, gguf::Q8Block* out) {
+    const Matrix shape = weight_matrix(WeightType::Q8_0, nullptr, 1, n);
+    types::q8_0_quantize_blocks(reinterpret_cast<uint8_t*>(out), shape, x, 0, n / 32);
+}
 
 using Metadata = std::vector<std::pair<std::string, Value>>;
 using Tensors = std::vector<gguf::WriteTensor>;
@@ -345,13 +353,13 @@ TEST_CASE("tensors round-trip in both byte orders, aligned", "[gguf]") {
     }
 }
 
-TEST_CASE("Q8_0: ggml's reference quantizer and the repack into llamaport's layout", "[gguf]") {
+TEST_CASE("Q8_0: ggml's reference quantizer", "[gguf]") {
     SECTION("quantize: d = amax/127 as fp16, q = roundf(x / d) with the fp32 d") {
         float x[64];
         for (int j = 0; j < 32; j++) x[j] = float(j - 16);  // amax 16
         for (int j = 32; j < 64; j++) x[j] = 0.0f;          // all zero: d = 0, q = 0
         gguf::Q8Block b[2];
-        gguf::quantize_q8_0(x, 64, b);
+        quantize_q8_0(x, 64, b);
         // 16/127 = 0.125984..., nearest half 0.125 * (1 + 8/1024).
         CHECK(b[0].d == 0x3008);
         CHECK(b[0].q[0] == -127);  // -16 * 127/16
@@ -366,38 +374,13 @@ TEST_CASE("Q8_0: ggml's reference quantizer and the repack into llamaport's layo
         // Halves round away from zero (roundf), not to even.
         float y[32] = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, 3.5f};
         gguf::Q8Block c;
-        gguf::quantize_q8_0(y, 32, &c);
+        quantize_q8_0(y, 32, &c);
         CHECK(c.d == 0x3C00);  // d = 1
         CHECK(c.q[1] == 3);
         CHECK(c.q[2] == -3);
         CHECK(c.q[3] == 1);
         CHECK(c.q[4] == -1);
         CHECK(c.q[5] == 4);
-    }
-    SECTION("repack: blocks of (fp16 d, 32 int8) into int8 [rows][cols] and fp32 [rows][cols/32]") {
-        for (ByteOrder order : {ByteOrder::Little, ByteOrder::Big}) {
-            // 2 rows of 64 columns: 4 blocks with scales 0.5, -2, 2^-24 and 1.5.
-            const uint16_t d[4] = {0x3800, 0xC000, 0x0001, 0x3E00};
-            std::string file;
-            for (int b = 0; b < 4; b++) {
-                const bool little = order == ByteOrder::Little;
-                file += char(little ? d[b] & 0xFF : d[b] >> 8);
-                file += char(little ? d[b] >> 8 : d[b] & 0xFF);
-                for (int j = 0; j < 32; j++) file += char(int8_t(b * 32 + j - 64));
-            }
-            int8_t q[128];
-            float scales[4];
-            gguf::repack_q8_0(reinterpret_cast<const uint8_t*>(file.data()), order, 2, 64, q,
-                              scales);
-            CHECK(scales[0] == 0.5f);
-            CHECK(scales[1] == -2.0f);
-            CHECK(scales[2] == std::ldexp(1.0f, -24));
-            CHECK(scales[3] == 1.5f);
-            CHECK(q[0] == -64);
-            CHECK(q[63] == -1);  // row 0, end of block 1
-            CHECK(q[64] == 0);   // row 1 starts with block 2
-            CHECK(q[127] == 63);
-        }
     }
 }
 
@@ -470,7 +453,7 @@ TEST_CASE("Q8_0 GGUF: matrices quantized as ggml does, F32 where rows are not 32
         const Weights& w = loaded->weights;
         for (const Matrix* m : {&l.wq, &l.wk, &l.w1, &w.token_embedding, &w.classifier}) {
             CHECK(m->type == WeightType::Q8_0);
-            CHECK(m->group_size == 32);
+            CHECK(m->row_stride == m->cols / 32 * 34);  // ggml's blocks, read in place
         }
         // Each loaded row is exactly the writer's quantization of the original row.
         const Matrix& src = original->weights.layers[1].w3;
@@ -480,7 +463,7 @@ TEST_CASE("Q8_0 GGUF: matrices quantized as ggml does, F32 where rows are not 32
         bool same = true;
         for (size_t r = 0; r < src.rows; r++) {
             src.row_to_f32(r, row.data());
-            gguf::quantize_q8_0(row.data(), src.cols, blocks.data());
+            quantize_q8_0(row.data(), src.cols, blocks.data());
             got.row_to_f32(r, back.data());
             for (size_t j = 0; j < src.cols; j++)
                 same = same &&
@@ -509,17 +492,21 @@ TEST_CASE("F16 tensors are widened to F32 at load", "[gguf]") {
     CHECK(m->format == "gguf mixed");
     const Matrix& wq = m->weights.layers[0].wq;
     REQUIRE(wq.type == WeightType::F32);
-    CHECK(wq.f32[0] == fp16_to_fp32(halves[0]));
-    CHECK(wq.f32[64 * 64 - 1] == fp16_to_fp32(halves.back()));
+    const float* values = static_cast<const float*>(wq.data);
+    CHECK(values[0] == fp16_to_fp32(halves[0]));
+    CHECK(values[64 * 64 - 1] == fp16_to_fp32(halves.back()));
 }
 
 TEST_CASE("the memory limit covers converted tensors", "[gguf]") {
     auto original = random_test_model(q8_config(), 4, true);
     GgufWriteOptions o = options_with_vocab(*original);
     o.matrix_type = WeightType::Q8_0;
+    // The other byte order than this host's, in read-only memory: the blocks are copied to swap
+    // their scales.
+    o.big_endian = host_byte_order() == ByteOrder::Little;
     const std::string bytes = write_gguf_model(*original, o);
     LoadOptions tight;
-    tight.memory_limit = bytes.size() + 1024;  // the file fits, its Q8_0 regrouping does not
+    tight.memory_limit = bytes.size() + 1024;  // the file fits, its converted copy does not
     const std::string e =
         error_of([&] { load_model(borrow_memory(bytes.data(), bytes.size(), "big.gguf"), tight); });
     CHECK(e.rfind("big.gguf: loading needs ", 0) == 0);

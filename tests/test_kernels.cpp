@@ -1,24 +1,27 @@
-// Every kernel set this CPU runs, checked against the scalar set (the oracle) on random and
-// adversarial data: every length 1..300 and a few model-sized ones, start pointers off by one
-// element, zeros and magnitudes from 1e-30 to 1e30, negative-only data, extreme int8 values,
-// halfway cases of the rounding, partial row ranges, and buffers that end exactly at an
-// inaccessible page (SIMD loads must not read past the last element).
+// Every kernel set this CPU runs, checked on random and adversarial data (every length 1..300
+// and a few model-sized ones, start pointers off by one element, zeros and magnitudes from 1e-30
+// to 1e30, negative-only data, extreme int8 values, halfway cases of the rounding, partial row
+// ranges, several input columns, buffers that end exactly at an inaccessible page) against two
+// oracles: the scalar set (the weight-type table's reference kernels) where a set promises its
+// results bit for bit, and, for every set including the scalar one, an independent sum in double
+// precision over the reference dequantizer's values, so that the suite can fail on a host that
+// runs nothing but the scalar set.
 //
 // Tolerances, with u = 2^-24 (float unit roundoff):
-// - quantize_q8, axpy_f32: bit-identical. Both divide (or multiply, then add) exactly as the
-//   scalar set does; nothing is reordered.
-// - matvec_f32: |simd - scalar| <= 2 * n * u * sum|w*x|. Any summation order of n
-//   products, fused or not, is within gamma_n ~ n * u * sum|w*x| of the exact result (Higham,
-//   "Accuracy and Stability of Numerical Algorithms", 3.1), so two orders are within twice that.
-//   For n <= 2048 this is <= 2.5e-4 relative, and tighter than 1e-5 * sqrt(n) for n <= 7000.
-// - matvec_q8: the integer group sums are exact in every set; only the G per-group float terms
-//   (int * scale * scale) are rounded and summed in a different order, plus int -> float
-//   conversion, lane reductions and the tail: |simd - scalar| <= 2 * (G + 10) * u *
-//   sum_j |wq_j * xq_j| * ws * xs. For G <= 74 groups this is below 1e-5 of that sum.
+// - input preparation (quantization), axpy_f32, and the products of int8-block types (Q8_G,
+//   Q8_0): bit-identical to the scalar set. Each block's integer sum is exact and its float steps
+//   run in the type's order in every set; quantizers divide or multiply exactly as the reference.
+// - fp32 products against the scalar set: |simd - scalar| <= 2 * n * u * sum|w*x|. Any summation
+//   order of n products, fused or not, is within gamma_n ~ n * u * sum|w*x| of the exact result
+//   (Higham, "Accuracy and Stability of Numerical Algorithms", 3.1), so two orders are within
+//   twice that. For n <= 2048 this is <= 2.5e-4 relative.
+// - Any product against the double-precision sum of dequantized values: the same gamma bound,
+//   with n the number of rounded float steps: cols for fp32, 2 * (blocks + 10) for int8 blocks,
+//   whose per-block terms isum * ws * xs are bounded by sum |w_j * x_j| of the block.
 // - Every comparison also allows n * FLT_MIN: AltiVec flushes denormal results to zero (the
 //   VSCR non-Java mode Linux sets), an error below FLT_MIN per operation.
-// matvec_q8's weights are any int8; its x is in [-127, 127], the range quantize_q8 produces, which
-// the AVX2 and NEON kernels rely on (see dot32 / dot16 there).
+// The int8 inputs stay in [-127, 127], the range the quantizers produce, which the AVX2 and NEON
+// kernels rely on (see dot32 / dot16 there); weights may be any int8.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -33,8 +36,11 @@
 #include <string>
 #include <vector>
 
+#include "kernels/kernel_sets.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/kernels.hpp"
+#include "loader/fp16.hpp"
+#include "types/types.hpp"
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/mman.h>
@@ -44,7 +50,10 @@
 
 namespace {
 
+using llamaport::InputFormat;
 using llamaport::KernelSet;
+using llamaport::Matrix;
+using llamaport::WeightType;
 
 constexpr double kUnitRoundoff = 1.0 / (1 << 24);
 
@@ -185,55 +194,139 @@ std::vector<const KernelSet*> sets_under_test() { return llamaport::available_ke
 
 const KernelSet& oracle() { return llamaport::scalar_kernels(); }
 
-// --- matvec_f32 ------------------------------------------------------------------------------
+// A product's output: `columns` columns of `rows` floats, canaries outside [row_begin, row_end).
+constexpr float kCanary = -12345.5f;
 
-// rows x cols, rows [row_begin, row_end) computed; y elsewhere must stay untouched.
-std::string check_matvec_f32(const KernelSet& set, const std::vector<float>& w,
-                             const std::vector<float>& x, size_t rows, size_t cols,
-                             size_t row_begin, size_t row_end, size_t w_offset, size_t x_offset,
-                             size_t y_offset) {
-    const float canary = -12345.5f;
-    Buffer<float> wb(w, w_offset), xb(x, x_offset), yb(std::vector<float>(rows, canary), y_offset);
-    std::vector<float> want(rows, canary);
-    oracle().matvec_f32(want.data(), w.data(), x.data(), cols, row_begin, row_end);
-    set.matvec_f32(yb.data(), wb.data(), xb.data(), cols, row_begin, row_end);
-    std::vector<double> tolerance(rows, 0.0);
-    for (size_t r = row_begin; r < row_end; r++) {
-        double sum_abs = 0.0;
-        for (size_t j = 0; j < cols; j++) sum_abs += std::fabs(double(w[r * cols + j]) * x[j]);
-        tolerance[r] = 2.0 * cols * kUnitRoundoff * sum_abs + cols * double(FLT_MIN);
-    }
-    return compare(yb.values(), want, tolerance);
+// y (columns x rows) = w times each column of `in` (prepared inputs `in_stride` bytes apart),
+// rows [begin, end), computed by `product`.
+std::vector<float> run_product(llamaport::ProductFn product, const Matrix& w, const uint8_t* in,
+                               size_t in_stride, size_t columns, size_t begin, size_t end,
+                               size_t y_offset = 0) {
+    Buffer<float> y(std::vector<float>(columns * w.rows, kCanary), y_offset);
+    product(y.data(), w.rows, w, in, in_stride, columns, begin, end);
+    return y.values();
 }
 
-TEST_CASE("matvec_f32 matches the scalar kernels", "[kernels]") {
+// The exact product of row r's dequantized values and x, with sum |w_j * x_j|.
+struct Exact {
+    double value = 0, magnitude = 0;
+};
+Exact exact_dot(const Matrix& w, size_t r, const std::vector<float>& x) {
+    std::vector<float> row(w.cols);
+    w.row_to_f32(r, row.data());
+    Exact e;
+    for (size_t j = 0; j < w.cols; j++) {
+        e.value += double(row[j]) * double(x[j]);
+        e.magnitude += std::fabs(double(row[j]) * double(x[j]));
+    }
+    return e;
+}
+
+// Checks y against the double-precision products of the dequantized weights with each column of
+// xs (dequantized inputs), allowing `steps` rounded float steps, and the canaries.
+std::string check_exact(const std::vector<float>& y, const Matrix& w,
+                        const std::vector<std::vector<float>>& xs, size_t begin, size_t end,
+                        double steps) {
+    std::vector<float> want(y.size(), kCanary);
+    std::vector<double> tolerance(y.size(), 0.0);
+    for (size_t c = 0; c < xs.size(); c++)
+        for (size_t r = begin; r < end; r++) {
+            const Exact e = exact_dot(w, r, xs[c]);
+            want[c * w.rows + r] = float(e.value);
+            // One more unit for rounding the exact value to float.
+            tolerance[c * w.rows + r] = (2.0 * steps + 1.0) * kUnitRoundoff * e.magnitude +
+                                        double(w.cols) * double(FLT_MIN);
+        }
+    return compare(y, want, tolerance);
+}
+
+// --- fp32 products -----------------------------------------------------------------------------
+
+Matrix f32_matrix(const Buffer<float>& data, size_t rows, size_t cols) {
+    return llamaport::weight_matrix(WeightType::F32, const_cast<Buffer<float>&>(data).data(), rows,
+                                    cols);
+}
+
+// rows x cols, rows [row_begin, row_end) of `columns` input columns; y elsewhere stays untouched.
+std::string check_f32(const KernelSet& set, const std::vector<float>& w,
+                      const std::vector<float>& x, size_t rows, size_t cols, size_t columns,
+                      size_t row_begin, size_t row_end, size_t w_offset, size_t x_offset,
+                      size_t y_offset) {
+    Buffer<float> wb(w, w_offset), xb(x, x_offset);
+    const Matrix m = f32_matrix(wb, rows, cols);
+    const uint8_t* in = reinterpret_cast<const uint8_t*>(xb.data());
+    const size_t stride = cols * sizeof(float);
+    const auto got = run_product(set.product_for(WeightType::F32), m, in, stride, columns,
+                                 row_begin, row_end, y_offset);
+    const auto want = run_product(oracle().product_for(WeightType::F32), m, in, stride, columns,
+                                  row_begin, row_end);
+    std::vector<double> tolerance(want.size(), 0.0);
+    std::vector<std::vector<float>> xs;
+    for (size_t c = 0; c < columns; c++) {
+        xs.emplace_back(x.begin() + std::ptrdiff_t(c * cols), x.begin() + std::ptrdiff_t((c + 1) * cols));
+        for (size_t r = row_begin; r < row_end; r++)
+            tolerance[c * rows + r] = 2.0 * double(cols) * kUnitRoundoff *
+                                          exact_dot(m, r, xs.back()).magnitude +
+                                      double(cols) * double(FLT_MIN);
+    }
+    const std::string against_scalar = compare(got, want, tolerance);
+    if (!against_scalar.empty()) return "against the scalar set: " + against_scalar;
+    const std::string against_exact = check_exact(got, m, xs, row_begin, row_end, double(cols));
+    return against_exact.empty() ? "" : "against the exact product: " + against_exact;
+}
+
+TEST_CASE("fp32 products match the scalar set and the exact product", "[kernels]") {
     std::mt19937 rng(20240501);
     for (const KernelSet* set : sets_under_test()) {
         for (Data kind : all_data) {
             for (size_t cols : lengths()) {
-                const size_t rows = 9;  // two blocks of 4 and a single row
+                const size_t rows = 19;  // two lanes of 8 and a tail
                 const auto w = random_floats(rng, rows * cols, kind);
-                const auto x = random_floats(rng, cols, partner(kind));
+                const auto x = random_floats(rng, 2 * cols, partner(kind));
                 for (size_t offset = 0; offset < 4; offset++) {
                     // Offsets: all aligned, w / x / y each one float off.
                     const size_t wo = offset == 1, xo = offset == 2, yo = offset == 3;
                     const size_t begin = offset, end = rows - (offset & 1);
+                    const size_t columns = 1 + offset % 2;
                     INFO("set " << set->name << ", " << name(kind) << ", cols " << cols
-                                << ", rows [" << begin << "," << end << "), offsets w " << wo
-                                << " x " << xo << " y " << yo);
-                    CHECK(check_matvec_f32(*set, w, x, rows, cols, begin, end, wo, xo, yo) == "");
+                                << ", rows [" << begin << "," << end << "), columns " << columns
+                                << ", offsets w " << wo << " x " << xo << " y " << yo);
+                    CHECK(check_f32(*set, w, x, rows, cols, columns, begin, end, wo, xo, yo) == "");
                 }
             }
         }
     }
 }
 
-TEST_CASE("matvec_f32 with an empty row range writes nothing", "[kernels]") {
+TEST_CASE("a product with an empty row range writes nothing", "[kernels]") {
     for (const KernelSet* set : sets_under_test()) {
         INFO("set " << set->name);
         std::vector<float> w(8 * 5, 1.0f), x(5, 1.0f);
-        CHECK(check_matvec_f32(*set, w, x, 8, 5, 3, 3, 0, 0, 0) == "");
+        CHECK(check_f32(*set, w, x, 8, 5, 1, 3, 3, 0, 0, 0) == "");
     }
+}
+
+// Threads split the rows at any multiple of the type's row alignment: a row's result must not
+// depend on where the split falls, or the tokens would depend on the thread count.
+TEST_CASE("fp32 products give every row the same result whatever the row range", "[kernels]") {
+    std::mt19937 rng(8);
+    for (const KernelSet* set : sets_under_test())
+        for (size_t cols : {size_t(7), size_t(64), size_t(100), size_t(768)}) {
+            const size_t rows = 77;
+            const auto w = random_floats(rng, rows * cols, Data::unit);
+            const auto x = random_floats(rng, cols, Data::unit);
+            Buffer<float> wb(w, 0), xb(x, 0);
+            const Matrix m = f32_matrix(wb, rows, cols);
+            const auto in = reinterpret_cast<const uint8_t*>(xb.data());
+            const auto whole = run_product(set->product_for(WeightType::F32), m, in, 0, 1, 0, rows);
+            std::vector<float> pieces(rows, kCanary);
+            for (size_t begin = 0, step = 3; begin < rows; begin += step, step += 5) {
+                const size_t end = std::min(rows, begin + step);
+                set->product_for(WeightType::F32)(pieces.data(), rows, m, in, 0, 1, begin, end);
+            }
+            INFO("set " << set->name << ", cols " << cols);
+            CHECK(std::memcmp(whole.data(), pieces.data(), rows * sizeof(float)) == 0);
+        }
 }
 
 // --- axpy_f32 -----------------------------------------------------------------------------------
@@ -241,14 +334,14 @@ TEST_CASE("matvec_f32 with an empty row range writes nothing", "[kernels]") {
 std::string check_axpy(const KernelSet& set, const std::vector<float>& y0, float a,
                        const std::vector<float>& x, size_t y_offset, size_t x_offset) {
     const size_t n = x.size();
-    std::vector<float> want = y0;
-    oracle().axpy_f32(want.data(), a, x.data(), n);
+    std::vector<float> want(n);
+    for (size_t i = 0; i < n; i++) want[i] = y0[i] + a * x[i];  // -ffp-contract=off: two roundings
     Buffer<float> xb(x, x_offset), yb(y0, y_offset);
     set.axpy_f32(yb.data(), a, xb.data(), n);
     return compare(yb.values(), want, std::vector<double>(n, double(FLT_MIN)));
 }
 
-TEST_CASE("axpy_f32 matches the scalar kernels bit for bit", "[kernels]") {
+TEST_CASE("axpy_f32 multiplies, then adds, each rounded, in every set", "[kernels]") {
     std::mt19937 rng(11);
     std::uniform_real_distribution<float> coefficient(-2.0f, 2.0f);
     for (const KernelSet* set : sets_under_test()) {
@@ -268,59 +361,92 @@ TEST_CASE("axpy_f32 matches the scalar kernels bit for bit", "[kernels]") {
     }
 }
 
-// --- quantize_q8 --------------------------------------------------------------------------------
+// --- input quantization -------------------------------------------------------------------------
 
-std::string check_quantize(const KernelSet& set, const std::vector<float>& x, size_t group_size,
-                           size_t x_offset, size_t q_offset) {
-    const size_t n = x.size(), groups = llamaport::groups_per_row(n, group_size);
-    std::vector<int8_t> want_q(n, 99);
-    std::vector<float> want_s(groups, -1.0f);
-    oracle().quantize_q8(want_q.data(), want_s.data(), x.data(), n, group_size);
-    Buffer<float> xb(x, x_offset), sb(std::vector<float>(groups, -1.0f), x_offset);
-    Buffer<int8_t> qb(std::vector<int8_t>(n, 99), q_offset);
-    set.quantize_q8(qb.data(), sb.data(), xb.data(), n, group_size);
-    const auto got_q = qb.values();
-    const auto got_s = sb.values();
-    for (size_t g = 0; g < groups; g++)
-        if (std::memcmp(&got_s[g], &want_s[g], sizeof(float)) != 0) {
-            std::ostringstream out;
-            out.precision(9);
-            out << "scale " << g << ": got " << got_s[g] << ", scalar " << want_s[g];
-            return out.str();
-        }
-    for (size_t i = 0; i < n; i++)
-        if (got_q[i] != want_q[i]) {
-            std::ostringstream out;
-            out.precision(9);
-            out << "q[" << i << "] (x = " << x[i] << "): got " << int(got_q[i]) << ", scalar "
-                << int(want_q[i]);
-            return out.str();
+// The int8 input formats and the weight type whose rows have the same layout (so a prepared
+// column reads back through that type's dequantizer). Q8_G's group size is the matrix's.
+struct Int8Format {
+    InputFormat format;
+    WeightType layout;
+    size_t block;  // values per block; 0: the case's group size
+};
+const Int8Format int8_formats[] = {{InputFormat::Q8_G, WeightType::Q8_G, 0},
+                                   {InputFormat::Q8_0, WeightType::Q8_0, 32}};
+
+// A one-row view of the input layout: what prepare() reads the group size and length from.
+Matrix input_view(const Int8Format& f, const void* data, size_t cols, size_t group) {
+    return llamaport::weight_matrix(f.layout, data, 1, cols, f.block ? 0 : group);
+}
+
+// Prepares x with `set` and with the reference; the bytes must be equal.
+std::string check_prepare(const KernelSet& set, const Int8Format& f, const std::vector<float>& x,
+                          size_t group, size_t x_offset, size_t out_offset) {
+    const size_t cols = x.size();
+    const Matrix shape = input_view(f, nullptr, cols, group);
+    const auto& info = llamaport::input_info(f.format);
+    const size_t bytes = info.column_bytes(shape), parts = info.parts(shape);
+    std::vector<uint8_t> want(bytes, 0xA5);
+    oracle().prepare_for(f.format)(want.data(), shape, x.data(), 0, parts);
+    Buffer<float> xb(x, x_offset);
+    Buffer<uint8_t> out(std::vector<uint8_t>(bytes, 0xA5), out_offset);
+    // In two pieces, as threads would.
+    set.prepare_for(f.format)(out.data(), shape, xb.data(), 0, parts / 2);
+    set.prepare_for(f.format)(out.data(), shape, xb.data(), parts / 2, parts);
+    const auto got = out.values();
+    for (size_t i = 0; i < bytes; i++)
+        if (got[i] != want[i]) {
+            std::ostringstream s;
+            s << "byte " << i << " of " << bytes << ": got " << int(got[i]) << ", scalar "
+              << int(want[i]);
+            return s.str();
         }
     return "";
 }
 
-TEST_CASE("quantize_q8 matches the scalar kernels exactly", "[kernels]") {
-    std::mt19937 rng(3);
-    for (const KernelSet* set : sets_under_test()) {
-        for (Data kind : all_data) {
-            for (size_t n : lengths()) {
-                const auto x = random_floats(rng, n, kind);
-                for (size_t group_size :
-                     {size_t(1), size_t(7), size_t(16), size_t(32), size_t(33), size_t(64), n}) {
-                    for (size_t offset = 0; offset < 3; offset++) {
-                        INFO("set " << set->name << ", " << name(kind) << ", n " << n << ", group "
-                                    << group_size << ", offset case " << offset);
-                        CHECK(check_quantize(*set, x, group_size, offset == 1, offset == 2) == "");
-                    }
-                }
-            }
-        }
-    }
+std::vector<size_t> group_sizes_for(const Int8Format& f, size_t n) {
+    if (f.block) return n % f.block == 0 ? std::vector<size_t>{f.block} : std::vector<size_t>{};
+    std::vector<size_t> out;
+    for (size_t g : {size_t(1), size_t(7), size_t(16), size_t(32), size_t(64), n})
+        if (n % g == 0 && std::find(out.begin(), out.end(), g) == out.end()) out.push_back(g);
+    return out;
 }
 
-TEST_CASE("quantize_q8 rounds halves away from zero like the scalar kernels", "[kernels]") {
-    // With max |x| = 127 the scale is exactly 1, so x / scale lands on every k + 0.5, and on
-    // the floats just either side of it.
+TEST_CASE("input quantization matches the reference exactly in every set", "[kernels]") {
+    std::mt19937 rng(3);
+    for (const KernelSet* set : sets_under_test())
+        for (const Int8Format& f : int8_formats)
+            for (Data kind : all_data)
+                for (size_t n : lengths())
+                    for (size_t group : group_sizes_for(f, n))
+                        for (size_t offset = 0; offset < 3; offset++) {
+                            const auto x = random_floats(rng, n, kind);
+                            INFO("set " << set->name << ", " << llamaport::input_info(f.format).name
+                                        << ", " << name(kind) << ", n " << n << ", group "
+                                        << group << ", offset case " << offset);
+                            CHECK(check_prepare(*set, f, x, group, offset == 1, offset == 2) == "");
+                        }
+}
+
+// The quantized values of x as the reference prepares them, read back as floats.
+std::vector<float> prepared_values(const Int8Format& f, const std::vector<uint8_t>& bytes,
+                                   size_t cols, size_t group) {
+    std::vector<float> out(cols);
+    input_view(f, bytes.data(), cols, group).row_to_f32(0, out.data());
+    return out;
+}
+
+std::vector<uint8_t> prepare_reference(const Int8Format& f, const std::vector<float>& x,
+                                       size_t group) {
+    const Matrix shape = input_view(f, nullptr, x.size(), group);
+    const auto& info = llamaport::input_info(f.format);
+    std::vector<uint8_t> out(info.column_bytes(shape));
+    info.reference(out.data(), shape, x.data(), 0, info.parts(shape));
+    return out;
+}
+
+TEST_CASE("input quantization rounds halves away from zero", "[kernels]") {
+    // With max |x| = 127 the scale is exactly 1, so x / scale (or x * 1/scale) lands on every
+    // k + 0.5, and on the floats just either side of it.
     std::vector<float> x;
     for (int k = -127; k < 127; k++) {
         const float half = float(k) + 0.5f;
@@ -328,25 +454,29 @@ TEST_CASE("quantize_q8 rounds halves away from zero like the scalar kernels", "[
         x.push_back(std::nextafter(half, -1000.0f));
         x.push_back(std::nextafter(half, 1000.0f));
     }
-    x.push_back(127.0f);
-    x.push_back(-127.0f);
-    x.push_back(-0.0f);
-    for (const KernelSet* set : sets_under_test()) {
-        for (size_t group_size : {size_t(32), size_t(64), x.size()}) {
-            INFO("set " << set->name << ", group " << group_size);
-            // Every group needs its own +-127 to keep the scale at 1.
-            std::vector<float> grouped;
-            for (size_t start = 0; start < x.size(); start += group_size - 1) {
-                grouped.push_back(start % 2 ? 127.0f : -127.0f);
-                for (size_t i = start; i < std::min(x.size(), start + group_size - 1); i++)
-                    grouped.push_back(x[i]);
-            }
-            CHECK(check_quantize(*set, grouped, group_size, 0, 0) == "");
+    for (const Int8Format& f : int8_formats) {
+        const size_t group = 32;
+        // Every group needs its own +-127 to keep the scale at 1.
+        std::vector<float> grouped;
+        for (size_t start = 0; start < x.size(); start += group - 1) {
+            grouped.push_back(start % 2 ? 127.0f : -127.0f);
+            for (size_t i = start; i < std::min(x.size(), start + group - 1); i++)
+                grouped.push_back(x[i]);
+        }
+        while (grouped.size() % group) grouped.push_back(0.0f);
+        const auto q = prepared_values(f, prepare_reference(f, grouped, group), grouped.size(), group);
+        for (size_t i = 0; i < grouped.size(); i++) {
+            INFO(llamaport::input_info(f.format).name << ": x = " << grouped[i]);
+            CHECK(q[i] == std::round(grouped[i]));
+        }
+        for (const KernelSet* set : sets_under_test()) {
+            INFO("set " << set->name << ", " << llamaport::input_info(f.format).name);
+            CHECK(check_prepare(*set, f, grouped, group, 0, 0) == "");
         }
     }
 }
 
-TEST_CASE("quantize_q8 keeps bad activations in range, as the scalar kernels do", "[kernels]") {
+TEST_CASE("input quantization keeps bad activations in range in every set", "[kernels]") {
     // What a corrupt model can feed it: NaN and infinities (NaN becomes 0, infinities +-127),
     // and groups of denormals, whose scale is too coarse to keep x / scale within +-127.
     const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -354,149 +484,124 @@ TEST_CASE("quantize_q8 keeps bad activations in range, as the scalar kernels do"
     const float denormal = std::numeric_limits<float>::denorm_min();
     std::mt19937 rng(11);
     std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
-    for (size_t n : {size_t(1), size_t(7), size_t(32), size_t(40), size_t(64), size_t(100)}) {
-        for (int pattern = 0; pattern < 5; pattern++) {
-            std::vector<float> x(n);
-            for (size_t i = 0; i < n; i++) {
-                switch (pattern) {
-                    case 0: x[i] = i % 3 == 0 ? nan : unit(rng); break;
-                    case 1: x[i] = i % 5 == 1 ? (i % 2 ? inf : -inf) : unit(rng); break;
-                    case 2: x[i] = denormal * float(int(rng() % 301) - 150); break;
-                    case 3: x[i] = i % 2 ? nan : denormal * float(int(rng() % 9) - 4); break;
-                    default: x[i] = i % 4 == 0 ? -inf : nan; break;
-                }
-            }
-            std::vector<int8_t> q(n);
-            std::vector<float> scales(n);
-            oracle().quantize_q8(q.data(), scales.data(), x.data(), n, 32);
-            for (size_t i = 0; i < n; i++) {
-                INFO("pattern " << pattern << ", x[" << i << "] = " << x[i]);
-                CHECK(q[i] != -128);  // int8's range is otherwise the one wanted
-                if (std::isnan(x[i])) CHECK(q[i] == 0);
-            }
-            for (const KernelSet* set : sets_under_test()) {
-                INFO("set " << set->name << ", n " << n << ", pattern " << pattern);
-                CHECK(check_quantize(*set, x, 32, 0, 0) == "");
-                CHECK(check_quantize(*set, x, 32, 1, 3) == "");
-            }
-        }
-    }
-}
-
-// --- matvec_q8 ----------------------------------------------------------------------------------
-
-struct Q8Case {
-    size_t rows, cols, group_size;
-    std::vector<int8_t> wq, xq;
-    std::vector<float> ws, xs;
-};
-
-Q8Case random_q8(std::mt19937& rng, size_t rows, size_t cols, size_t group_size, int pattern) {
-    const size_t groups = llamaport::groups_per_row(cols, group_size);
-    Q8Case c{rows, cols, group_size, {}, {}, {}, {}};
-    std::uniform_real_distribution<float> scale(1e-4f, 1.0f);
-    switch (pattern) {
-        case 0:  // random: weights use the whole int8 range, x quantize_q8's [-127, 127]
-            c.wq = random_q(rng, rows * cols, -128, 127);
-            c.xq = random_q(rng, cols, -127, 127);
-            break;
-        case 1:  // extremes: every product +-128 * 127, the largest pair sums
-            c.wq = random_q(rng, rows * cols, -128, -128);
-            for (size_t i = 0; i < c.wq.size(); i += 3) c.wq[i] = 127;
-            c.xq = random_q(rng, cols, -127, -127);
-            for (size_t i = 0; i < c.xq.size(); i += 2) c.xq[i] = 127;
-            break;
-        default:  // negative only
-            c.wq = random_q(rng, rows * cols, -128, -1);
-            c.xq = random_q(rng, cols, -127, -1);
-            break;
-    }
-    c.ws.resize(rows * groups);
-    c.xs.resize(groups);
-    for (float& s : c.ws) s = pattern == 1 ? 1e15f * scale(rng) : scale(rng);
-    for (float& s : c.xs) s = scale(rng);
-    return c;
-}
-
-std::string check_matvec_q8(const KernelSet& set, const Q8Case& c, size_t row_begin, size_t row_end,
-                            size_t w_offset, size_t x_offset) {
-    const float canary = -12345.5f;
-    const size_t groups = llamaport::groups_per_row(c.cols, c.group_size);
-    std::vector<float> want(c.rows, canary);
-    oracle().matvec_q8(want.data(), c.wq.data(), c.ws.data(), c.xq.data(), c.xs.data(), c.cols,
-                       c.group_size, row_begin, row_end);
-    Buffer<int8_t> wqb(c.wq, w_offset), xqb(c.xq, x_offset);
-    // Scales and y are off by one float when the weights are off by one byte.
-    Buffer<float> wsb(c.ws, w_offset), xsb(c.xs, x_offset),
-        yb(std::vector<float>(c.rows, canary), w_offset);
-    set.matvec_q8(yb.data(), wqb.data(), wsb.data(), xqb.data(), xsb.data(), c.cols, c.group_size,
-                  row_begin, row_end);
-    std::vector<double> tolerance(c.rows, 0.0);
-    for (size_t r = row_begin; r < row_end; r++) {
-        double sum_abs = 0.0;
-        for (size_t j = 0; j < c.cols; j++) {
-            const size_t g = j / c.group_size;
-            sum_abs +=
-                std::fabs(double(c.wq[r * c.cols + j]) * c.xq[j] * c.ws[r * groups + g] * c.xs[g]);
-        }
-        tolerance[r] = 2.0 * (groups + 10) * kUnitRoundoff * sum_abs + c.cols * double(FLT_MIN);
-    }
-    return compare(yb.values(), want, tolerance);
-}
-
-TEST_CASE("matvec_q8 matches the scalar kernels", "[kernels]") {
-    std::mt19937 rng(99);
-    for (const KernelSet* set : sets_under_test()) {
-        for (size_t cols : lengths()) {
-            // The usual group sizes on every length; odd ones (generic paths) on fewer.
-            std::vector<size_t> group_sizes = {32, 64};
-            if (cols % 7 == 0 || cols > 300)
-                for (size_t gs : {size_t(1), size_t(7), size_t(16), size_t(17), size_t(48),
-                                  size_t(96), size_t(256), cols})
-                    group_sizes.push_back(gs);
-            for (size_t group_size : group_sizes) {
-                for (int pattern = 0; pattern < 3; pattern++) {
-                    const Q8Case c = random_q8(rng, 9, cols, group_size, pattern);
-                    for (size_t offset = 0; offset < 3; offset++) {
-                        // Offsets: aligned, weights one byte (and their scales one float) off,
-                        // x likewise.
-                        const size_t begin = offset, end = 9 - (offset & 1);
-                        INFO("set " << set->name << ", cols " << cols << ", group " << group_size
-                                    << ", pattern " << pattern << ", rows [" << begin << "," << end
-                                    << "), offset case " << offset);
-                        CHECK(check_matvec_q8(*set, c, begin, end, offset == 1, offset == 2) == "");
+    for (const Int8Format& f : int8_formats)
+        for (size_t n : {size_t(32), size_t(64), size_t(96)})
+            for (int pattern = 0; pattern < 5; pattern++) {
+                std::vector<float> x(n);
+                for (size_t i = 0; i < n; i++) {
+                    switch (pattern) {
+                        case 0: x[i] = i % 3 == 0 ? nan : unit(rng); break;
+                        case 1: x[i] = i % 5 == 1 ? (i % 2 ? inf : -inf) : unit(rng); break;
+                        case 2: x[i] = denormal * float(int(rng() % 301) - 150); break;
+                        case 3: x[i] = i % 2 ? nan : denormal * float(int(rng() % 9) - 4); break;
+                        default: x[i] = i % 4 == 0 ? -inf : nan; break;
                     }
                 }
+                const size_t group = 32;
+                const auto bytes = prepare_reference(f, x, group);
+                const size_t block_bytes = bytes.size() / (n / group), header = block_bytes - group;
+                for (size_t i = 0; i < n; i++) {
+                    const int8_t q = int8_t(bytes[i / group * block_bytes + header + i % group]);
+                    INFO(llamaport::input_info(f.format).name << ", pattern " << pattern << ", x["
+                                                              << i << "] = " << x[i]);
+                    CHECK(q != -128);  // int8's range is otherwise the one wanted
+                    if (std::isnan(x[i])) CHECK(q == 0);
+                }
+                for (const KernelSet* set : sets_under_test()) {
+                    INFO("set " << set->name << ", n " << n << ", pattern " << pattern);
+                    CHECK(check_prepare(*set, f, x, group, 0, 0) == "");
+                    CHECK(check_prepare(*set, f, x, group, 1, 3) == "");
+                }
             }
-        }
-    }
 }
 
-TEST_CASE("matvec_q8 on quantize_q8 output matches the scalar kernels", "[kernels]") {
-    std::mt19937 rng(5);
-    for (const KernelSet* set : sets_under_test()) {
-        for (size_t cols : {size_t(64), size_t(172), size_t(288), size_t(768)}) {
-            for (size_t group_size : {size_t(32), size_t(64)}) {
-                const size_t rows = 13, groups = llamaport::groups_per_row(cols, group_size);
-                Q8Case c{rows,
-                         cols,
-                         group_size,
-                         std::vector<int8_t>(rows * cols),
-                         std::vector<int8_t>(cols),
-                         std::vector<float>(rows * groups),
-                         std::vector<float>(groups)};
-                for (size_t r = 0; r < rows; r++) {
-                    const auto w = random_floats(rng, cols, Data::unit);
-                    oracle().quantize_q8(&c.wq[r * cols], &c.ws[r * groups], w.data(), cols,
-                                         group_size);
-                }
-                const auto x = random_floats(rng, cols, Data::wide);
-                oracle().quantize_q8(c.xq.data(), c.xs.data(), x.data(), cols, group_size);
-                INFO("set " << set->name << ", cols " << cols << ", group " << group_size);
-                CHECK(check_matvec_q8(*set, c, 0, rows, 0, 0) == "");
+// --- products of int8-block types ----------------------------------------------------------------
+
+// Random rows of an int8-block type: scales in [1e-4, 1) (pattern 1: large ones, so sums reach
+// 1e15 magnitudes), values over the whole int8 range (pattern 1: the extremes; 2: negative only).
+std::vector<uint8_t> random_blocks(std::mt19937& rng, const Int8Format& f, size_t rows,
+                                   size_t cols, size_t group, int pattern) {
+    const Matrix shape = input_view(f, nullptr, cols, group);
+    const size_t block = f.block ? f.block : group, header = shape.row_stride / (cols / block) - block;
+    std::vector<uint8_t> out(rows * shape.row_stride);
+    std::uniform_real_distribution<float> scale(1e-4f, 1.0f);
+    const auto values = random_q(rng, rows * cols, -128, pattern == 2 ? -1 : 127);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t b = 0; b < cols / block; b++) {
+            uint8_t* p = out.data() + r * shape.row_stride + b * (header + block);
+            const float s = pattern == 1 ? (f.format == InputFormat::Q8_0 ? 6e4f : 1e15f) * scale(rng)
+                                         : scale(rng);
+            if (header == 2) {
+                const uint16_t h = llamaport::fp32_to_fp16(s);
+                std::memcpy(p, &h, 2);
+            } else {
+                std::memcpy(p, &s, 4);
+            }
+            for (size_t j = 0; j < block; j++) {
+                int8_t v = values[r * cols + b * block + j];
+                if (pattern == 1) v = (j % 3 == 0) ? 127 : -128;
+                p[header + j] = uint8_t(v);
             }
         }
+    return out;
+}
+
+std::string check_int8_product(const KernelSet& set, const Int8Format& f, size_t rows, size_t cols,
+                               size_t group, size_t columns, int pattern, std::mt19937& rng,
+                               size_t begin, size_t end, size_t w_offset, size_t x_offset) {
+    const auto weights = random_blocks(rng, f, rows, cols, group, pattern);
+    Buffer<uint8_t> wb(weights, w_offset);
+    const Matrix m = llamaport::weight_matrix(f.layout, wb.data(), rows, cols, f.block ? 0 : group);
+    std::vector<uint8_t> inputs;
+    std::vector<std::vector<float>> xs;
+    for (size_t c = 0; c < columns; c++) {
+        // Pattern 1: inputs of every magnitude where the scale is fp32; Q8_0's fp16 scale holds
+        // up to 65504, so its inputs stay below 1e6.
+        auto x = random_floats(rng, cols, pattern == 1 && f.block == 0 ? Data::wide : Data::unit);
+        if (pattern == 1 && f.block) for (float& v : x) v *= 1e6f;
+        const auto bytes = prepare_reference(f, x, group);
+        inputs.insert(inputs.end(), bytes.begin(), bytes.end());
+        xs.push_back(prepared_values(f, bytes, cols, group));
     }
+    Buffer<uint8_t> xb(inputs, x_offset);
+    const size_t stride = inputs.size() / columns;
+    const auto got = run_product(set.product_for(f.layout), m, xb.data(), stride, columns, begin, end);
+    const auto want = run_product(oracle().product_for(f.layout), m, xb.data(), stride, columns, begin, end);
+    for (size_t i = 0; i < got.size(); i++)
+        if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0 &&
+            !(std::fabs(double(got[i]) - double(want[i])) <= double(cols) * double(FLT_MIN))) {
+            std::ostringstream s;
+            s.precision(9);
+            s << "column " << i / rows << ", row " << i % rows << ": got " << got[i]
+              << ", scalar " << want[i] << " (bit for bit promised)";
+            return s.str();
+        }
+    const std::string exact = check_exact(got, m, xs, begin, end, double(cols / (f.block ? f.block : group) + 10));
+    return exact.empty() ? "" : "against the exact product: " + exact;
+}
+
+TEST_CASE("int8-block products match the scalar set bit for bit and the exact product",
+          "[kernels]") {
+    std::mt19937 rng(99);
+    for (const KernelSet* set : sets_under_test())
+        for (const Int8Format& f : int8_formats)
+            for (size_t cols : lengths())
+                for (size_t group : group_sizes_for(f, cols)) {
+                    if (group == 1 && cols > 64) continue;  // slow and no different
+                    for (int pattern = 0; pattern < 3; pattern++)
+                        for (size_t offset = 0; offset < 3; offset++) {
+                            // Offsets: aligned, weights one byte off, inputs one byte off.
+                            const size_t rows = 21, begin = offset, end = rows - (offset & 1);
+                            const size_t columns = 1 + (cols + offset) % 3;
+                            INFO("set " << set->name << ", "
+                                        << llamaport::weight_type_name(f.layout) << ", cols "
+                                        << cols << ", group " << group << ", pattern " << pattern
+                                        << ", rows [" << begin << "," << end << "), columns "
+                                        << columns << ", offset case " << offset);
+                            CHECK(check_int8_product(*set, f, rows, cols, group, columns, pattern,
+                                                     rng, begin, end, offset == 1, offset == 2) == "");
+                        }
+                }
 }
 
 // --- buffers that end at an inaccessible page --------------------------------------------------
@@ -513,33 +618,86 @@ TEST_CASE("kernels read and write nothing past the end of their buffers", "[kern
             const auto w = random_floats(rng, rows * n, Data::unit);
             const auto x = random_floats(rng, n, Data::unit);
             const auto y = random_floats(rng, n, Data::unit);
-            CHECK(check_matvec_f32(*set, w, x, rows, n, 0, rows, end, end, end) == "");
+            CHECK(check_f32(*set, w, x, rows, n, 1, 0, rows, end, end, end) == "");
             CHECK(check_axpy(*set, y, 0.75f, x, end, end) == "");
-            for (size_t group_size : {size_t(5), size_t(16), size_t(32), size_t(64)}) {
-                INFO("group " << group_size);
-                CHECK(check_quantize(*set, x, group_size, end, end) == "");
-                const Q8Case c = random_q8(rng, rows, n, group_size, 0);
-                CHECK(check_matvec_q8(*set, c, 0, rows, end, end) == "");
-            }
+            for (const Int8Format& f : int8_formats)
+                for (size_t group : group_sizes_for(f, n)) {
+                    INFO(llamaport::input_info(f.format).name << ", group " << group);
+                    CHECK(check_prepare(*set, f, x, group, end, end) == "");
+                    CHECK(check_int8_product(*set, f, rows, n, group, 1, 0, rng, 0, rows, end, end) == "");
+                }
         }
     }
 }
 #endif
 
-// --- selection ----------------------------------------------------------------------------------
+// --- selection and composition -----------------------------------------------------------------
 
 TEST_CASE("every kernel set compiled in fills every entry", "[kernels]") {
     for (const KernelSet* set : llamaport::compiled_kernels()) {
         INFO("set " << (set->name ? set->name : "(null)"));
         CHECK(set->name != nullptr);
-        CHECK(set->matvec_f32 != nullptr);
-        CHECK(set->quantize_q8 != nullptr);
-        CHECK(set->matvec_q8 != nullptr);
+        for (size_t t = 0; t < llamaport::weight_type_count; t++) {
+            INFO("weight type " << llamaport::weight_type_name(WeightType(t)));
+            CHECK(set->product[t] != nullptr);
+        }
+        for (size_t f = 0; f < llamaport::input_format_count; f++) {
+            INFO("input format " << llamaport::input_info(InputFormat(f)).name);
+            CHECK((set->prepare[f] != nullptr) == (llamaport::input_info(InputFormat(f)).reference != nullptr));
+        }
         CHECK(set->axpy_f32 != nullptr);
-        CHECK(set->aqlm_build_table != nullptr);
-        CHECK(set->aqlm_matvec_table != nullptr);
-        CHECK(set->aqlm_matvec_decode != nullptr);
     }
+}
+
+// What each set's file provides on its own, and what it falls back to (kernel_sets.def).
+struct OwnEntries {
+    const char* name;
+    const char* fallback;
+    KernelSet own;
+    bool compiled;
+};
+std::vector<OwnEntries> own_entries() {
+    std::vector<OwnEntries> out;
+#define KERNEL_SET(name, fallback, processors, flags, cpu_check)                           \
+    {                                                                                      \
+        OwnEntries e{#name, #fallback, KernelSet{}, false};                               \
+        e.compiled = llamaport::kernels::add_##name##_kernels(e.own);                      \
+        out.push_back(e);                                                                  \
+    }
+#include "kernels/kernel_sets.def"
+#undef KERNEL_SET
+    return out;
+}
+
+const KernelSet* compiled_set(const std::string& name) {
+    for (const KernelSet* s : llamaport::compiled_kernels())
+        if (name == s->name) return s;
+    return nullptr;
+}
+
+TEST_CASE("a set takes every entry it lacks from its fallback, and no others", "[kernels]") {
+    for (const OwnEntries& e : own_entries()) {
+        const KernelSet* set = compiled_set(e.name);
+        CHECK((set != nullptr) == e.compiled);
+        if (!set || std::string(e.fallback) == "none") continue;
+        const KernelSet* fallback = compiled_set(e.fallback);
+        REQUIRE(fallback != nullptr);  // a set's fallback is compiled wherever it is
+        INFO("set " << e.name << " falls back to " << e.fallback);
+        for (size_t t = 0; t < llamaport::weight_type_count; t++) {
+            INFO("weight type " << llamaport::weight_type_name(WeightType(t)));
+            CHECK(set->product[t] == (e.own.product[t] ? e.own.product[t] : fallback->product[t]));
+        }
+        for (size_t f = 0; f < llamaport::input_format_count; f++)
+            CHECK(set->prepare[f] == (e.own.prepare[f] ? e.own.prepare[f] : fallback->prepare[f]));
+        CHECK(set->axpy_f32 == (e.own.axpy_f32 ? e.own.axpy_f32 : fallback->axpy_f32));
+    }
+}
+
+TEST_CASE("the scalar set is the weight-type table's reference", "[kernels]") {
+    for (size_t t = 0; t < llamaport::weight_type_count; t++)
+        CHECK(oracle().product[t] == llamaport::type_info(WeightType(t)).product);
+    for (size_t f = 0; f < llamaport::input_format_count; f++)
+        CHECK(oracle().prepare[f] == llamaport::input_info(InputFormat(f)).reference);
 }
 
 TEST_CASE("select_kernels picks sets by name and refuses unknown or unavailable ones",
@@ -564,16 +722,14 @@ TEST_CASE("select_kernels picks sets by name and refuses unknown or unavailable 
 
     // Each known set this CPU cannot run (altivec on x86, avx2 on a G4...) is refused by name,
     // and the message lists what is available instead.
-    for (const char* known : {"avx2", "avx512", "neon", "altivec"}) {
-        const bool runs = std::any_of(available.begin(), available.end(), [&](const KernelSet* s) {
-            return std::string(s->name) == known;
-        });
+    for (const std::string& known : llamaport::kernel_set_names()) {
+        const bool runs = std::any_of(available.begin(), available.end(),
+                                      [&](const KernelSet* s) { return known == s->name; });
         if (runs) continue;
         INFO("kernel " << known);
         CHECK_THROWS_AS(llamaport::select_kernels(known), llamaport::Error);
         CHECK_THROWS_WITH(llamaport::select_kernels(known),
-                          Catch::Contains(std::string("'") + known + "'") &&
-                              Catch::Contains("available: scalar"));
+                          Catch::Contains("'" + known + "'") && Catch::Contains("available: scalar"));
     }
 }
 

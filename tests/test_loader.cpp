@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -13,6 +14,7 @@
 #include "llamaport/llama2c.hpp"
 #include "llamaport/model.hpp"
 #include "llamaport/system.hpp"
+#include "llamaport/threadpool.hpp"
 #include "llamaport/transformer.hpp"
 #include "loader/byte_order.hpp"
 #include "test_support.hpp"
@@ -66,8 +68,8 @@ TEST_CASE("v0, v1 and v2 files in both byte orders load and agree", "[loader]") 
                     CHECK(got == expected);
                 } else {
                     CHECK(loaded->format == std::string("llama2.c v2 q8_0") + (big_endian ? " big-endian" : ""));
-                    CHECK(loaded->weights.layers[1].w2.type == WeightType::Q8_0);
-                    CHECK(loaded->weights.layers[1].w2.group_size == 4);  // divides 16 and 36
+                    CHECK(loaded->weights.layers[1].w2.type == WeightType::Q8_G);
+                    CHECK(loaded->weights.layers[1].w2.block_values == 4);  // divides 16 and 36
                     // Q8_0 weights and activations: relative L2 error of the logits under 3%
                     // (measured about 1% on this model).
                     double error = 0, norm = 0;
@@ -235,4 +237,60 @@ TEST_CASE("the run state is checked against the memory limit before allocating",
                       Catch::StartsWith("m.bin: the KV cache and buffers for " +
                                         std::to_string(model->config.seq_len) + " positions need ") &&
                           Catch::Contains(" available; fewer positions need less"));
+}
+
+namespace {
+
+// Every position's logits under `kernels`, with `threads` threads.
+std::vector<float> all_logits(const Model& model, const KernelSet& kernels, int threads,
+                              const std::vector<int>& tokens) {
+    ThreadPool pool(threads);
+    Transformer t(model, kernels, &pool);
+    std::vector<float> out;
+    for (size_t pos = 0; pos < tokens.size(); pos++) {
+        const float* logits = t.forward(tokens[pos], int(pos));
+        out.insert(out.end(), logits, logits + model.config.vocab_size);
+    }
+    return out;
+}
+
+}  // namespace
+
+// runq.c's arithmetic on every set: a v2 model's products are exact integer sums per group, then
+// acc + ((float)isum * w_scale) * x_scale in runq.c's order, and attention adds in one order
+// everywhere, so every set gives the scalar set's logits bit for bit (AltiVec too: the values
+// here stay far from denormals), whatever the thread count. Group sizes 32 and 64 take the SIMD
+// lanes of every set; 8 the reference loops.
+TEST_CASE("llama2.c v2 models give the same logits bit for bit on every kernel set", "[loader]") {
+    Config c;
+    c.dim = 128;
+    c.hidden_dim = 320;
+    c.n_layers = 2;
+    c.n_heads = 8;
+    c.n_kv_heads = 4;
+    c.vocab_size = 384;
+    c.seq_len = 48;
+    auto original = random_test_model(c, 77, false);
+    std::vector<int> tokens;
+    for (int i = 0; i < c.seq_len; i++) tokens.push_back((i * 37 + 11) % c.vocab_size);
+    for (size_t group : {size_t(32), size_t(64), size_t(8)}) {
+        Llama2cWriteOptions o;
+        o.version = 2;
+        o.group_size = group;
+        const std::string bytes = write_llama2c(*original, o);
+        auto model = load_model(borrow_memory(bytes.data(), bytes.size(), "v2.bin"));
+        REQUIRE(model->weights.layers[0].w2.block_values == group);
+        const std::vector<float> want = all_logits(*model, scalar_kernels(), 1, tokens);
+        for (const KernelSet* set : available_kernels())
+            for (int threads : {1, 3}) {
+                INFO("set " << set->name << ", group " << group << ", threads " << threads);
+                const std::vector<float> got = all_logits(*model, *set, threads, tokens);
+                REQUIRE(got.size() == want.size());
+                size_t first_difference = got.size();
+                for (size_t i = 0; i < got.size() && first_difference == got.size(); i++)
+                    if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0) first_difference = i;
+                INFO("first difference at position " << first_difference / size_t(c.vocab_size));
+                CHECK(first_difference == got.size());
+            }
+    }
 }

@@ -4,7 +4,8 @@ person on an old machine builds it with one compiler command, e.g.
 
     g++ -std=c++17 -O2 -mcpu=7450 -maltivec -mabi=altivec llamaport.cpp -o llamaport
 
-Each kernel set is compiled in only when the compiler flags enable its instruction set.
+Each kernel set (src/kernels/kernel_sets.def) is compiled in only when the compiler flags enable
+its instruction set: each set's file guards itself with its compiler's macros.
 Usage: tools/amalgamate.py [OUTPUT] (default: llamaport.cpp in the source root)."""
 import pathlib
 import re
@@ -13,14 +14,7 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 INCLUDE_DIRS = [ROOT / "include", ROOT / "src", ROOT / "src" / "cli"]
-# Kernel file -> the macro the registry expects, and the compiler's own test for the ISA.
-KERNEL_GUARDS = {
-    "avx2.cpp": ("LLAMAPORT_KERNELS_AVX2", "defined(__AVX2__) && defined(__FMA__)"),
-    "avx512.cpp": ("LLAMAPORT_KERNELS_AVX512", "defined(__AVX2__) && defined(__FMA__) && "
-                   "defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)"),
-    "neon.cpp": ("LLAMAPORT_KERNELS_NEON", "defined(__aarch64__) && defined(__ARM_NEON)"),
-    "altivec.cpp": ("LLAMAPORT_KERNELS_ALTIVEC", "defined(__ALTIVEC__)"),
-}
+KERNEL_SET = re.compile(r"^KERNEL_SET\((\w+),")
 LOCAL_INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 
 
@@ -33,12 +27,14 @@ def resolve(name, including_dir):
 
 
 def inline(path, seen, out):
-    """Appends path to out with its local includes inlined once each (#pragma once)."""
-    if path in seen:
+    """Appends path to out with its local includes inlined: once each for headers with #pragma
+    once, at every include for the others (kernel_sets.def is an X-macro list)."""
+    text = path.read_text()
+    if path in seen and "#pragma once" in text:
         return
     seen.add(path)
     out.append(f"// ---- {path.relative_to(ROOT)}\n")
-    for line in path.read_text().splitlines(keepends=True):
+    for line in text.splitlines(keepends=True):
         if line.strip() == "#pragma once":
             continue
         match = LOCAL_INCLUDE.match(line)
@@ -66,23 +62,23 @@ def main():
         "// and -DLLAMAPORT_NO_THREADS for a build without std::thread.\n",
         "#ifndef LLAMAPORT_NO_THREADS\n#define LLAMAPORT_THREADS 1\n#endif\n",
     ]
-    for file, (macro, test) in KERNEL_GUARDS.items():
-        out.append(f"#if {test}\n#define {macro} 1\n#endif\n")
+    kernel_files = set()
+    for line in (ROOT / "src" / "kernels" / "kernel_sets.def").read_text().splitlines():
+        match = KERNEL_SET.match(line)
+        if match:
+            kernel_files.add(match.group(1) + ".cpp")
     seen = set()
     sources = sorted(p for p in (ROOT / "src").rglob("*.cpp") if p.parent.name != "cli")
     sources += [ROOT / "src" / "cli" / "cli.cpp", ROOT / "src" / "cli" / "main.cpp"]
     for source in sources:
-        guard = KERNEL_GUARDS.get(source.name)
-        if guard:
-            # Headers go outside the guard: other files need them whether or not this set is in.
+        if source.name in kernel_files and source.parent.name == "kernels":
+            # A set's headers go before its file, outside its guard: other files need them
+            # whether or not this set is compiled in.
             for line in source.read_text().splitlines():
                 match = LOCAL_INCLUDE.match(line)
                 if match:
                     inline(resolve(match.group(1), source.parent), seen, out)
-            out.append(f"#ifdef {guard[0]}\n")
         inline(source, seen, out)
-        if guard:
-            out.append(f"#endif  // {guard[0]}\n")
     output.write_text("".join(out))
     print(f"amalgamate.py: wrote {output} ({len(sources)} sources, {len(seen)} files)", file=sys.stderr)
 

@@ -2,13 +2,16 @@
 // behind them (Model). Loaders fill these from llama2.c checkpoints or GGUF files.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "llamaport/blob.hpp"
+#include "llamaport/weights.hpp"
 
 namespace llamaport {
 
@@ -27,27 +30,6 @@ struct Config {
     int kv_dim() const { return dim / n_heads * n_kv_heads; }
 };
 
-enum class WeightType : uint8_t { F32, Q8_0, AQLM };
-const char* weight_type_name(WeightType type);
-
-struct AqlmPacked;  // llamaport/aqlm.hpp
-
-// A weight matrix of `rows` outputs by `cols` inputs, row-major. Views memory owned by Model.
-struct Matrix {
-    WeightType type = WeightType::F32;
-    size_t rows = 0, cols = 0;
-    const float* f32 = nullptr;        // F32:  [rows][cols]
-    const int8_t* q8 = nullptr;        // Q8_0: [rows][cols]
-    const float* q8_scales = nullptr;  // Q8_0: [rows][groups_per_row(cols, group_size)]
-    size_t group_size = 0;             // Q8_0
-    const AqlmPacked* aqlm = nullptr;  // AQLM: codes, codebooks and scales (pack_aqlm)
-
-    // Bytes read from memory by one matrix-vector product.
-    size_t bytes() const;
-    // Row r as fp32 (the reference dequantizer for every type).
-    void row_to_f32(size_t r, float* out) const;
-};
-
 struct LayerWeights {
     const float* rms_att = nullptr;  // (dim)
     Matrix wq;                       // (n_heads * head_size, dim)
@@ -58,6 +40,16 @@ struct LayerWeights {
     Matrix w1;                       // (hidden_dim, dim)  gate
     Matrix w2;                       // (dim, hidden_dim)  down
     Matrix w3;                       // (hidden_dim, dim)  up
+
+    // The seven matrices in one order (attention, then feed-forward, as GGUF files hold them):
+    // every walk over a layer's matrices goes through these.
+    static constexpr size_t matrix_count = 7;
+    std::array<Matrix*, matrix_count> matrices() { return {&wq, &wk, &wv, &wo, &w1, &w2, &w3}; }
+    std::array<const Matrix*, matrix_count> matrices() const {
+        return {&wq, &wk, &wv, &wo, &w1, &w2, &w3};
+    }
+    // Rows and columns of each, in matrices()' order.
+    static std::array<std::pair<size_t, size_t>, matrix_count> shapes(const Config& c);
 };
 
 struct Weights {

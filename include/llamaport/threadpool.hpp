@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 
 namespace llamaport {
@@ -19,13 +18,18 @@ public:
     int size() const { return threads_; }
 
     // Calls task(i) for every i in [0, count) and returns when all calls are done. The calling
-    // thread takes part.
-    void parallel_for(size_t count, const std::function<void(size_t)>& task);
+    // thread takes part. The task is called through a plain pointer: nothing is allocated.
+    template <class Task>
+    void parallel_for(size_t count, const Task& task) {
+        run(count, [](const void* t, size_t i) { (*static_cast<const Task*>(t))(i); }, &task);
+    }
 
     // Threads the hardware offers (1 when unknown or built without threads).
     static int hardware_threads();
 
 private:
+    using Call = void (*)(const void* task, size_t index);
+    void run(size_t count, Call call, const void* task);
     struct Shared;
     int threads_;
     std::unique_ptr<Shared> shared_;

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <vector>
 
 #include "llamaport/kernels.hpp"
@@ -33,27 +32,32 @@ public:
     // Bytes allocated for activations and the KV cache.
     size_t state_bytes() const;
 
-    // When set, called with every weight matrix and the input vector it is about to multiply
-    // (model.weights' own Matrix objects, so callers can tell layers apart by address). The
-    // quantizer uses it to gather each layer's input statistics.
-    std::function<void(const Matrix& m, const float* x)> observer;
+    // Told of every weight matrix and the input vector it is about to multiply (model.weights'
+    // own Matrix objects, so callers can tell layers apart by address). The quantizer uses it to
+    // gather each layer's input statistics.
+    struct Observer {
+        virtual ~Observer() = default;
+        virtual void observe(const Matrix& m, const float* x) = 0;
+    };
+    Observer* observer = nullptr;
 
 private:
     // Throws Error (what is needed, what is available) if the run state for this many positions
     // does not fit beside the model in model.memory_limit or the address space.
     void check_state_fits(size_t positions) const;
-    // An input vector and, once a Q8_0 matrix needs it, its quantized form (shared by every
-    // matrix multiplied with the same input).
+    // An input vector and what the products have prepared from it (quantized blocks, AQLM
+    // tables): matrices that read the same format and key share one preparation.
     struct Input {
         const float* x;
-        size_t n;
-        size_t quantized_group = 0;
+        bool prepared = false;
+        InputFormat format = InputFormat::F32;
+        uintptr_t key = 0;
     };
-    void matvec(float* y, const Matrix& m, Input& in);
+    void multiply(float* y, const Matrix& m, Input& in);
     // Calls task(begin, end) on pieces of [0, count) whose edges are multiples of `align`: on the
     // pool when there is one and `work` (weights touched) makes it worth it, else in one call.
-    void split(size_t count, size_t align, size_t work,
-               const std::function<void(size_t, size_t)>& task);
+    template <class Task>
+    void split(size_t count, size_t align, size_t work, const Task& task);
     void attention(int layer, int pos);
 
     const Model& model_;
@@ -74,15 +78,10 @@ private:
     // Keys transposed, position fastest, so that a head's scores are sums of whole rows:
     std::vector<float> key_cache_;    // (n_layers, n_kv_heads, head_size, max_positions)
     std::vector<float> value_cache_;  // (n_layers, max_positions, kv_dim)
-    std::vector<int8_t> xq_;     // quantized input, (max(dim, hidden_dim))
-    std::vector<float> xq_scales_;
-    // AQLM: the input zero-padded to whole groups, and the lookup table with its scales, sized
-    // for the largest AQLM matrix of the model; the table starts on a 64-byte boundary
-    // (aqlm_table_).
-    std::vector<float> aqlm_x_;
-    std::vector<int8_t> aqlm_table_storage_;
-    int8_t* aqlm_table_ = nullptr;
-    std::vector<float> aqlm_table_scales_;
+    // What products read of the current input (InputFormat), sized for the largest matrix of
+    // the model and 64-byte aligned (prepared_).
+    std::vector<uint8_t> prepared_storage_;
+    uint8_t* prepared_ = nullptr;
     std::vector<float> rope_cos_, rope_sin_;  // (max_positions, head_size / 2)
 };
 

@@ -82,18 +82,18 @@ Matrix pack_aqlm(const AqlmMatrix& q, Model& model, const std::string& what) {
     p->scales = scales;
 
     Matrix out;
-    out.type = WeightType::AQLM;
+    out.type = p->uses_table() ? WeightType::AQLM : WeightType::AQLM_WIDE;
     out.rows = s.rows;
     out.cols = s.cols;
-    out.aqlm = p;
+    out.data = p;
     return out;
 }
 
 AqlmMatrix unpack_aqlm(const Matrix& matrix) {
-    if (matrix.type != WeightType::AQLM || !matrix.aqlm)
+    if ((matrix.type != WeightType::AQLM && matrix.type != WeightType::AQLM_WIDE) || !matrix.data)
         throw Error(std::string("unpack_aqlm: the matrix is ") + weight_type_name(matrix.type) +
                     ", not AQLM");
-    const AqlmPacked& p = *matrix.aqlm;
+    const AqlmPacked& p = matrix.aqlm();
     const AqlmShape& s = p.shape;
     AqlmMatrix q;
     q.shape = s;

@@ -415,13 +415,18 @@ Importance observe_inputs(const Model& model, const KernelSet& kernels,
         size_t count = 0;
     };
     std::map<const Matrix*, Sums> sums;
+    struct Observer : Transformer::Observer {
+        std::map<const Matrix*, Sums>& sums;
+        explicit Observer(std::map<const Matrix*, Sums>& s) : sums(s) {}
+        void observe(const Matrix& m, const float* x) override {
+            Sums& s = sums[&m];
+            s.sum.resize(m.cols, 0.0);
+            for (size_t j = 0; j < m.cols; j++) s.sum[j] += double(x[j]) * x[j];
+            s.count++;
+        }
+    } observer(sums);
     Transformer run(model, kernels);
-    run.observer = [&](const Matrix& m, const float* x) {
-        Sums& s = sums[&m];
-        s.sum.resize(m.cols, 0.0);
-        for (size_t j = 0; j < m.cols; j++) s.sum[j] += double(x[j]) * x[j];
-        s.count++;
-    };
+    run.observer = &observer;
     int pos = 0;
     for (int token = next(nullptr); token >= 0;) {
         if (token == model.vocab.bos_id) pos = 0;

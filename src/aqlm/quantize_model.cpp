@@ -77,11 +77,7 @@ void quantize_layers_rtn2(Model& model, size_t group_size, const LayerProgress& 
         result.relative_error = weighted_error(w.data(), q.data(), m.rows, m.cols, {}).relative();
         float* copy = static_cast<float*>(model.allocate(q.size() * sizeof(float)));
         std::copy(q.begin(), q.end(), copy);
-        Matrix dequantized;
-        dequantized.rows = m.rows;
-        dequantized.cols = m.cols;
-        dequantized.f32 = copy;
-        m = dequantized;
+        m = weight_matrix(WeightType::F32, copy, m.rows, m.cols);
     });
 }
 

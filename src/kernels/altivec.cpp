@@ -3,12 +3,15 @@
 // a misaligned pointer is either peeled to alignment with scalar code or loaded as aligned blocks
 // shifted into place.
 //
-// Differences from the scalar reference: matvec_f32 and matvec_q8 add in a different
-// order (several accumulators, fused vec_madd), so they match it to rounding, not bit for bit.
-// quantize_q8 and axpy_f32 give bit-identical results, except that AltiVec arithmetic flushes
-// denormal results to zero (the non-Java mode Linux runs it in). The AQLM tables and their
-// products are bit-identical too (integer sums), but for denormal results; the AQLM decode kernel
-// adds in a different order.
+// Against the scalar reference: fp32 products add in another order (several accumulators, fused
+// vec_madd), so they match it to rounding, not bit for bit. axpy, the int8-block products (exact
+// integer sums per block, then the type's float steps in the type's order, 4 rows at a time), the
+// AQLM tables and their products are bit-identical, except that AltiVec arithmetic flushes
+// denormal results to zero (the non-Java mode Linux runs it in); the AQLM decode kernel adds in
+// another order. The inputs are quantized by the reference code: the FPU divides anyway.
+#include "kernel_sets.hpp"
+
+#if defined(__ALTIVEC__)
 #include <altivec.h>
 
 #include <algorithm>
@@ -16,8 +19,10 @@
 #include <cstring>
 
 #include "aqlm_table.hpp"
-#include "kernel_sets.hpp"
-#include "llamaport/aqlm.hpp"
+#include "row_driver.hpp"
+#include "types/aqlm.hpp"
+#include "types/q8_0.hpp"
+#include "types/q8_g.hpp"
 
 namespace llamaport::kernels {
 // Every kernel set uses the same function names, and the one-file build (tools/amalgamate.py)
@@ -32,8 +37,6 @@ using vu32 = __vector unsigned int;
 using vs8 = __vector signed char;
 using vs16 = __vector signed short;
 using vu8 = __vector unsigned char;
-
-bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 // Floats before p reaches a 16-byte boundary (p itself 4-byte aligned, as any float is).
 size_t floats_to_boundary(const float* p) {
@@ -99,12 +102,6 @@ private:
     V prev_[R];
 };
 
-// n (1..4) floats from any 4-aligned p; lanes from n on are undefined. Loads only the blocks
-// holding p[0] and p[n - 1].
-vf32 load_floats(const float* p, size_t n) {
-    return vec_perm(block_at<vf32>(p), block_at<vf32>(p + n - 1), vec_lvsl(0, p));
-}
-
 float hsum(vf32 v) {
     v = vec_add(v, vec_sld(v, v, 8));
     v = vec_add(v, vec_sld(v, v, 4));
@@ -140,10 +137,13 @@ void madd_rows(vf32 (&acc)[R][U], const float* w, size_t stride, const float* x,
     }
 }
 
-// R rows of y. A scalar head brings w to a 16-byte boundary (the R rows share its alignment: the
-// caller groups rows only when a row is a whole number of vectors), x follows as a stream.
+// R rows (lane r's `stride` floats after w), written to y[r * y_lane_stride]. A scalar head
+// brings w to a 16-byte boundary (the R rows share its alignment: rows are grouped only when a
+// row is a whole number of vectors), x follows as a stream. A row's arithmetic depends on U,
+// never on R.
 template <int R, int U>
-void rows_f32(float* y, const float* w, const float* x, size_t cols) {
+void rows_f32(float* y, size_t y_lane_stride, const float* w, size_t stride, const float* x,
+              size_t cols) {
     const size_t head = std::min(cols, floats_to_boundary(w));
     const size_t vectors = (cols - head) / 4, tail = head + 4 * vectors;
     vf32 acc[R][U];
@@ -151,10 +151,10 @@ void rows_f32(float* y, const float* w, const float* x, size_t cols) {
     for (int r = 0; r < R; r++)
         #pragma GCC unroll 8
         for (int u = 0; u < U; u++) acc[r][u] = vec_splats(0.0f);
-    if (vectors > 0) madd_rows<R, U>(acc, w + head, cols, x + head, vectors);
+    if (vectors > 0) madd_rows<R, U>(acc, w + head, stride, x + head, vectors);
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
-        const float* row = w + r * cols;
+        const float* row = w + r * stride;
         float sum = 0.0f;
         for (size_t j = 0; j < head; j++) sum += row[j] * x[j];
         vf32 total = acc[r][0];
@@ -162,16 +162,43 @@ void rows_f32(float* y, const float* w, const float* x, size_t cols) {
         for (int u = 1; u < U; u++) total = vec_add(total, acc[r][u]);
         sum += hsum(total);
         for (size_t j = tail; j < cols; j++) sum += row[j] * x[j];
-        y[r] = sum;
+        y[r * y_lane_stride] = sum;
     }
 }
 
-void matvec_f32(float* y, const float* w, const float* x, size_t cols, size_t row_begin,
-                size_t row_end) {
-    size_t r = row_begin;
-    if (cols % 4 == 0)
-        for (; r + 8 <= row_end; r += 8) rows_f32<8, 1>(y + r, w + r * cols, x, cols);
-    for (; r < row_end; r++) rows_f32<1, 4>(y + r, w + r * cols, x, cols);
+const float* floats(const uint8_t* p) { return reinterpret_cast<const float*>(p); }
+
+// Rows that are whole vectors share one alignment: 8 at a time, one chain each (U = 1), and the
+// tail in the same arithmetic.
+struct F32Lanes {
+    static constexpr size_t lanes = 8;
+    static constexpr bool striped = false;
+    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
+                     const Matrix& m, const uint8_t* x) {
+        rows_f32<8, 1>(y, y_lane_stride, floats(w), w_lane_stride / sizeof(float), floats(x), m.cols);
+    }
+    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
+        for (size_t r = row_begin; r < row_end; r++)
+            rows_f32<1, 1>(y + r, 0, floats(m.row(r)), 0, floats(x), m.cols);
+    }
+};
+
+// Other rows one at a time, four chains each.
+struct F32Row {
+    static constexpr size_t lanes = 1;
+    static constexpr bool striped = false;
+    static void rows(float* y, size_t, const uint8_t* w, size_t, const Matrix& m, const uint8_t* x) {
+        rows_f32<1, 4>(y, 0, floats(w), 0, floats(x), m.cols);
+    }
+    static void tail(float*, const Matrix&, const uint8_t*, size_t, size_t) {}
+};
+
+void product_f32(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                 size_t columns, size_t row_begin, size_t row_end) {
+    if (w.row_stride % 16 == 0)
+        lanes_product<F32Lanes>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else
+        lanes_product<F32Row>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 void axpy_vectors(float* y, vf32 a, const float* x, size_t vectors) {
@@ -192,190 +219,124 @@ void axpy(float* y, float a, const float* x, size_t n) {
     for (size_t i = head + 4 * vectors; i < n; i++) y[i] += a * x[i];
 }
 
-// --- Q8_0 ---------------------------------------------------------------------------------------
+// --- int8 blocks (Q8_G, Q8_0) -----------------------------------------------------------------
 
-// max |x| over n floats, NaN ignored as std::fmax does. Compared as integers (sign bit cleared),
-// which orders non-NaN floats exactly, denormals included; vec_max would flush those to zero.
-// Magnitudes above infinity's bits are NaNs and count as 0.
-float max_abs(const float* x, size_t n) {
-    const uint32_t magnitude = 0x7fffffff, infinity = 0x7f800000;
-    const size_t head = std::min(n, floats_to_boundary(x));
-    uint32_t max_bits = 0;
-    auto scalar_max = [&](size_t i) {
-        uint32_t bits;
-        std::memcpy(&bits, &x[i], 4);
-        bits &= magnitude;
-        if (bits <= infinity) max_bits = std::max(max_bits, bits);
-    };
-    size_t i = 0;
-    for (; i < head; i++) scalar_max(i);
-    const vs32 mask = vec_splats(int32_t(magnitude)), inf = vec_splats(int32_t(infinity));
-    vs32 m = vec_splat_s32(0);
-    for (; i + 4 <= n; i += 4) {
-        const vs32 bits = vec_and(reinterpret_cast<vs32>(block_at<vf32>(x + i)), mask);
-        m = vec_max(m, vec_andc(bits, reinterpret_cast<vs32>(vec_cmpgt(bits, inf))));
+// fp16 to fp32 for a scale: normal halves by moving the fields (a few integer operations, no
+// branch taken), the rest through the exact conversion.
+float half_to_float(uint16_t h) {
+    const uint32_t exponent = h & 0x7C00u;
+    if (exponent == 0 || exponent == 0x7C00u) return fp16_to_fp32(h);
+    const uint32_t bits = (uint32_t(h & 0x8000u) << 16) | ((uint32_t(h & 0x7FFFu) + 0x1C000u) << 13);
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+// A type of int8 blocks: where a block's values and scale are, and its float steps per block (on
+// AltiVec a product rounded once is vec_madd with -0 added).
+struct Q8GBlocks {
+    static constexpr size_t values_offset = types::q8_g_scale_bytes;
+    static size_t block_values(const Matrix& m) { return m.block_values; }
+    static float scale(const uint8_t* block) { return load_f32(block); }
+    // runq.c's order: acc + ((float)isum * w_scale) * x_scale.
+    static vf32 accumulate(vf32 acc, vf32 isum, vf32 ws, vf32 xs) {
+        const vf32 zero = negative_zero();
+        return vec_add(acc, vec_madd(vec_madd(isum, ws, zero), xs, zero));
     }
-    m = vec_max(m, vec_sld(m, m, 8));
-    m = vec_max(m, vec_sld(m, m, 4));
-    int32_t vector_max;
-    vec_ste(m, 0, &vector_max);
-    max_bits = std::max(max_bits, uint32_t(vector_max));
-    for (; i < n; i++) scalar_max(i);
-    float out;
-    std::memcpy(&out, &max_bits, 4);
-    return out;
-}
-
-// std::round (halves away from zero) to int32: v - trunc(v) is exact, so the comparison with 0.5
-// is too.
-vs32 round_half_away(vf32 v) {
-    const vf32 one = vec_ctf(vec_splat_s32(1), 0), half = vec_ctf(vec_splat_s32(1), 1);
-    const vf32 t = vec_trunc(v);
-    const vf32 away = vec_or(vec_and(v, negative_zero()), one);  // +-1 with v's sign
-    const vf32 round_up = reinterpret_cast<vf32>(vec_cmpge(vec_abs(vec_sub(v, t)), half));
-    return vec_cts(vec_add(t, vec_and(away, round_up)), 0);
-}
-
-// AltiVec has only a reciprocal estimate, so the FPU divides (exactly as the scalar set does) and
-// the vector unit rounds, converts and narrows 16 values at a time.
-void quantize_q8(int8_t* q, float* scales, const float* x, size_t n, size_t group_size) {
-    for (size_t start = 0, g = 0; start < n; start += group_size, g++) {
-        const size_t len = n - start < group_size ? n - start : group_size;
-        const float* xg = x + start;
-        const float scale = max_abs(xg, len) / 127.0f;
-        scales[g] = scale;
-        if (scale == 0.0f) {
-            std::memset(q + start, 0, len);
-            continue;
-        }
-        for (size_t i = 0; i < len; i += 16) {
-            const size_t m = std::min<size_t>(16, len - i);
-            vf32 v[4] = {};
-            float* quotients = reinterpret_cast<float*>(v);
-            for (size_t k = 0; k < m; k++) quotients[k] = clamp_q8_quotient(xg[i + k] / scale);
-            const vs32 i0 = round_half_away(v[0]), i1 = round_half_away(v[1]);
-            const vs32 i2 = round_half_away(v[2]), i3 = round_half_away(v[3]);
-            const vs8 packed = vec_packs(vec_packs(i0, i1), vec_packs(i2, i3));
-            std::memcpy(q + start + i, &packed, m);
-        }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return types::q8_g_row_dot(w, x, m.cols, m.block_values);
     }
-}
+};
 
-int32_t dot_i8(const int8_t* w, const int8_t* x, size_t n) {
-    int32_t sum = 0;
-    for (size_t j = 0; j < n; j++) sum += int32_t(w[j]) * int32_t(x[j]);
-    return sum;
-}
-
-// Any group size, one row, in scalar code: the fallback for group sizes that are not whole
-// vectors and for a row's last, short group.
-float row_q8_generic(const int8_t* w, const float* ws, const int8_t* x, const float* xs,
-                     size_t cols, size_t group_size, size_t first_group) {
-    float sum = 0.0f;
-    for (size_t g = first_group, start = g * group_size; start < cols; g++, start += group_size) {
-        const size_t len = cols - start < group_size ? cols - start : group_size;
-        sum += float(dot_i8(w + start, x + start, len)) * ws[g] * xs[g];
+struct Q8_0Blocks {
+    static constexpr size_t values_offset = 2;
+    static size_t block_values(const Matrix&) { return types::q8_0_values; }
+    static float scale(const uint8_t* block) { return half_to_float(load_u16(block)); }
+    // ggml's order: acc + float(isum) * (w_scale * x_scale).
+    static vf32 accumulate(vf32 acc, vf32 isum, vf32 ws, vf32 xs) {
+        const vf32 zero = negative_zero();
+        return vec_add(acc, vec_madd(isum, vec_madd(ws, xs, zero), zero));
     }
-    return sum;
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return types::q8_0_row_dot(w, x, m.cols);
+    }
+};
+
+// [sum(a), sum(b), sum(c), sum(d)], exactly.
+vs32 sum4(vs32 a, vs32 b, vs32 c, vs32 d) {
+    const vs32 ac = vec_add(vec_mergeh(a, c), vec_mergel(a, c));  // a0+a2 c0+c2 a1+a3 c1+c3
+    const vs32 bd = vec_add(vec_mergeh(b, d), vec_mergel(b, d));
+    return vec_add(vec_mergeh(ac, bd), vec_mergel(ac, bd));
 }
 
-// Whole groups (group_size a multiple of 16) of R rows sharing one alignment; each x vector is
-// loaded once for all R. vec_msum multiplies signed by unsigned bytes (4 products summed into
-// each int32 lane), so the weights are biased to unsigned, w + 128 = w ^ 0x80, and the bias
-// removed per group: sum x*(w + 128) - 128 * sum x. The correction depends on x only: one
-// vec_msum per x vector for all R rows, which then start from it. Exact for any int8 x and w.
-// C is the number of vectors per group when known at compile time (the common group sizes), so
-// that a group's loops unroll; 0 for any other multiple of 16. x may have any alignment: the
-// shift it may need is shared by the R rows.
-template <int R, int C, bool WAligned>
-void rows_q8(float* y, const int8_t* w, const float* ws, const int8_t* x, const float* xs,
-             size_t cols, size_t group_size) {
-    const size_t groups = groups_per_row(cols, group_size), full = cols / group_size;
-    const size_t vectors = C ? C : group_size / 16;
-    const vu8 bias = vec_sl(vec_splat_u8(1), vec_splat_u8(7));  // 0x80 in every byte
-    const vs32 zero = vec_splat_s32(0);
-    // vec_perm masks: lane 0 of a vector in every lane, and the step to the next lane.
-    const vu8 lane0 = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3}, next_lane = vec_splat_u8(4);
-    Streams<vs8, R, WAligned> wv(w, cols);
-    Streams<vs8, 1, false> xv(x, 0);
-    vf32 acc[R];
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; r++) acc[r] = vec_splats(0.0f);
-
-    for (size_t g = 0; g < full; g += 4) {
-        const size_t n = std::min<size_t>(4, full - g);
-        // ws * xs for these (up to) four groups, one per lane.
-        const vf32 xscale = load_floats(xs + g, n);
-        vf32 scale[R];
-        #pragma GCC unroll 8
-        for (int r = 0; r < R; r++)
-            scale[r] = vec_madd(load_floats(ws + r * groups + g, n), xscale, negative_zero());
-        vu8 lane = lane0;
-        #pragma GCC unroll 1  // unrolled (-O3), GCC 12 spills the scales and isums
-        for (size_t k = 0; k < n; k++, lane = vec_add(lane, next_lane)) {
-            Streams<vs8, 1, false> xc = xv;
+// 4 adjacent rows of a type of int8 blocks whose block is C 16-byte vectors (C = 0: any multiple
+// of 16, known at run time), at any alignment. vec_msum multiplies signed by unsigned bytes (4
+// products summed into each int32 lane), so the weights are biased to unsigned, w + 128 =
+// w ^ 0x80, and the bias removed per block: sum x*(w + 128) - 128 * sum x. The correction depends
+// on x only: one vec_msum per x vector for all 4 rows, which then start from it. Exact for any
+// int8 x and w.
+template <class Blocks, int C>
+struct Q8Lanes {
+    static constexpr size_t lanes = 4;
+    static constexpr bool striped = false;
+    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
+                     const Matrix& m, const uint8_t* x) {
+        const size_t n = Blocks::block_values(m), vectors = C ? C : n / 16;
+        const size_t block_bytes = Blocks::values_offset + n, blocks = m.cols / n;
+        const vu8 bias = vec_sl(vec_splat_u8(1), vec_splat_u8(7));  // 0x80 in every byte
+        const vs32 zero = vec_splat_s32(0);
+        vf32 acc = vec_splats(0.0f);
+        alignas(16) float lane_scales[lanes];
+        for (size_t b = 0; b < blocks; b++, w += block_bytes, x += block_bytes) {
+            Streams<vs8, 1, false> xs(x + Blocks::values_offset, 0);
+            Streams<vs8, 1, false> xc = xs;
             vs32 correction = zero;
             #pragma GCC unroll 4
             for (size_t c = 0; c < vectors; c++, xc.advance())
                 correction = vec_msum(xc.at(0), bias, correction);
-            vs32 isum[R];
-            #pragma GCC unroll 8
-            for (int r = 0; r < R; r++) isum[r] = vec_sub(zero, correction);
+            vs32 isum[lanes];
             #pragma GCC unroll 4
-            for (size_t c = 0; c < vectors; c++, xv.advance(), wv.advance()) {
-                const vs8 x16 = xv.at(0);
-                #pragma GCC unroll 8
-                for (int r = 0; r < R; r++)
-                    isum[r] =
-                        vec_msum(x16, vec_xor(reinterpret_cast<vu8>(wv.at(r)), bias), isum[r]);
+            for (size_t l = 0; l < lanes; l++) {
+                Streams<vs8, 1, false> ws(w + l * w_lane_stride + Blocks::values_offset, 0);
+                Streams<vs8, 1, false> xv = xs;
+                isum[l] = vec_sub(zero, correction);
+                #pragma GCC unroll 4
+                for (size_t c = 0; c < vectors; c++, xv.advance(), ws.advance())
+                    isum[l] = vec_msum(xv.at(0), vec_xor(reinterpret_cast<vu8>(ws.at(0)), bias),
+                                       isum[l]);
             }
-            #pragma GCC unroll 8
-            for (int r = 0; r < R; r++)
-                acc[r] = vec_madd(vec_ctf(isum[r], 0), vec_perm(scale[r], scale[r], lane), acc[r]);
+            for (size_t l = 0; l < lanes; l++) lane_scales[l] = Blocks::scale(w + l * w_lane_stride);
+            acc = Blocks::accumulate(acc, vec_ctf(sum4(isum[0], isum[1], isum[2], isum[3]), 0),
+                                     *reinterpret_cast<const vf32*>(lane_scales),
+                                     vec_splats(Blocks::scale(x)));
         }
+        alignas(16) float out[lanes];
+        *reinterpret_cast<vf32*>(out) = acc;
+        for (size_t l = 0; l < lanes; l++) y[l * y_lane_stride] = out[l];
     }
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-        y[r] = hsum(acc[r]) +
-               row_q8_generic(w + r * cols, ws + r * groups, x, xs, cols, group_size, full);
+    // The reference's arithmetic, which the lanes reproduce bit for bit.
+    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
+        for (size_t r = row_begin; r < row_end; r++) y[r] = Blocks::row(m.row(r), m, x);
+    }
+};
+
+void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                  size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<Q8Lanes<Q8_0Blocks, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
-template <int R, int C>
-void rows_q8(float* y, const int8_t* w, const float* ws, const int8_t* x, const float* xs,
-             size_t cols, size_t group_size) {
-    if (aligned16(w))
-        rows_q8<R, C, true>(y, w, ws, x, xs, cols, group_size);
+// Group sizes of whole vectors; the common ones unrolled. Others take the reference.
+void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                  size_t columns, size_t row_begin, size_t row_end) {
+    const size_t g = w.block_values;
+    if (g == 32)
+        lanes_product<Q8Lanes<Q8GBlocks, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else if (g == 64)
+        lanes_product<Q8Lanes<Q8GBlocks, 4>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else if (g % 16 == 0)
+        lanes_product<Q8Lanes<Q8GBlocks, 0>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
     else
-        rows_q8<R, C, false>(y, w, ws, x, xs, cols, group_size);
-}
-
-// Four rows at a time when rows are whole vectors (then they share one alignment).
-template <int C>
-void matvec_q8_vectors(float* y, const int8_t* wq, const float* ws, const int8_t* xq,
-                       const float* xs, size_t cols, size_t group_size, size_t row_begin,
-                       size_t row_end) {
-    const size_t groups = groups_per_row(cols, group_size);
-    size_t r = row_begin;
-    if (cols % 16 == 0)
-        for (; r + 4 <= row_end; r += 4)
-            rows_q8<4, C>(y + r, wq + r * cols, ws + r * groups, xq, xs, cols, group_size);
-    for (; r < row_end; r++)
-        rows_q8<1, 0>(y + r, wq + r * cols, ws + r * groups, xq, xs, cols, group_size);
-}
-
-void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, const float* xs,
-               size_t cols, size_t group_size, size_t row_begin, size_t row_end) {
-    if (group_size % 16 != 0 || cols < group_size) {
-        const size_t groups = groups_per_row(cols, group_size);
-        for (size_t r = row_begin; r < row_end; r++)
-            y[r] = row_q8_generic(wq + r * cols, ws + r * groups, xq, xs, cols, group_size, 0);
-    } else if (group_size == 32) {
-        matvec_q8_vectors<2>(y, wq, ws, xq, xs, cols, group_size, row_begin, row_end);
-    } else if (group_size == 64) {
-        matvec_q8_vectors<4>(y, wq, ws, xq, xs, cols, group_size, row_begin, row_end);
-    } else {
-        matvec_q8_vectors<0>(y, wq, ws, xq, xs, cols, group_size, row_begin, row_end);
-    }
+        types::q8_g_product(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // --- AQLM -------------------------------------------------------------------------------------
@@ -473,11 +434,6 @@ struct AqlmBuild {
     }
 };
 
-void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
-                      size_t block_begin, size_t block_end) {
-    aqlm_build_table_blocks<AqlmBuild>(lut, lut_scales, a, x, block_begin, block_end);
-}
-
 // A 256-entry table is 16 registers. vec_perm looks 16 codes up in a pair of them (32 entries) by
 // the codes' low 5 bits; bits 5, 6 and 7 then select among the 8 pairs' results. The sums for a
 // table block run in 16-bit lanes (at most 8 * 127). Element order is memory order (big-endian),
@@ -538,25 +494,21 @@ struct AqlmBlock {
     }
 };
 
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const int8_t* lut, const float* lut_scales,
-                       size_t row_begin, size_t row_end) {
-    aqlm_table_product<AqlmBlock>(y, a, lut, lut_scales, row_begin, row_end);
-}
-
-// Groups of 8: each group's weights are two aligned vectors (the codebooks' entries summed; an
+// Groups of 8 (the last, partial one as the reference does it): each group's weights are two aligned vectors (the codebooks' entries summed; an
 // entry is 32 bytes into 64-byte aligned memory), fused into two accumulators with x, which
 // streams at any alignment. Other group sizes take the scalar set's loops.
-void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
+void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
                         size_t row_end) {
-    if (a.shape.group_size != 8) return scalar.aqlm_matvec_decode(y, a, x, row_begin, row_end);
+    if (a.shape.group_size != 8) return types::aqlm_decode_reference(y, a, x, row_begin, row_end);
     const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
+    const size_t full = a.shape.cols / 8;  // the last group may be partial
     const size_t entries = a.shape.entries();
     const vf32* codebooks = reinterpret_cast<const vf32*>(a.codebooks);
     for (size_t r = row_begin; r < row_end; r++) {
         const uint16_t* codes = a.codes16 + r * groups * m_count;
         Streams<vf32, 1, false> xs(x, 0);
         vf32 acc0 = vec_splats(0.0f), acc1 = vec_splats(0.0f);
-        for (size_t i = 0; i < groups; i++, codes += m_count) {
+        for (size_t i = 0; i < full; i++, codes += m_count) {
             const vf32* entry = codebooks + size_t(codes[0]) * 2;
             vf32 w0 = entry[0], w1 = entry[1];
             for (size_t m = 1; m < m_count; m++) {
@@ -569,16 +521,29 @@ void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t ro
             acc1 = vec_madd(w1, xs.at(0), acc1);
             xs.advance();
         }
-        y[r] = a.scales[r] * hsum(vec_add(acc0, acc1));
+        y[r] = a.scales[r] * (hsum(vec_add(acc0, acc1)) + types::aqlm_decode_groups(a, r, x, full));
     }
 }
 
 }  // namespace
 }  // namespace altivec_impl
 
-const KernelSet altivec = {"altivec", altivec_impl::matvec_f32, altivec_impl::quantize_q8,
-                           altivec_impl::matvec_q8, altivec_impl::axpy,
-                           altivec_impl::aqlm_build_table, altivec_impl::aqlm_matvec_table,
-                           altivec_impl::aqlm_matvec_decode};
+bool add_altivec_kernels(KernelSet& set) {
+    using namespace altivec_impl;
+    set.product[size_t(WeightType::F32)] = product_f32;
+    set.product[size_t(WeightType::Q8_G)] = product_q8_g;
+    set.product[size_t(WeightType::Q8_0)] = product_q8_0;
+    set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
+    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_wide_product<aqlm_decode>;
+    set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
+    set.axpy_f32 = axpy;
+    return true;
+}
 
 }  // namespace llamaport::kernels
+
+#else  // not compiled for AltiVec
+
+bool llamaport::kernels::add_altivec_kernels(KernelSet&) { return false; }
+
+#endif

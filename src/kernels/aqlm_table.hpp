@@ -82,16 +82,17 @@ inline int32_t input_pair(const int16_t* x16, size_t p) {
 }
 
 // The block's inputs rounded to integers in [-limit, limit] at one scale (returned), held as
-// int16: x16[i * 2 * pairs + j] for its n groups, zero past each group's g inputs. Shared by
-// every set, so all of them round the same way.
-inline float quantize_inputs(int16_t* x16, const float* x, size_t n, size_t g, size_t pairs,
-                             int32_t limit) {
+// int16: x16[i * 2 * pairs + j] for its n groups, zero past each group's g inputs and past the
+// `valid` inputs that exist (the matrix's last group may be partial). Shared by every set, so all
+// of them round the same way.
+inline float quantize_inputs(int16_t* x16, const float* x, size_t n, size_t valid, size_t g,
+                             size_t pairs, int32_t limit) {
     float most = 0.0f;
-    for (size_t j = 0; j < n * g; j++) most = std::max(most, std::fabs(x[j]));  // NaN left out
+    for (size_t j = 0; j < valid; j++) most = std::max(most, std::fabs(x[j]));  // NaN left out
     const float l = float(limit), inv = most > 0.0f ? l / most : 0.0f;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < 2 * pairs; j++) {
-            float v = j < g ? x[i * g + j] * inv : 0.0f;
+            float v = j < g && i * g + j < valid ? x[i * g + j] * inv : 0.0f;
             v = v == v ? std::min(std::max(v, -l), l) : 0.0f;  // NaN: 0
             x16[i * 2 * pairs + j] = int16_t(round_to_even(v));
         }
@@ -108,8 +109,9 @@ void aqlm_build_table_blocks(int8_t* lut, float* lut_scales, const AqlmPacked& a
     alignas(64) int16_t x16[per_block * (AqlmPacked::max_group_size + 1)];
     for (size_t b = block_begin; b < block_end; b++) {
         const size_t first = b * per_block, n = std::min(per_block, groups - first);
-        const float input_scale =
-            quantize_inputs(x16, x + first * g, n, g, pairs, AqlmPacked::input_limit);
+        const float input_scale = quantize_inputs(x16, x + first * g, n,
+                                                  std::min(n * g, a.shape.cols - first * g), g,
+                                                  pairs, AqlmPacked::input_limit);
         for (size_t m = 0; m < m_count; m++) {
             const int16_t* columns = a.codebooks16 + m * pairs * entries * 2;
             const int32_t amax = Build::dot_entries(d, columns, entries, x16, pairs, n);
@@ -168,6 +170,51 @@ void aqlm_table_product(float* y, const AqlmPacked& a, const int8_t* lut, const 
                 y[r] = out[r - first];
         }
     }
+}
+
+// What a product of an AQLM table-layout matrix reads for one input column
+// (InputFormat::AqlmTable): the int8 tables (table_bytes, rounded up to 64 bytes), then their
+// fp32 scales.
+inline size_t aqlm_lut_bytes(const AqlmPacked& a) { return (a.table_bytes() + 63) / 64 * 64; }
+inline size_t aqlm_input_bytes(const Matrix& w) {
+    const AqlmPacked& a = w.aqlm();
+    return (aqlm_lut_bytes(a) + a.table_scales() * sizeof(float) + 63) / 64 * 64;
+}
+// Table blocks are independent work.
+inline size_t aqlm_input_parts(const Matrix& w) { return w.aqlm().table_blocks(); }
+inline uintptr_t aqlm_input_key(const Matrix& w) { return reinterpret_cast<uintptr_t>(w.data); }
+
+// A set's prepare entry for AQLM: its Build fills table blocks [begin, end) (out 64-byte aligned).
+template <class Build>
+void aqlm_prepare(uint8_t* out, const Matrix& w, const float* x, size_t begin, size_t end) {
+    const AqlmPacked& a = w.aqlm();
+    aqlm_build_table_blocks<Build>(reinterpret_cast<int8_t*>(out),
+                                   reinterpret_cast<float*>(out + aqlm_lut_bytes(a)), a, x, begin,
+                                   end);
+}
+
+// A set's product entry for AQLM tables, column by column.
+template <class Block>
+void aqlm_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                  size_t columns, size_t row_begin, size_t row_end) {
+    const AqlmPacked& a = w.aqlm();
+    for (size_t c = 0; c < columns; c++, y += y_stride, in += in_stride)
+        aqlm_table_product<Block>(y, a, reinterpret_cast<const int8_t*>(in),
+                                  reinterpret_cast<const float*>(in + aqlm_lut_bytes(a)),
+                                  row_begin, row_end);
+}
+
+// The decode layout (codes over 8 bits, WeightType::AQLM_WIDE), reading the fp32 input (cols
+// values; the last group may be partial): y[r] = scales[r] * sum_i dot(x group i, w_i), where
+// w_i = sum_m codebook[m][codes[r][i][m]], for r in [row_begin, row_end).
+using AqlmDecodeFn = void (*)(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
+                              size_t row_end);
+
+template <AqlmDecodeFn decode>
+void aqlm_wide_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
+                       size_t in_stride, size_t columns, size_t row_begin, size_t row_end) {
+    for (size_t c = 0; c < columns; c++, y += y_stride, in += in_stride)
+        decode(y, w.aqlm(), reinterpret_cast<const float*>(in), row_begin, row_end);
 }
 
 }  // namespace llamaport::kernels

@@ -1,17 +1,21 @@
-// AVX2 + FMA kernels (x86-64 since Haswell). Compiled with -mavx2 -mfma in this file only and
-// selected at run time, so the rest of the binary still runs on older x86 CPUs.
+// AVX2 + FMA + F16C kernels (x86-64 since Haswell and Zen). Compiled with those flags in this
+// file only and selected at run time, so the rest of the binary still runs on older x86 CPUs.
 //
-// Differences from the scalar reference: matvec_f32 and matvec_q8 add in a different
-// order (several accumulators, fused multiply-add; matvec_q8 also multiplies the two scales
-// first), so they match it to rounding, not bit for bit.
-// quantize_q8 and axpy_f32 give bit-identical results, and so do the AQLM tables and their
-// products (integer sums); the AQLM decode kernel adds in a different order.
+// Against the scalar reference: fp32 products add in another order (8-wide accumulators, fused
+// multiply-add), so they match it to rounding, not bit for bit. Everything else is bit-identical:
+// input quantization, axpy, the int8-block products (exact integer sums per block, then the
+// type's float steps in the type's order, 8 rows at a time), the AQLM tables and their products;
+// only the AQLM decode kernel adds in another order.
+#include "kernel_sets.hpp"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <algorithm>
 #include <cstring>
 
 #include "aqlm_table.hpp"
-#include "kernel_sets.hpp"
-#include "llamaport/aqlm.hpp"
+#include "row_driver.hpp"
+#include "types/aqlm.hpp"
+#include "types/inputs.hpp"
 #include "x86_intrinsics.hpp"
 
 namespace llamaport::kernels {
@@ -27,20 +31,6 @@ __m256i tail_mask(size_t n) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bits + 8 - n));
 }
 
-float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-int32_t hsum(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
-    return _mm_cvtsi128_si32(s);
-}
-
 float hmax(__m256 v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
@@ -48,71 +38,88 @@ float hmax(__m256 v) {
     return _mm_cvtss_f32(m);
 }
 
-// --- fp32 ---------------------------------------------------------------------------------------
-
-// Rows are read in 8 lanes, each a linear walk through its own run of consecutive rows, so that
-// the hardware L2 streamer sees 8 long streams. Blocks of adjacent rows, one stream per row that
-// ends after a few hundred bytes, left it idle: on a Sapphire Rapids Xeon this took a 110M
-// model's products from about 75% (fp32) and 60% (Q8_0) to about 95% of the single-core read
-// bandwidth.
-constexpr size_t lanes = 8;
-
-// Hints the line 1 KiB ahead of p in its lane (running on into the lane's next row), on top of
-// the streamer: 5-10% faster than the streamer alone; 4 KiB ahead or a hint to L2 only was
-// slower, a non-temporal one far slower.
-void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p) + 1024, _MM_HINT_T0); }
-
-// [sum(v[0]), ..., sum(v[7])]
+// [sum(v[0]), ..., sum(v[7])], each ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)).
 __m256 hsum8(const __m256* v) {
     const __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
     const __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
     return _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x21), _mm256_blend_ps(h0, h1, 0xF0));
 }
 
-// L lanes, `run` rows each, lane l's rows starting run * l rows after w: y[l * run + i] for i in
-// [0, run). One accumulator per lane, two FMAs into it per step: L = 8 chains hide the latency.
+// The sum of v in hsum8's order, so that a row gives the same result alone or in lanes.
+float hsum1(__m256 v) {
+    const __m256 h = _mm256_hadd_ps(v, v);
+    const __m256 q = _mm256_hadd_ps(h, h);
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_extractf128_ps(q, 1), _mm256_castps256_ps128(q)));
+}
+
+// [sum(v[0]), ..., sum(v[7])]
+__m256i hsum8(const __m256i* v) {
+    const __m256i h0 =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i h1 =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x21),
+                            _mm256_blend_epi32(h0, h1, 0xF0));
+}
+
+// --- fp32 ---------------------------------------------------------------------------------------
+
+// Hints the line 1 KiB ahead of p in its lane (running on into the lane's next row), on top of
+// the L2 streamer: 5-10% faster than the streamer alone; 4 KiB ahead or a hint to L2 only was
+// slower, a non-temporal one far slower.
+void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p) + 1024, _MM_HINT_T0); }
+
+// L rows, lane l's at w + l * stride bytes. One accumulator per row, two FMAs into it per
+// 16 values: with L = 8 the chains hide the latency. Reading the rows in 8 striped lanes, each a
+// linear walk through its own run of rows, took a Sapphire Rapids Xeon's 110M products from about
+// 75% to about 95% of the single-core read bandwidth: the streamer follows 8 long streams.
 template <size_t L>
-void lanes_f32(float* y, const float* w, const float* x, size_t cols, size_t run) {
-    const size_t stride = run * cols;
-    for (size_t i = 0; i < run; i++, w += cols, y++) {
-        __m256 acc[L];
+void rows_f32(float* y, size_t y_lane_stride, const uint8_t* w, size_t stride, size_t cols,
+              const float* x) {
+    __m256 acc[L];
+    #pragma GCC unroll 8
+    for (size_t l = 0; l < L; l++) acc[l] = _mm256_setzero_ps();
+    auto row = [&](size_t l) { return reinterpret_cast<const float*>(w + l * stride); };
+    size_t j = 0;
+    for (; j + 16 <= cols; j += 16) {
+        const __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
         #pragma GCC unroll 8
-        for (size_t l = 0; l < L; l++) acc[l] = _mm256_setzero_ps();
-        size_t j = 0;
-        for (; j + 16 <= cols; j += 16) {
-            const __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
-            #pragma GCC unroll 8
-            for (size_t l = 0; l < L; l++) {
-                const float* p = w + l * stride + j;
-                acc[l] = _mm256_fmadd_ps(_mm256_loadu_ps(p), x0, acc[l]);
-                acc[l] = _mm256_fmadd_ps(_mm256_loadu_ps(p + 8), x1, acc[l]);
-                prefetch(p);
-            }
+        for (size_t l = 0; l < L; l++) {
+            const float* p = row(l) + j;
+            acc[l] = _mm256_fmadd_ps(_mm256_loadu_ps(p), x0, acc[l]);
+            acc[l] = _mm256_fmadd_ps(_mm256_loadu_ps(p + 8), x1, acc[l]);
+            prefetch(p);
         }
-        for (; j < cols; j += 8) {
-            // Masked loads read nothing past the end of the row.
-            const __m256i mask = tail_mask(std::min<size_t>(8, cols - j));
-            const __m256 x0 = _mm256_maskload_ps(x + j, mask);
-            #pragma GCC unroll 8
-            for (size_t l = 0; l < L; l++)
-                acc[l] = _mm256_fmadd_ps(_mm256_maskload_ps(w + l * stride + j, mask), x0, acc[l]);
-        }
-        if constexpr (L == lanes) {
-            alignas(32) float sums[L];
-            _mm256_store_ps(sums, hsum8(acc));
-            for (size_t l = 0; l < L; l++) y[l * run] = sums[l];
-        } else {
-            for (size_t l = 0; l < L; l++) y[l * run] = hsum(acc[l]);
-        }
+    }
+    for (; j < cols; j += 8) {
+        // Masked loads read nothing past the end of the row.
+        const __m256i mask = tail_mask(std::min<size_t>(8, cols - j));
+        const __m256 x0 = _mm256_maskload_ps(x + j, mask);
+        #pragma GCC unroll 8
+        for (size_t l = 0; l < L; l++)
+            acc[l] = _mm256_fmadd_ps(_mm256_maskload_ps(row(l) + j, mask), x0, acc[l]);
+    }
+    if constexpr (L == 8) {
+        alignas(32) float sums[L];
+        _mm256_store_ps(sums, hsum8(acc));
+        for (size_t l = 0; l < L; l++) y[l * y_lane_stride] = sums[l];
+    } else {
+        for (size_t l = 0; l < L; l++) y[l * y_lane_stride] = hsum1(acc[l]);
     }
 }
 
-void matvec_f32(float* y, const float* w, const float* x, size_t cols, size_t row_begin,
-                size_t row_end) {
-    const size_t run = (row_end - row_begin) / lanes, rest = row_begin + lanes * run;
-    lanes_f32<lanes>(y + row_begin, w + row_begin * cols, x, cols, run);
-    lanes_f32<1>(y + rest, w + rest * cols, x, cols, row_end - rest);
-}
+struct F32Lanes {
+    static constexpr size_t lanes = 8;
+    static constexpr bool striped = true;
+    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
+                     const Matrix& m, const uint8_t* x) {
+        rows_f32<8>(y, y_lane_stride, w, w_lane_stride, m.cols, reinterpret_cast<const float*>(x));
+    }
+    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
+        for (size_t r = row_begin; r < row_end; r++)
+            rows_f32<1>(y + r, 0, m.row(r), 0, m.cols, reinterpret_cast<const float*>(x));
+    }
+};
 
 // Multiply, then add, both rounded: the same result as the scalar set, bit for bit.
 void axpy(float* y, float a, const float* x, size_t n) {
@@ -129,16 +136,16 @@ void axpy(float* y, float a, const float* x, size_t n) {
     }
 }
 
-// --- Q8_0 ---------------------------------------------------------------------------------------
+// --- input quantization -------------------------------------------------------------------------
 
-// std::round (halves away from zero) on values that fit an int32; there is no such rounding mode.
-// v - trunc(v) is exact, so the comparison with 0.5 is too.
 // clamp_q8_quotient of 8 lanes: the ordered self-compare zeroes NaN lanes, then min/max clamp.
 __m256 clamp_q8_quotients(__m256 v) {
     v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
     return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
 }
 
+// std::round (halves away from zero) on values that fit an int32; there is no such rounding mode.
+// v - trunc(v) is exact, so the comparison with 0.5 is too.
 __m256 round_half_away(__m256 v) {
     const __m256 sign_bit = _mm256_set1_ps(-0.0f);
     const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
@@ -163,154 +170,173 @@ void store_q8(int8_t* q, __m256 v, size_t n) {
     }
 }
 
-// Divides by the scale (as the scalar set does, not multiplying by a reciprocal) so that q is
-// identical.
-void quantize_q8(int8_t* q, float* scales, const float* x, size_t n, size_t group_size) {
+// max |x| of n values, NaN left out: max(|x|, m) keeps m when x is NaN, as std::fmax does.
+float max_abs(const float* x, size_t n) {
     const __m256 sign_bit = _mm256_set1_ps(-0.0f);
-    for (size_t start = 0, g = 0; start < n; start += group_size, g++) {
-        const size_t len = n - start < group_size ? n - start : group_size;
-        const float* xg = x + start;
-        // max(|x|, m) keeps m when x is NaN, as std::fmax does.
-        __m256 m = _mm256_setzero_ps();
-        size_t i = 0;
-        for (; i + 8 <= len; i += 8)
-            m = _mm256_max_ps(_mm256_andnot_ps(sign_bit, _mm256_loadu_ps(xg + i)), m);
-        if (i < len)
-            m = _mm256_max_ps(
-                _mm256_andnot_ps(sign_bit, _mm256_maskload_ps(xg + i, tail_mask(len - i))), m);
-        const float scale = hmax(m) / 127.0f;
-        scales[g] = scale;
-        if (scale == 0.0f) {
-            std::memset(q + start, 0, len);
-            continue;
-        }
-        const __m256 s = _mm256_set1_ps(scale);
-        for (i = 0; i + 8 <= len; i += 8)
-            store_q8(q + start + i,
-                     round_half_away(clamp_q8_quotients(_mm256_div_ps(_mm256_loadu_ps(xg + i), s))), 8);
-        if (i < len)
-            store_q8(q + start + i,
-                     round_half_away(clamp_q8_quotients(
-                         _mm256_div_ps(_mm256_maskload_ps(xg + i, tail_mask(len - i)), s))),
-                     len - i);
+    __m256 m = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_andnot_ps(sign_bit, _mm256_loadu_ps(x + i)), m);
+    if (i < n)
+        m = _mm256_max_ps(_mm256_andnot_ps(sign_bit, _mm256_maskload_ps(x + i, tail_mask(n - i))), m);
+    return hmax(m);
+}
+
+// q[i] = round(clamp(op(x[i], s))) for n values, op a division (runq.c) or a multiplication
+// (ggml), exactly as the reference does it.
+template <bool Divide>
+void quantize_values(int8_t* q, const float* x, size_t n, float s) {
+    const __m256 sv = _mm256_set1_ps(s);
+    auto quotients = [&](__m256 v) {
+        return round_half_away(clamp_q8_quotients(Divide ? _mm256_div_ps(v, sv) : _mm256_mul_ps(v, sv)));
+    };
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) store_q8(q + i, quotients(_mm256_loadu_ps(x + i)), 8);
+    if (i < n) store_q8(q + i, quotients(_mm256_maskload_ps(x + i, tail_mask(n - i))), n - i);
+}
+
+void quantize_q8_g(uint8_t* out, const Matrix& w, const float* x, size_t begin, size_t end) {
+    const size_t g = w.block_values;
+    for (size_t i = begin; i < end; i++) {
+        uint8_t* block = out + i * (types::q8_g_scale_bytes + g);
+        const float scale = max_abs(x + i * g, g) / 127.0f;
+        std::memcpy(block, &scale, sizeof scale);
+        int8_t* q = reinterpret_cast<int8_t*>(block + types::q8_g_scale_bytes);
+        if (scale == 0.0f)
+            std::memset(q, 0, g);
+        else
+            quantize_values<true>(q, x + i * g, g, scale);
     }
 }
 
+void quantize_q8_0(uint8_t* out, const Matrix&, const float* x, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+        uint8_t* block = out + i * types::q8_0_bytes;
+        const float* xb = x + i * types::q8_0_values;
+        const float d = max_abs(xb, types::q8_0_values) / 127.0f;
+        const uint16_t half = fp32_to_fp16(d);
+        std::memcpy(block, &half, sizeof half);
+        quantize_values<false>(reinterpret_cast<int8_t*>(block + 2), xb, types::q8_0_values,
+                               d != 0.0f ? 1.0f / d : 0.0f);
+    }
+}
+
+// --- int8 blocks (Q8_G, Q8_0) -----------------------------------------------------------------
+
 // sum w[k]*x[k] over 32 bytes, as 8 int32 partial sums. maddubs multiplies unsigned by signed
-// bytes, so it gets |w| and x with w's sign. Needs x in [-127, 127] (quantize_q8's range): -(-128)
-// does not fit a byte. w may be -128 (|w| = 128 as unsigned). A pair sum is at most
-// 2 * 128 * 127 = 32512, so maddubs never saturates.
+// bytes, so it gets |w| and x with w's sign. Needs x in [-127, 127] (the input quantizers'
+// range): -(-128) does not fit a byte. w may be -128 (|w| = 128 as unsigned). A pair sum is at
+// most 2 * 128 * 127 = 32512, so maddubs never saturates.
 __m256i dot32(__m256i w, __m256i x) {
     const __m256i prod16 = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
     return _mm256_madd_epi16(prod16, _mm256_set1_epi16(1));
 }
 
-int32_t dot_i8(const int8_t* w, const int8_t* x, size_t n) {
-    __m256i acc = _mm256_setzero_si256();
-    size_t j = 0;
-    for (; j + 32 <= n; j += 32)
-        acc = _mm256_add_epi32(acc,
-                               dot32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j)),
-                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j))));
-    int32_t sum = hsum(acc);
-    for (; j < n; j++) sum += int32_t(w[j]) * int32_t(x[j]);
-    return sum;
-}
+__m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
-// Any group size, one row: integer dot per group, then scaled as the scalar set does.
-float row_q8_generic(const int8_t* w, const float* ws, const int8_t* x, const float* xs,
-                     size_t cols, size_t group_size, size_t first_group) {
-    float sum = 0.0f;
-    for (size_t g = first_group, start = g * group_size; start < cols; g++, start += group_size) {
-        const size_t len = cols - start < group_size ? cols - start : group_size;
-        sum += float(dot_i8(w + start, x + start, len)) * ws[g] * xs[g];
+// A type of int8 blocks: where a block's values and scale are, and its float steps per block.
+struct Q8GBlocks {
+    static constexpr size_t values_offset = types::q8_g_scale_bytes;
+    static size_t block_values(const Matrix& m) { return m.block_values; }
+    static __m256 lane_scales(const uint8_t* block, __m256i offsets) {
+        return _mm256_i32gather_ps(reinterpret_cast<const float*>(block), offsets, 1);
     }
-    return sum;
-}
+    static float input_scale(const uint8_t* block) { return load_f32(block); }
+    // runq.c's order: acc + ((float)isum * w_scale) * x_scale.
+    static __m256 accumulate(__m256 acc, __m256 isum, __m256 ws, float xs) {
+        return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(isum, ws), _mm256_set1_ps(xs)));
+    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return types::q8_g_row_dot(w, x, m.cols, m.block_values);
+    }
+};
 
-// [sum(v[0]), ..., sum(v[7])]
-__m256i hsum8(const __m256i* v) {
-    const __m256i h0 =
-        _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
-    const __m256i h1 =
-        _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
-    return _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x21),
-                            _mm256_blend_epi32(h0, h1, 0xF0));
-}
+struct Q8_0Blocks {
+    static constexpr size_t values_offset = 2;
+    static size_t block_values(const Matrix&) { return types::q8_0_values; }
+    // Each lane's fp16 scale is the low half of a 32-bit word (x86 is little-endian).
+    static __m256 lane_scales(const uint8_t* block, __m256i offsets) {
+        const __m256i words = _mm256_and_si256(
+            _mm256_i32gather_epi32(reinterpret_cast<const int*>(block), offsets, 1),
+            _mm256_set1_epi32(0xFFFF));
+        return _mm256_cvtph_ps(
+            _mm_packus_epi32(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
+    }
+    static float input_scale(const uint8_t* block) { return types::q8_0_scale(block); }
+    // ggml's order: acc + float(isum) * (w_scale * x_scale).
+    static __m256 accumulate(__m256 acc, __m256 isum, __m256 ws, float xs) {
+        return _mm256_add_ps(acc, _mm256_mul_ps(isum, _mm256_mul_ps(ws, _mm256_set1_ps(xs))));
+    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return types::q8_0_row_dot(w, x, m.cols);
+    }
+};
 
-// group_size a multiple of 32, in lanes as matvec_f32 (rows y[l * run + i]); whole groups here,
-// the last short group (if any) by row_q8_generic. Each group's 8 integer sums are reduced to
-// one vector, converted and scaled together: one FMA per group instead of one per row. C is the
-// number of 32-byte chunks per group when known at compile time (the common group sizes), so
-// that a group's loop unrolls; 0 for any other.
-template <int C>
-void lanes_q8(float* y, const int8_t* w, const float* ws, const int8_t* x, const float* xs,
-              size_t cols, size_t group_size, size_t run) {
-    const size_t groups = groups_per_row(cols, group_size), full = cols / group_size;
-    const size_t chunks = C ? C : group_size / 32, stride = run * cols;
-    auto load = [](const int8_t* p) {
-        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    };
-    // Lane l's scale of group g is ws[l * run * groups + g]: gathered, int32 offsets (checked by
-    // matvec_q8).
-    const __m256i scale_index = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                                   _mm256_set1_epi32(int(run * groups)));
-    for (size_t i = 0; i < run; i++, w += cols, ws += groups, y++) {
-        // The lanes' scales are 8 more streams, slow ones the streamer does not keep ahead of: a
-        // hint 256 bytes ahead in each, once per row, made this 4-5% faster.
-        #pragma GCC unroll 8
-        for (size_t l = 0; l < lanes; l++)
-            _mm_prefetch(reinterpret_cast<const char*>(ws + l * run * groups) + 256, _MM_HINT_T0);
+// 8 striped lanes of a type of int8 blocks whose block is C 32-byte chunks (C = 0: any multiple
+// of 32, known at run time). Per block, each lane's integer sum; the 8 sums reduced into one
+// vector, converted, and the type's float steps applied to all 8 rows at once.
+template <class Blocks, int C>
+struct Q8Lanes {
+    static constexpr size_t lanes = 8;
+    static constexpr bool striped = true;
+    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
+                     const Matrix& m, const uint8_t* x) {
+        const size_t values = Blocks::block_values(m), chunks = C ? C : values / 32;
+        const size_t block_bytes = Blocks::values_offset + values, blocks = m.cols / values;
+        const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                   _mm256_set1_epi32(int(w_lane_stride)));
         __m256 acc = _mm256_setzero_ps();
-        for (size_t g = 0, j = 0; g < full; g++) {
+        for (size_t b = 0; b < blocks; b++, w += block_bytes, x += block_bytes) {
+            const uint8_t* wv = w + Blocks::values_offset;
+            const uint8_t* xv = x + Blocks::values_offset;
             __m256i isum[lanes];
-            const __m256i x0 = load(x + j);
+            const __m256i x0 = load32(xv);
             #pragma GCC unroll 8
             for (size_t l = 0; l < lanes; l++) {
-                isum[l] = dot32(load(w + l * stride + j), x0);
-                if (C != 1 || g % 2 == 0) prefetch(w + l * stride + j);  // once per 64 bytes
+                isum[l] = dot32(load32(wv + l * w_lane_stride), x0);
+                prefetch(wv + l * w_lane_stride);
             }
-            j += 32;
             #pragma GCC unroll 4
-            for (size_t c = 1; c < chunks; c++, j += 32) {
-                const __m256i xv = load(x + j);
+            for (size_t c = 1; c < chunks; c++) {
+                const __m256i xc = load32(xv + 32 * c);
                 #pragma GCC unroll 8
-                for (size_t l = 0; l < lanes; l++) {
-                    isum[l] = _mm256_add_epi32(isum[l], dot32(load(w + l * stride + j), xv));
-                    if (c % 2 == 0) prefetch(w + l * stride + j);
-                }
+                for (size_t l = 0; l < lanes; l++)
+                    isum[l] = _mm256_add_epi32(isum[l], dot32(load32(wv + l * w_lane_stride + 32 * c), xc));
             }
-            const __m256 scale = _mm256_mul_ps(_mm256_i32gather_ps(ws + g, scale_index, 4),
-                                               _mm256_set1_ps(xs[g]));
-            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hsum8(isum)), scale, acc);
+            acc = Blocks::accumulate(acc, _mm256_cvtepi32_ps(hsum8(isum)),
+                                     Blocks::lane_scales(w, offsets), Blocks::input_scale(x));
         }
         alignas(32) float sums[lanes];
         _mm256_store_ps(sums, acc);
-        for (size_t l = 0; l < lanes; l++)
-            y[l * run] = sums[l] + row_q8_generic(w + l * stride, ws + l * run * groups, x, xs,
-                                                  cols, group_size, full);
+        for (size_t l = 0; l < lanes; l++) y[l * y_lane_stride] = sums[l];
     }
+    // The reference's arithmetic, which the lanes reproduce bit for bit.
+    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
+        for (size_t r = row_begin; r < row_end; r++) y[r] = Blocks::row(m.row(r), m, x);
+    }
+};
+
+void product_f32(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                 size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<F32Lanes>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
-void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, const float* xs,
-               size_t cols, size_t group_size, size_t row_begin, size_t row_end) {
-    const size_t groups = groups_per_row(cols, group_size);
-    const size_t run = (row_end - row_begin) / lanes;
-    size_t r = row_begin;
-    if (group_size % 32 == 0 && run * groups * (lanes - 1) <= INT32_MAX) {
-        float* yr = y + r;
-        const int8_t* wr = wq + r * cols;
-        const float* sr = ws + r * groups;
-        if (group_size == 32)
-            lanes_q8<1>(yr, wr, sr, xq, xs, cols, group_size, run);
-        else if (group_size == 64)
-            lanes_q8<2>(yr, wr, sr, xq, xs, cols, group_size, run);
-        else
-            lanes_q8<0>(yr, wr, sr, xq, xs, cols, group_size, run);
-        r += lanes * run;
-    }
-    for (; r < row_end; r++)
-        y[r] = row_q8_generic(wq + r * cols, ws + r * groups, xq, xs, cols, group_size, 0);
+void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                  size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<Q8Lanes<Q8_0Blocks, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+}
+
+// Group sizes of whole 32-byte chunks; the common ones unrolled. Others take the reference.
+void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                  size_t columns, size_t row_begin, size_t row_end) {
+    const size_t g = w.block_values;
+    if (g == 32)
+        lanes_product<Q8Lanes<Q8GBlocks, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else if (g == 64)
+        lanes_product<Q8Lanes<Q8GBlocks, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else if (g % 32 == 0)
+        lanes_product<Q8Lanes<Q8GBlocks, 0>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else
+        types::q8_g_product(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // --- AQLM -------------------------------------------------------------------------------------
@@ -377,11 +403,6 @@ struct AqlmBuild {
     }
 };
 
-void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
-                      size_t block_begin, size_t block_end) {
-    aqlm_build_table_blocks<AqlmBuild>(lut, lut_scales, a, x, block_begin, block_end);
-}
-
 // Eight gathers per step, 8 rows each: a 32-bit word from the table at each code (the table's
 // slack covers the last one), of which the low byte is the entry.
 struct AqlmBlock {
@@ -421,22 +442,18 @@ struct AqlmBlock {
     }
 };
 
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const int8_t* lut, const float* lut_scales,
-                       size_t row_begin, size_t row_end) {
-    aqlm_table_product<AqlmBlock>(y, a, lut, lut_scales, row_begin, row_end);
-}
-
-// Groups of 8: each group's weights are one vector (the codebooks' entries summed), one FMA with
+// Groups of 8 (the last, partial one as the reference does it): each group's weights are one vector (the codebooks' entries summed), one FMA with
 // x. Other group sizes take the scalar set's loops.
-void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
+void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
                         size_t row_end) {
-    if (a.shape.group_size != 8) return scalar.aqlm_matvec_decode(y, a, x, row_begin, row_end);
+    if (a.shape.group_size != 8) return types::aqlm_decode_reference(y, a, x, row_begin, row_end);
     const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
+    const size_t full = a.shape.cols / 8;  // the last group may be partial
     const size_t entries = a.shape.entries();
     for (size_t r = row_begin; r < row_end; r++) {
         const uint16_t* codes = a.codes16 + r * groups * m_count;
         __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        for (size_t i = 0; i < groups; i++, codes += m_count) {
+        for (size_t i = 0; i < full; i++, codes += m_count) {
             __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
             for (size_t m = 1; m < m_count; m++)
                 w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m]) * 8));
@@ -446,16 +463,31 @@ void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t ro
             else
                 acc0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i * 8), acc0);
         }
-        y[r] = a.scales[r] * hsum(_mm256_add_ps(acc0, acc1));
+        y[r] = a.scales[r] * (hsum1(_mm256_add_ps(acc0, acc1)) + types::aqlm_decode_groups(a, r, x, full));
     }
 }
 
 }  // namespace
 }  // namespace avx2_impl
 
-const KernelSet avx2 = {"avx2", avx2_impl::matvec_f32, avx2_impl::quantize_q8,
-                        avx2_impl::matvec_q8, avx2_impl::axpy,
-                        avx2_impl::aqlm_build_table, avx2_impl::aqlm_matvec_table,
-                        avx2_impl::aqlm_matvec_decode};
+bool add_avx2_kernels(KernelSet& set) {
+    using namespace avx2_impl;
+    set.product[size_t(WeightType::F32)] = product_f32;
+    set.product[size_t(WeightType::Q8_G)] = product_q8_g;
+    set.product[size_t(WeightType::Q8_0)] = product_q8_0;
+    set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
+    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_wide_product<aqlm_decode>;
+    set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
+    set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
+    set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
+    set.axpy_f32 = axpy;
+    return true;
+}
 
 }  // namespace llamaport::kernels
+
+#else  // not compiled for AVX2
+
+bool llamaport::kernels::add_avx2_kernels(KernelSet&) { return false; }
+
+#endif

@@ -2,15 +2,18 @@
 // Compiled with those flags in this file only and selected at run time. They change one thing:
 // the AQLM table kernels, where VBMI's two-register byte permute (vpermi2b) looks up 64 rows'
 // int8 table entries in one instruction, against one AVX2 gather per 8 rows, and the table's
-// int16 dot products run 16 entries wide. Every other entry is the AVX2 set's.
+// int16 dot products run 16 entries wide. Every other entry falls back to the AVX2 set.
 //
-// Differences from the scalar reference: as the AVX2 set's; the AQLM tables and products are
-// bit-identical (integer sums).
+// Against the scalar reference: the AQLM tables and products are bit-identical (integer sums).
+#include "kernel_sets.hpp"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VBMI__) && defined(__AVX2__) && \
+    defined(__FMA__) && defined(__F16C__)
 #include <algorithm>
 
 #include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
-#include "llamaport/aqlm.hpp"
+#include "types/aqlm.hpp"
 #include "x86_intrinsics.hpp"
 
 namespace llamaport::kernels {
@@ -67,11 +70,6 @@ struct AqlmBuild {
     }
 };
 
-void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
-                      size_t block_begin, size_t block_end) {
-    aqlm_build_table_blocks<AqlmBuild>(lut, lut_scales, a, x, block_begin, block_end);
-}
-
 // The 64 rows of a block are one vector of codes. A 256-entry table is four vectors: vpermi2b
 // looks up entries 0..127 from the first two by the codes' low 7 bits, and 128..255 from the
 // other two; the codes' top bits pick between them. The block's sums for the table block run in
@@ -114,19 +112,21 @@ struct AqlmBlock {
     }
 };
 
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const int8_t* lut, const float* lut_scales,
-                       size_t row_begin, size_t row_end) {
-    aqlm_table_product<AqlmBlock>(y, a, lut, lut_scales, row_begin, row_end);
-}
-
 }  // namespace
 }  // namespace avx512_impl
 
-// The AVX2 set's entries are read when the program starts, before main: that set is constant-
-// initialised, so it is already filled in.
-const KernelSet avx512 = {"avx512",         avx2.matvec_f32,
-                          avx2.quantize_q8, avx2.matvec_q8,
-                          avx2.axpy_f32,    avx512_impl::aqlm_build_table,
-                          avx512_impl::aqlm_matvec_table, avx2.aqlm_matvec_decode};
+// Only the AQLM table entries; the rest comes from avx2 (kernel_sets.def).
+bool add_avx512_kernels(KernelSet& set) {
+    using namespace avx512_impl;
+    set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
+    set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
+    return true;
+}
 
 }  // namespace llamaport::kernels
+
+#else  // not compiled for AVX-512 VBMI
+
+bool llamaport::kernels::add_avx512_kernels(KernelSet&) { return false; }
+
+#endif

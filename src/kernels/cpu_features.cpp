@@ -11,12 +11,15 @@
 
 namespace llamaport::kernels {
 
+bool cpu_has_scalar() { return true; }
+
 #if defined(__x86_64__) || defined(__i386__)
-bool cpu_has_avx2_fma() {
+bool cpu_has_avx2_fma_f16c() {
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
     const bool fma = ecx & (1u << 12), osxsave = ecx & (1u << 27), avx = ecx & (1u << 28);
-    if (!(fma && osxsave && avx)) return false;
+    const bool f16c = ecx & (1u << 29);
+    if (!(fma && osxsave && avx && f16c)) return false;
     // The OS must save the YMM registers on a context switch (XCR0 bits 1 and 2).
     unsigned xcr0_lo, xcr0_hi;
     __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
@@ -26,7 +29,7 @@ bool cpu_has_avx2_fma() {
 }
 
 bool cpu_has_avx512_vbmi() {
-    if (!cpu_has_avx2_fma()) return false;
+    if (!cpu_has_avx2_fma_f16c()) return false;
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
     const bool f = ebx & (1u << 16), bw = ebx & (1u << 30), vbmi = ecx & (1u << 1);
@@ -37,7 +40,7 @@ bool cpu_has_avx512_vbmi() {
     return (xcr0_lo & 0xE0u) == 0xE0u;
 }
 #else
-bool cpu_has_avx2_fma() { return false; }
+bool cpu_has_avx2_fma_f16c() { return false; }
 bool cpu_has_avx512_vbmi() { return false; }
 #endif
 

@@ -1,37 +1,22 @@
-// Internal: the kernel sets this build may contain. Each is defined in its own file, compiled
-// with that instruction set's flags only; CMake defines LLAMAPORT_KERNELS_<NAME> for each file
-// it compiles in.
+// Internal: what the kernel sets' files define (one per line of kernel_sets.def) and the CPU
+// checks the registry calls.
 #pragma once
 
 #include "llamaport/kernels.hpp"
 
 namespace llamaport::kernels {
 
-extern const KernelSet scalar;
-#ifdef LLAMAPORT_KERNELS_AVX2
-extern const KernelSet avx2;
-#endif
-#ifdef LLAMAPORT_KERNELS_AVX512
-extern const KernelSet avx512;  // needs the AVX2 set: built only with it
-#endif
-#ifdef LLAMAPORT_KERNELS_NEON
-extern const KernelSet neon;
-#endif
-#ifdef LLAMAPORT_KERNELS_ALTIVEC
-extern const KernelSet altivec;
-#endif
-
-// A quotient x / scale of quantize_q8, made safe to round to int8 the same way in every set: NaN
-// becomes 0 and the rest is clamped to [-127, 127]. Only bad inputs get there: a group of
-// denormals (its scale loses precision) or a NaN or infinity in the activations.
-inline float clamp_q8_quotient(float v) {
-    return v >= -127.0f ? (v <= 127.0f ? v : 127.0f) : (v < -127.0f ? -127.0f : 0.0f);
-}
+// Fills the entries the set provides, leaving the others as they are; false when this build
+// does not contain the set (its file compiled without the set's instructions).
+#define KERNEL_SET(name, fallback, processors, flags, cpu_check) bool add_##name##_kernels(KernelSet& set);
+#include "kernel_sets.def"
+#undef KERNEL_SET
 
 // Whether the running CPU (and OS) can execute each set (cpu_features.cpp).
-bool cpu_has_avx2_fma();
-bool cpu_has_avx512_vbmi();  // AVX-512 F, BW and VBMI, with AVX2 and FMA
+bool cpu_has_avx2_fma_f16c();
+bool cpu_has_avx512_vbmi();  // AVX-512 F, BW and VBMI, with AVX2, FMA and F16C
 bool cpu_has_neon();
 bool cpu_has_altivec();
+bool cpu_has_scalar();
 
 }  // namespace llamaport::kernels

@@ -1,10 +1,14 @@
 // AArch64 Advanced SIMD (NEON) kernels: plain ARMv8.0-A, no dot-product extension, so they run on
 // every 64-bit ARM (Cortex-A53 and later, Apple silicon, Graviton).
 //
-// Differences from the scalar reference: matvec_f32 and matvec_q8 add in a different
-// order (several accumulators, fused multiply-add), so they match it to rounding, not bit for bit.
-// quantize_q8 and axpy_f32 give bit-identical results, and so do the AQLM tables and their
-// products (integer sums); the AQLM decode kernel adds in a different order.
+// Against the scalar reference: fp32 products add in another order (several accumulators, fused
+// multiply-add), so they match it to rounding, not bit for bit. Everything else is bit-identical:
+// input quantization, axpy, the int8-block products (exact integer sums per block, then the
+// type's float steps in the type's order, 4 rows at a time), the AQLM tables and their products;
+// only the AQLM decode kernel adds in another order.
+#include "kernel_sets.hpp"
+
+#if defined(__ARM_NEON) && defined(__aarch64__)
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -12,8 +16,9 @@
 #include <cstring>
 
 #include "aqlm_table.hpp"
-#include "kernel_sets.hpp"
-#include "llamaport/aqlm.hpp"
+#include "row_driver.hpp"
+#include "types/aqlm.hpp"
+#include "types/inputs.hpp"
 
 namespace llamaport::kernels {
 // Every kernel set uses the same function names, and the one-file build (tools/amalgamate.py)
@@ -24,10 +29,13 @@ namespace {
 
 // --- fp32 ---------------------------------------------------------------------------------------
 
-// R rows sharing each load of x. Two accumulators per row so that 2R independent FMA chains hide
-// the FMA latency even when the matrix sits in cache.
+// R rows (lane r's at w + r * stride bytes) sharing each load of x. Two accumulators per row so
+// that 2R independent FMA chains hide the FMA latency even when the matrix sits in cache. A row's
+// arithmetic is the same for any R.
 template <int R>
-void rows_f32(float* y, const float* w, const float* x, size_t cols) {
+void rows_f32(float* y, size_t y_lane_stride, const uint8_t* w, size_t stride, size_t cols,
+              const float* x) {
+    auto row = [&](int r) { return reinterpret_cast<const float*>(w + r * stride); };
     float32x4_t acc0[R], acc1[R];
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++) acc0[r] = acc1[r] = vdupq_n_f32(0.0f);
@@ -36,29 +44,40 @@ void rows_f32(float* y, const float* w, const float* x, size_t cols) {
         const float32x4_t x0 = vld1q_f32(x + j), x1 = vld1q_f32(x + j + 4);
         #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
-            acc0[r] = vfmaq_f32(acc0[r], vld1q_f32(w + r * cols + j), x0);
-            acc1[r] = vfmaq_f32(acc1[r], vld1q_f32(w + r * cols + j + 4), x1);
+            acc0[r] = vfmaq_f32(acc0[r], vld1q_f32(row(r) + j), x0);
+            acc1[r] = vfmaq_f32(acc1[r], vld1q_f32(row(r) + j + 4), x1);
         }
     }
     if (j + 4 <= cols) {
         const float32x4_t x0 = vld1q_f32(x + j);
         #pragma GCC unroll 8
-        for (int r = 0; r < R; r++) acc0[r] = vfmaq_f32(acc0[r], vld1q_f32(w + r * cols + j), x0);
+        for (int r = 0; r < R; r++) acc0[r] = vfmaq_f32(acc0[r], vld1q_f32(row(r) + j), x0);
         j += 4;
     }
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
         float sum = vaddvq_f32(vaddq_f32(acc0[r], acc1[r]));
-        for (size_t k = j; k < cols; k++) sum += w[r * cols + k] * x[k];
-        y[r] = sum;
+        for (size_t k = j; k < cols; k++) sum += row(r)[k] * x[k];
+        y[r * y_lane_stride] = sum;
     }
 }
 
-void matvec_f32(float* y, const float* w, const float* x, size_t cols, size_t row_begin,
-                size_t row_end) {
-    size_t r = row_begin;
-    for (; r + 4 <= row_end; r += 4) rows_f32<4>(y + r, w + r * cols, x, cols);
-    for (; r < row_end; r++) rows_f32<1>(y + r, w + r * cols, x, cols);
+struct F32Lanes {
+    static constexpr size_t lanes = 4;
+    static constexpr bool striped = false;
+    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
+                     const Matrix& m, const uint8_t* x) {
+        rows_f32<4>(y, y_lane_stride, w, w_lane_stride, m.cols, reinterpret_cast<const float*>(x));
+    }
+    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
+        for (size_t r = row_begin; r < row_end; r++)
+            rows_f32<1>(y + r, 0, m.row(r), 0, m.cols, reinterpret_cast<const float*>(x));
+    }
+};
+
+void product_f32(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                 size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<F32Lanes>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // Multiply, then add, both rounded: the same result as the scalar set, bit for bit.
@@ -69,126 +88,160 @@ void axpy(float* y, float a, const float* x, size_t n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-// --- Q8_0 ---------------------------------------------------------------------------------------
+// --- input quantization -------------------------------------------------------------------------
 
-// Divides by the scale (as the scalar set does, not multiplying by a reciprocal) and rounds halves
-// away from zero (FCVTAS, std::round's rule), so q is identical.
-void quantize_q8(int8_t* q, float* scales, const float* x, size_t n, size_t group_size) {
-    for (size_t start = 0, g = 0; start < n; start += group_size, g++) {
-        const size_t len = n - start < group_size ? n - start : group_size;
-        const float* xg = x + start;
-        // FMAXNM ignores a NaN operand, as std::fmax does.
-        float32x4_t m = vdupq_n_f32(0.0f);
-        size_t i = 0;
-        for (; i + 4 <= len; i += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(xg + i)));
-        float max_abs = vmaxnmvq_f32(m);
-        for (; i < len; i++) max_abs = std::fmax(max_abs, std::fabs(xg[i]));
-        const float scale = max_abs / 127.0f;
-        scales[g] = scale;
-        if (scale == 0.0f) {
-            std::memset(q + start, 0, len);
-            continue;
-        }
-        const float32x4_t s = vdupq_n_f32(scale);
-        // clamp_q8_quotient: FMAX/FMIN keep a NaN, which FCVTAS turns into 0.
-        const float32x4_t lowest = vdupq_n_f32(-127.0f), highest = vdupq_n_f32(127.0f);
-        auto quotients = [&](const float* p) {
-            return vcvtaq_s32_f32(vminq_f32(vmaxq_f32(vdivq_f32(vld1q_f32(p), s), lowest), highest));
-        };
-        for (i = 0; i + 8 <= len; i += 8) {
-            const int32x4_t lo = quotients(xg + i), hi = quotients(xg + i + 4);
-            vst1_s8(q + start + i, vqmovn_s16(vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi))));
-        }
-        for (; i < len; i++)
-            q[start + i] = static_cast<int8_t>(std::round(clamp_q8_quotient(xg[i] / scale)));
+// max |x| of n values: FMAXNM ignores a NaN operand, as std::fmax does.
+float max_abs(const float* x, size_t n) {
+    float32x4_t m = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + i)));
+    float out = vmaxnmvq_f32(m);
+    for (; i < n; i++) out = std::fmax(out, std::fabs(x[i]));
+    return out;
+}
+
+// q[i] = round(clamp(op(x[i], s))), op a division (runq.c) or a multiplication (ggml), rounding
+// halves away from zero (FCVTAS, std::round's rule), exactly as the reference does it.
+template <bool Divide>
+void quantize_values(int8_t* q, const float* x, size_t n, float s) {
+    const float32x4_t sv = vdupq_n_f32(s);
+    // clamp_q8_quotient: FMAX/FMIN keep a NaN, which FCVTAS turns into 0.
+    const float32x4_t lowest = vdupq_n_f32(-127.0f), highest = vdupq_n_f32(127.0f);
+    auto quotients = [&](const float* p) {
+        const float32x4_t v = Divide ? vdivq_f32(vld1q_f32(p), sv) : vmulq_f32(vld1q_f32(p), sv);
+        return vcvtaq_s32_f32(vminq_f32(vmaxq_f32(v, lowest), highest));
+    };
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const int32x4_t lo = quotients(x + i), hi = quotients(x + i + 4);
+        vst1_s8(q + i, vqmovn_s16(vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi))));
+    }
+    for (; i < n; i++)
+        q[i] = int8_t(std::round(types::clamp_q8_quotient(Divide ? x[i] / s : x[i] * s)));
+}
+
+void quantize_q8_g(uint8_t* out, const Matrix& w, const float* x, size_t begin, size_t end) {
+    const size_t g = w.block_values;
+    for (size_t i = begin; i < end; i++) {
+        uint8_t* block = out + i * (types::q8_g_scale_bytes + g);
+        const float scale = max_abs(x + i * g, g) / 127.0f;
+        std::memcpy(block, &scale, sizeof scale);
+        int8_t* q = reinterpret_cast<int8_t*>(block + types::q8_g_scale_bytes);
+        if (scale == 0.0f)
+            std::memset(q, 0, g);
+        else
+            quantize_values<true>(q, x + i * g, g, scale);
     }
 }
 
+void quantize_q8_0(uint8_t* out, const Matrix&, const float* x, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+        uint8_t* block = out + i * types::q8_0_bytes;
+        const float* xb = x + i * types::q8_0_values;
+        const float d = max_abs(xb, types::q8_0_values) / 127.0f;
+        const uint16_t half = fp32_to_fp16(d);
+        std::memcpy(block, &half, sizeof half);
+        quantize_values<false>(reinterpret_cast<int8_t*>(block + 2), xb, types::q8_0_values,
+                               d != 0.0f ? 1.0f / d : 0.0f);
+    }
+}
+
+// --- int8 blocks (Q8_G, Q8_0) -----------------------------------------------------------------
+
 // acc + sum w[k]*x[k] over 16 bytes, as 4 int32 partial sums. Two products share an int16 lane
-// before the pairwise add: that needs x in [-127, 127] (quantize_q8's range), which bounds a lane
-// by 2 * 128 * 127 = 32512. w may be -128.
+// before the pairwise add: that needs x in [-127, 127] (the input quantizers' range), which
+// bounds a lane by 2 * 128 * 127 = 32512. w may be -128.
 int32x4_t dot16(int32x4_t acc, int8x16_t w, int8x16_t x) {
     const int16x8_t prod = vmlal_high_s8(vmull_s8(vget_low_s8(w), vget_low_s8(x)), w, x);
     return vpadalq_s16(acc, prod);
 }
 
-int32_t dot_i8(const int8_t* w, const int8_t* x, size_t n) {
-    int32x4_t acc = vdupq_n_s32(0);
-    size_t j = 0;
-    for (; j + 16 <= n; j += 16) acc = dot16(acc, vld1q_s8(w + j), vld1q_s8(x + j));
-    int32_t sum = vaddvq_s32(acc);
-    for (; j < n; j++) sum += int32_t(w[j]) * int32_t(x[j]);
-    return sum;
-}
+const int8_t* values(const uint8_t* p) { return reinterpret_cast<const int8_t*>(p); }
 
-// Any group size, one row: integer dot per group, then scaled as the scalar set does.
-float row_q8_generic(const int8_t* w, const float* ws, const int8_t* x, const float* xs,
-                     size_t cols, size_t group_size, size_t first_group) {
-    float sum = 0.0f;
-    for (size_t g = first_group, start = g * group_size; start < cols; g++, start += group_size) {
-        const size_t len = cols - start < group_size ? cols - start : group_size;
-        sum += float(dot_i8(w + start, x + start, len)) * ws[g] * xs[g];
+// A type of int8 blocks: where a block's values and scale are, and its float steps per block.
+struct Q8GBlocks {
+    static constexpr size_t values_offset = types::q8_g_scale_bytes;
+    static size_t block_values(const Matrix& m) { return m.block_values; }
+    static float scale(const uint8_t* block) { return load_f32(block); }
+    // runq.c's order: acc + ((float)isum * w_scale) * x_scale.
+    static float32x4_t accumulate(float32x4_t acc, float32x4_t isum, float32x4_t ws, float xs) {
+        return vaddq_f32(acc, vmulq_n_f32(vmulq_f32(isum, ws), xs));
     }
-    return sum;
-}
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return types::q8_g_row_dot(w, x, m.cols, m.block_values);
+    }
+};
 
-// group_size a multiple of 16: R rows share each load of x; whole groups here, the last short
-// group (if any) by row_q8_generic. C is the number of 16-byte chunks per group when known at
-// compile time (the common group sizes), so that a group's loop unrolls; 0 for any other.
-template <int R, int C>
-void rows_q8(float* y, const int8_t* w, const float* ws, const int8_t* x, const float* xs,
-             size_t cols, size_t group_size) {
-    const size_t groups = groups_per_row(cols, group_size), full = cols / group_size;
-    const size_t chunks = C ? C : group_size / 16;
-    float32x4_t acc[R];
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; r++) acc[r] = vdupq_n_f32(0.0f);
-    for (size_t g = 0, j = 0; g < full; g++) {
-        int32x4_t isum[R];
-        #pragma GCC unroll 8
-        for (int r = 0; r < R; r++) isum[r] = vdupq_n_s32(0);
-        #pragma GCC unroll 4
-        for (size_t c = 0; c < chunks; c++, j += 16) {
-            const int8x16_t xv = vld1q_s8(x + j);
-            #pragma GCC unroll 8
-            for (int r = 0; r < R; r++) isum[r] = dot16(isum[r], vld1q_s8(w + r * cols + j), xv);
+struct Q8_0Blocks {
+    static constexpr size_t values_offset = 2;
+    static size_t block_values(const Matrix&) { return types::q8_0_values; }
+    static float scale(const uint8_t* block) { return types::q8_0_scale(block); }
+    // ggml's order: acc + float(isum) * (w_scale * x_scale).
+    static float32x4_t accumulate(float32x4_t acc, float32x4_t isum, float32x4_t ws, float xs) {
+        return vaddq_f32(acc, vmulq_f32(isum, vmulq_n_f32(ws, xs)));
+    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return types::q8_0_row_dot(w, x, m.cols);
+    }
+};
+
+// 4 adjacent rows of a type of int8 blocks whose block is C 16-byte chunks (C = 0: any multiple
+// of 16, known at run time). Per block, each row's integer sum; the 4 sums in one vector,
+// converted, and the type's float steps applied to the 4 rows at once.
+template <class Blocks, int C>
+struct Q8Lanes {
+    static constexpr size_t lanes = 4;
+    static constexpr bool striped = false;
+    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
+                     const Matrix& m, const uint8_t* x) {
+        const size_t n = Blocks::block_values(m), chunks = C ? C : n / 16;
+        const size_t block_bytes = Blocks::values_offset + n, blocks = m.cols / n;
+        float32x4_t acc = vdupq_n_f32(0.0f);
+        for (size_t b = 0; b < blocks; b++, w += block_bytes, x += block_bytes) {
+            int32x4_t isum[lanes];
+            #pragma GCC unroll 4
+            for (size_t l = 0; l < lanes; l++) isum[l] = vdupq_n_s32(0);
+            #pragma GCC unroll 4
+            for (size_t c = 0; c < chunks; c++) {
+                const int8x16_t xc = vld1q_s8(values(x + Blocks::values_offset + 16 * c));
+                #pragma GCC unroll 4
+                for (size_t l = 0; l < lanes; l++)
+                    isum[l] = dot16(isum[l], vld1q_s8(values(w + l * w_lane_stride +
+                                                             Blocks::values_offset + 16 * c)), xc);
+            }
+            const int32x4_t sums = vpaddq_s32(vpaddq_s32(isum[0], isum[1]), vpaddq_s32(isum[2], isum[3]));
+            float lane_scales[lanes];
+            for (size_t l = 0; l < lanes; l++) lane_scales[l] = Blocks::scale(w + l * w_lane_stride);
+            acc = Blocks::accumulate(acc, vcvtq_f32_s32(sums), vld1q_f32(lane_scales),
+                                     Blocks::scale(x));
         }
-        #pragma GCC unroll 8
-        for (int r = 0; r < R; r++)
-            acc[r] =
-                vfmaq_n_f32(acc[r], vmulq_n_f32(vcvtq_f32_s32(isum[r]), ws[r * groups + g]), xs[g]);
+        float out[lanes];
+        vst1q_f32(out, acc);
+        for (size_t l = 0; l < lanes; l++) y[l * y_lane_stride] = out[l];
     }
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-        y[r] = vaddvq_f32(acc[r]) +
-               row_q8_generic(w + r * cols, ws + r * groups, x, xs, cols, group_size, full);
+    // The reference's arithmetic, which the lanes reproduce bit for bit.
+    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
+        for (size_t r = row_begin; r < row_end; r++) y[r] = Blocks::row(m.row(r), m, x);
+    }
+};
+
+void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                  size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<Q8Lanes<Q8_0Blocks, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
-template <int C>
-void matvec_q8_chunks(float* y, const int8_t* wq, const float* ws, const int8_t* xq,
-                      const float* xs, size_t cols, size_t group_size, size_t row_begin,
-                      size_t row_end) {
-    const size_t groups = groups_per_row(cols, group_size);
-    size_t r = row_begin;
-    for (; r + 4 <= row_end; r += 4)
-        rows_q8<4, C>(y + r, wq + r * cols, ws + r * groups, xq, xs, cols, group_size);
-    for (; r < row_end; r++)
-        rows_q8<1, 0>(y + r, wq + r * cols, ws + r * groups, xq, xs, cols, group_size);
-}
-
-void matvec_q8(float* y, const int8_t* wq, const float* ws, const int8_t* xq, const float* xs,
-               size_t cols, size_t group_size, size_t row_begin, size_t row_end) {
-    if (group_size == 32) {
-        matvec_q8_chunks<2>(y, wq, ws, xq, xs, cols, group_size, row_begin, row_end);
-    } else if (group_size == 64) {
-        matvec_q8_chunks<4>(y, wq, ws, xq, xs, cols, group_size, row_begin, row_end);
-    } else if (group_size % 16 == 0) {
-        matvec_q8_chunks<0>(y, wq, ws, xq, xs, cols, group_size, row_begin, row_end);
-    } else {
-        const size_t groups = groups_per_row(cols, group_size);
-        for (size_t r = row_begin; r < row_end; r++)
-            y[r] = row_q8_generic(wq + r * cols, ws + r * groups, xq, xs, cols, group_size, 0);
-    }
+// Group sizes of whole 16-byte chunks; the common ones unrolled. Others take the reference.
+void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                  size_t columns, size_t row_begin, size_t row_end) {
+    const size_t g = w.block_values;
+    if (g == 32)
+        lanes_product<Q8Lanes<Q8GBlocks, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else if (g == 64)
+        lanes_product<Q8Lanes<Q8GBlocks, 4>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else if (g % 16 == 0)
+        lanes_product<Q8Lanes<Q8GBlocks, 0>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else
+        types::q8_g_product(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // --- AQLM -------------------------------------------------------------------------------------
@@ -247,11 +300,6 @@ struct AqlmBuild {
     }
 };
 
-void aqlm_build_table(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
-                      size_t block_begin, size_t block_end) {
-    aqlm_build_table_blocks<AqlmBuild>(lut, lut_scales, a, x, block_begin, block_end);
-}
-
 // A 256-entry table is 16 registers: tbl looks 16 codes up in the first 64 entries (0 for codes
 // past them), tbx in each further 64 with the codes shifted down (leaving lanes out of range
 // alone). The sums for a table block run in 16-bit lanes (at most 8 * 127).
@@ -299,22 +347,18 @@ struct AqlmBlock {
     }
 };
 
-void aqlm_matvec_table(float* y, const AqlmPacked& a, const int8_t* lut, const float* lut_scales,
-                       size_t row_begin, size_t row_end) {
-    aqlm_table_product<AqlmBlock>(y, a, lut, lut_scales, row_begin, row_end);
-}
-
-// Groups of 8: each group's weights are two vectors (the codebooks' entries summed), fused into
+// Groups of 8 (the last, partial one as the reference does it): each group's weights are two vectors (the codebooks' entries summed), fused into
 // two accumulators with x. Other group sizes take the scalar set's loops.
-void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
+void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
                         size_t row_end) {
-    if (a.shape.group_size != 8) return scalar.aqlm_matvec_decode(y, a, x, row_begin, row_end);
+    if (a.shape.group_size != 8) return types::aqlm_decode_reference(y, a, x, row_begin, row_end);
     const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
+    const size_t full = a.shape.cols / 8;  // the last group may be partial
     const size_t entries = a.shape.entries();
     for (size_t r = row_begin; r < row_end; r++) {
         const uint16_t* codes = a.codes16 + r * groups * m_count;
         float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
-        for (size_t i = 0; i < groups; i++, codes += m_count) {
+        for (size_t i = 0; i < full; i++, codes += m_count) {
             const float* entry = a.codebooks + size_t(codes[0]) * 8;
             float32x4_t w0 = vld1q_f32(entry), w1 = vld1q_f32(entry + 4);
             for (size_t m = 1; m < m_count; m++) {
@@ -325,16 +369,31 @@ void aqlm_matvec_decode(float* y, const AqlmPacked& a, const float* x, size_t ro
             acc0 = vfmaq_f32(acc0, w0, vld1q_f32(x + i * 8));
             acc1 = vfmaq_f32(acc1, w1, vld1q_f32(x + i * 8 + 4));
         }
-        y[r] = a.scales[r] * vaddvq_f32(vaddq_f32(acc0, acc1));
+        y[r] = a.scales[r] * (vaddvq_f32(vaddq_f32(acc0, acc1)) + types::aqlm_decode_groups(a, r, x, full));
     }
 }
 
 }  // namespace
 }  // namespace neon_impl
 
-const KernelSet neon = {"neon", neon_impl::matvec_f32, neon_impl::quantize_q8,
-                        neon_impl::matvec_q8, neon_impl::axpy,
-                        neon_impl::aqlm_build_table, neon_impl::aqlm_matvec_table,
-                        neon_impl::aqlm_matvec_decode};
+bool add_neon_kernels(KernelSet& set) {
+    using namespace neon_impl;
+    set.product[size_t(WeightType::F32)] = product_f32;
+    set.product[size_t(WeightType::Q8_G)] = product_q8_g;
+    set.product[size_t(WeightType::Q8_0)] = product_q8_0;
+    set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
+    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_wide_product<aqlm_decode>;
+    set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
+    set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
+    set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
+    set.axpy_f32 = axpy;
+    return true;
+}
 
 }  // namespace llamaport::kernels
+
+#else  // not compiled for AArch64
+
+bool llamaport::kernels::add_neon_kernels(KernelSet&) { return false; }
+
+#endif

@@ -460,37 +460,6 @@ Value GgufFile::value(const KeyValue& kv) const {
     return v;
 }
 
-// ---- Q8_0 ---------------------------------------------------------------------------------
-
-void quantize_q8_0(const float* x, size_t n, Q8Block* out) {
-    for (size_t b = 0; b < n / q8_0_block_values; b++, x += q8_0_block_values) {
-        float amax = 0.0f;
-        for (size_t j = 0; j < q8_0_block_values; j++) {
-            const float a = std::fabs(x[j]);
-            amax = amax > a ? amax : a;  // ggml's MAX(), NaN handling included
-        }
-        const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        out[b].d = fp32_to_fp16(d);
-        for (size_t j = 0; j < q8_0_block_values; j++) {
-            // Finite weights always give |r| <= 127; the clamp only keeps inf/NaN weights
-            // (undefined in ggml) from being undefined behaviour here.
-            const float r = std::round(x[j] * id);
-            out[b].q[j] = r >= 127.0f ? 127 : r <= -127.0f ? -127 : r == r ? int8_t(r) : 0;
-        }
-    }
-}
-
-void repack_q8_0(const uint8_t* blocks, ByteOrder order, size_t rows, size_t cols, int8_t* q,
-                 float* scales) {
-    // Row-major q and per-row scales laid end to end are exactly the blocks in file order.
-    const size_t n = rows * (cols / q8_0_block_values);
-    for (size_t b = 0; b < n; b++, blocks += q8_0_block_bytes) {
-        scales[b] = fp16_to_fp32(read_u16(blocks, order));
-        std::memcpy(q + b * q8_0_block_values, blocks + 2, q8_0_block_values);
-    }
-}
-
 // ---- writing ------------------------------------------------------------------------------
 
 namespace {

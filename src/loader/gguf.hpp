@@ -172,16 +172,6 @@ struct Q8Block {
 };
 static_assert(sizeof(Q8Block) == q8_0_block_bytes, "Q8Block must have no padding");
 
-// ggml's reference quantizer (quantize_row_q8_0_ref): per 32 values, d = max|x| / 127, stored as
-// fp16; q = roundf(x * (1/d)) with 1/d taken from the fp32 d (not the rounded fp16), 0 when
-// d == 0. n must be a multiple of 32.
-void quantize_q8_0(const float* x, size_t n, Q8Block* out);
-
-// File Q8_0 blocks (rows * cols/32 of them, 34 bytes each, scale in `order`) into llamaport's
-// layout: int8 q[rows][cols] and fp32 scales[rows][cols/32]. cols must be a multiple of 32.
-void repack_q8_0(const uint8_t* blocks, ByteOrder order, size_t rows, size_t cols, int8_t* q,
-                 float* scales);
-
 struct WriteTensor {
     std::string name;
     std::vector<uint64_t> shape;  // ne[0] (columns) first

@@ -17,6 +17,7 @@
 #include "llamaport/error.hpp"
 #include "llamaport/gguf.hpp"
 #include "llamaport/tokenizer.hpp"
+#include "types/inputs.hpp"
 
 namespace llamaport {
 namespace {
@@ -52,26 +53,25 @@ struct Slot {
 // The tensors in the order llama.cpp's converters write them. `with_output` adds output.weight
 // (a classifier of its own); without it the classifier is the token embedding.
 std::vector<Slot> llama_slots(const Config& c, Weights& w, bool with_output) {
-    const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv = size_t(c.kv_dim());
-    const size_t vocab = size_t(c.vocab_size);
+    const size_t dim = size_t(c.dim), vocab = size_t(c.vocab_size);
+    // In LayerWeights::matrices()' order.
+    static const char* const names[LayerWeights::matrix_count] = {
+        "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_down", "ffn_up"};
+    const auto shapes = LayerWeights::shapes(c);
     std::vector<Slot> slots = {{"token_embd.weight", vocab, dim, &w.token_embedding},
                                {"output_norm.weight", 1, dim, nullptr, &w.rms_final}};
     if (with_output) slots.push_back({"output.weight", vocab, dim, &w.classifier});
     for (size_t l = 0; l < w.layers.size(); l++) {
         LayerWeights& L = w.layers[l];
         const std::string blk = "blk." + std::to_string(l) + ".";
-        const Slot layer[] = {
-            {blk + "attn_q.weight", dim, dim, &L.wq},
-            {blk + "attn_k.weight", kv, dim, &L.wk},
-            {blk + "attn_v.weight", kv, dim, &L.wv},
-            {blk + "attn_output.weight", dim, dim, &L.wo},
-            {blk + "attn_norm.weight", 1, dim, nullptr, &L.rms_att},
-            {blk + "ffn_gate.weight", hidden, dim, &L.w1},
-            {blk + "ffn_down.weight", dim, hidden, &L.w2},
-            {blk + "ffn_up.weight", hidden, dim, &L.w3},
-            {blk + "ffn_norm.weight", 1, dim, nullptr, &L.rms_ffn},
+        auto matrix = [&](size_t i) {
+            slots.push_back({blk + names[i] + ".weight", shapes[i].first, shapes[i].second,
+                             L.matrices()[i]});
         };
-        slots.insert(slots.end(), std::begin(layer), std::end(layer));
+        for (size_t i = 0; i < 4; i++) matrix(i);
+        slots.push_back({blk + "attn_norm.weight", 1, dim, nullptr, &L.rms_att});
+        for (size_t i = 4; i < LayerWeights::matrix_count; i++) matrix(i);
+        slots.push_back({blk + "ffn_norm.weight", 1, dim, nullptr, &L.rms_ffn});
     }
     return slots;
 }
@@ -204,15 +204,36 @@ void expect_shape(const GgufFile& file, const TensorInfo& t, const std::vector<u
                   why);
 }
 
+// The weight types a matrix may have in a file: the table's types with a GGUF id, and F16
+// (widened to F32).
+const WeightTypeInfo* matrix_type(const TensorInfo& t) {
+    if (t.type->id == gguf::type_f16) return &type_info(WeightType::F32);
+    const WeightTypeInfo* info = type_by_gguf_id(t.type->id);
+    return info && info->gguf_id != no_gguf_type ? info : nullptr;
+}
+
+// "F32, F16 and Q8_0": the weight table's GGUF types, F16 after F32.
+std::string readable_matrix_types() {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < weight_type_count; i++) {
+        const WeightTypeInfo& info = type_info(WeightType(i));
+        if (info.gguf_id == no_gguf_type) continue;
+        names.push_back(gguf::find_tensor_type(info.gguf_id)->name);
+        if (info.gguf_id == gguf::type_f32) names.push_back("F16");
+    }
+    std::string out;
+    for (size_t i = 0; i < names.size(); i++)
+        out += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+    return out;
+}
+
 // A tensor's shape and type against what its slot needs.
 void check_tensor(const GgufFile& file, const TensorInfo& t, const Slot& s) {
     expect_shape(file, t, s.matrix ? std::vector<uint64_t>{s.cols, s.rows} : std::vector<uint64_t>{s.cols});
     const uint32_t type = t.type->id;
-    const bool ok =
-        type == gguf::type_f32 || type == gguf::type_f16 || (s.matrix && type == gguf::type_q8_0);
-    if (!ok)
+    if (s.matrix ? !matrix_type(t) : type != gguf::type_f32 && type != gguf::type_f16)
         file.fail("tensor '" + t.name + "' has type " + t.type->name + "; llamaport reads " +
-                  (s.matrix ? "F32, F16 and Q8_0 matrices" : "F32 and F16 norms"));
+                  (s.matrix ? readable_matrix_types() + " matrices" : "F32 and F16 norms"));
 }
 
 // An F32 or F16 tensor's values as host floats.
@@ -299,24 +320,31 @@ Matrix read_aqlm(Model& model, const GgufFile& file, const TensorInfo* const (&t
     return pack_aqlm(q, model, file.name() + ": tensor '" + s.name + "'");
 }
 
-void read_matrix(Model& model, WeightReader& reader, const GgufFile& file, const TensorInfo& t,
-                 Matrix& m) {
-    m.cols = size_t(t.ne[0]);
-    m.rows = size_t(t.ne[1]);
-    if (t.type->id != gguf::type_q8_0) {
-        m.type = WeightType::F32;
-        m.f32 = tensor_f32(model, reader, file, t);
-        return;
-    }
-    const size_t n = size_t(t.elements);
-    int8_t* q = static_cast<int8_t*>(model.allocate(n));
-    float* scales = static_cast<float*>(
-        model.allocate(checked_mul(n / gguf::q8_0_block_values, sizeof(float), model.path)));
-    gguf::repack_q8_0(file.data() + t.file_offset, file.byte_order(), m.rows, m.cols, q, scales);
-    m.type = WeightType::Q8_0;
-    m.group_size = gguf::q8_0_block_values;
-    m.q8 = q;
-    m.q8_scales = scales;
+// A block-quantized tensor in host order: used in place when the orders match, else each
+// multi-byte field of each block swapped by its own width (in the private copy of the file when
+// there is one, else in a copy in model memory).
+const uint8_t* blocks_in_host_order(Model& model, const GgufFile& file, const TensorInfo& t,
+                                    const WeightTypeInfo& type) {
+    const uint8_t* src = file.data() + t.file_offset;
+    if (file.byte_order() == host_byte_order()) return src;
+    uint8_t* dst = model.blob->writable_data() ? model.blob->writable_data() + t.file_offset
+                                               : static_cast<uint8_t*>(model.allocate(t.bytes));
+    if (dst != src) std::memcpy(dst, src, t.bytes);
+    for (size_t b = 0; b < t.bytes / type.block_bytes; b++)
+        for (const BlockField& f : type.fields) {
+            if (!f.width) break;
+            uint8_t* p = dst + b * type.block_bytes + f.offset;
+            std::reverse(p, p + f.width);
+        }
+    return dst;
+}
+
+Matrix read_matrix(Model& model, WeightReader& reader, const GgufFile& file, const TensorInfo& t) {
+    const size_t cols = size_t(t.ne[0]), rows = size_t(t.ne[1]);
+    const WeightTypeInfo& type = *matrix_type(t);
+    if (type.type != WeightType::F32)
+        return weight_matrix(type.type, blocks_in_host_order(model, file, t, type), rows, cols);
+    return weight_matrix(WeightType::F32, tensor_f32(model, reader, file, t), rows, cols);
 }
 
 }  // namespace
@@ -384,9 +412,8 @@ void load_gguf(Model& model, const LoadOptions&) {
             widen(file, t, copy);
             *s.vector = copy;
         } else if (sources[i].plain) {
-            read_matrix(model, reader, file, *sources[i].plain, *s.matrix);
+            *s.matrix = read_matrix(model, reader, file, *sources[i].plain);
             matrix_types.insert(sources[i].plain->type->name);
-            if (s.matrix->type == WeightType::Q8_0) release(model, *sources[i].plain);
         } else {
             *s.matrix = read_aqlm(model, file, sources[i].aqlm, s, *aqlm);
             for (const TensorInfo* t : sources[i].aqlm) release(model, *t);
@@ -533,7 +560,7 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
             continue;
         }
         const Matrix& m = *s.matrix;
-        if (m.type == WeightType::AQLM) {
+        if (m.type == WeightType::AQLM || m.type == WeightType::AQLM_WIDE) {
             add_aqlm(tensors, aqlm, s.name, m);
             continue;
         }
@@ -541,18 +568,23 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
         const bool quantize = q8 && m.cols % gguf::q8_0_block_values == 0;
         if (q8 && !quantize && f32_fallbacks) f32_fallbacks->push_back(s.name);
         if (m.type == WeightType::F32 && !quantize) {
-            t.data = m.f32;
+            t.data = m.data;
         } else if (!quantize) {
             std::vector<float>& copy = f32_copies.emplace_back(m.rows * m.cols);
             for (size_t r = 0; r < m.rows; r++) m.row_to_f32(r, copy.data() + r * m.cols);
             t.data = copy.data();
+        } else if (m.type == WeightType::Q8_0) {
+            t.type = gguf::type_q8_0;  // its blocks as they are
+            t.data = m.data;
         } else {
-            const size_t blocks_per_row = m.cols / gguf::q8_0_block_values;
-            std::vector<gguf::Q8Block>& blocks = q8_copies.emplace_back(m.rows * blocks_per_row);
+            // ggml's reference quantizer, which is also how products quantize their inputs.
+            const Matrix q = weight_matrix(WeightType::Q8_0, nullptr, m.rows, m.cols);
+            std::vector<gguf::Q8Block>& blocks = q8_copies.emplace_back(m.rows * (q.row_stride / sizeof(gguf::Q8Block)));
             std::vector<float> row(m.cols);
             for (size_t r = 0; r < m.rows; r++) {
                 m.row_to_f32(r, row.data());
-                gguf::quantize_q8_0(row.data(), m.cols, blocks.data() + r * blocks_per_row);
+                types::q8_0_quantize_blocks(reinterpret_cast<uint8_t*>(blocks.data()) + r * q.row_stride, q,
+                                            row.data(), 0, m.cols / gguf::q8_0_block_values);
             }
             t.type = gguf::type_q8_0;
             t.data = blocks.data();

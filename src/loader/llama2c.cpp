@@ -2,6 +2,7 @@
 // classifier, obsolete RoPE tables) and export.py's versions 1 (fp32) and 2 (Q8_0).
 // Files are normally little-endian; a big-endian copy is recognised and converted.
 #include <cstdlib>
+#include <cstring>
 
 #include "formats.hpp"
 #include "llama2c_layout.hpp"
@@ -83,6 +84,25 @@ Header read_header(const Blob& blob) {
     return h;
 }
 
+// A v2 tensor (all its int8 values, then all its fp32 scales) as Q8_G rows of {scale, values}
+// blocks in model memory; the file's pages are handed back.
+Matrix read_q8_groups(Model& model, const Header& h, size_t offset, size_t rows, size_t cols) {
+    const size_t g = h.group_size, groups = cols / g;
+    const size_t row_bytes = weight_row_bytes(WeightType::Q8_G, cols, g);
+    uint8_t* out = static_cast<uint8_t*>(model.allocate(checked_mul(rows, row_bytes, model.path)));
+    const uint8_t* values = model.blob->data() + offset;
+    const uint8_t* scales = values + rows * cols;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < groups; i++) {
+            uint8_t* block = out + r * row_bytes + i * (sizeof(float) + g);
+            const float scale = read_f32(scales + (r * groups + i) * sizeof(float), h.order);
+            std::memcpy(block, &scale, sizeof scale);
+            std::memcpy(block + sizeof scale, values + r * cols + i * g, g);
+        }
+    model.blob->release(offset, rows * cols + rows * groups * sizeof(float));
+    return weight_matrix(WeightType::Q8_G, out, rows, cols, g);
+}
+
 }  // namespace
 
 bool looks_like_llama2c_versioned(const Blob& blob) {
@@ -124,18 +144,10 @@ void load_llama2c(Model& model, const LoadOptions&) {
         const size_t count = s.rows * s.cols;
         if (s.vector) {
             *s.vector = reader.f32(offsets[i], count);
+        } else if (s.matrix && quantized) {
+            *s.matrix = read_q8_groups(model, h, offsets[i], s.rows, s.cols);
         } else if (s.matrix) {
-            Matrix& m = *s.matrix;
-            m.rows = s.rows;
-            m.cols = s.cols;
-            if (quantized) {
-                m.type = WeightType::Q8_0;
-                m.group_size = h.group_size;
-                m.q8 = reader.i8(offsets[i], count);
-                m.q8_scales = reader.f32(offsets[i] + count, count / h.group_size);
-            } else {
-                m.f32 = reader.f32(offsets[i], count);
-            }
+            *s.matrix = weight_matrix(WeightType::F32, reader.f32(offsets[i], count), s.rows, s.cols);
         }
     }
     if (w.shared_classifier) w.classifier = w.token_embedding;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "llamaport/model.hpp"
@@ -25,56 +24,46 @@ struct Llama2cSlot {
 
 // version 0: legacy fp32; 1: fp32 with magic; 2: Q8_0 matrices (norms stay fp32).
 inline std::vector<Llama2cSlot> llama2c_layout(int version, const Config& c, Weights& w) {
-    const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv = size_t(c.kv_dim());
-    const size_t vocab = size_t(c.vocab_size);
+    const size_t dim = size_t(c.dim), vocab = size_t(c.vocab_size);
+    static const char* const names[LayerWeights::matrix_count] = {"wq", "wk", "wv", "wo",
+                                                                  "w1", "w2", "w3"};
+    const auto shapes = LayerWeights::shapes(c);
     std::vector<Llama2cSlot> slots;
-    auto per_layer = [&](const char* name, size_t rows, size_t cols, auto member) {
-        for (size_t l = 0; l < w.layers.size(); l++) {
-            Llama2cSlot s{std::string(name) + "[" + std::to_string(l) + "]", rows, cols};
-            if constexpr (std::is_same_v<decltype(member), Matrix LayerWeights::*>)
-                s.matrix = &(w.layers[l].*member);
-            else
-                s.vector = &(w.layers[l].*member);
-            slots.push_back(s);
-        }
+    auto layer_name = [](const char* name, size_t l) {
+        return std::string(name) + "[" + std::to_string(l) + "]";
     };
-    auto norms = [&] {
-        per_layer("rms_att", 1, dim, &LayerWeights::rms_att);
-        per_layer("rms_ffn", 1, dim, &LayerWeights::rms_ffn);
-        slots.push_back({"rms_final", 1, dim, nullptr, &w.rms_final});
+    // Matrix i of matrices() in every layer, then the next: the checkpoints group by kind.
+    auto matrices = [&](size_t first, size_t end) {
+        for (size_t i = first; i < end; i++)
+            for (size_t l = 0; l < w.layers.size(); l++)
+                slots.push_back({layer_name(names[i], l), shapes[i].first, shapes[i].second,
+                                 w.layers[l].matrices()[i]});
     };
-    auto matrices = [&] {
-        per_layer("wq", dim, dim, &LayerWeights::wq);
-        per_layer("wk", kv, dim, &LayerWeights::wk);
-        per_layer("wv", kv, dim, &LayerWeights::wv);
-        per_layer("wo", dim, dim, &LayerWeights::wo);
-        per_layer("w1", hidden, dim, &LayerWeights::w1);
-        per_layer("w2", dim, hidden, &LayerWeights::w2);
-        per_layer("w3", hidden, dim, &LayerWeights::w3);
+    auto norm = [&](const char* name, const float* LayerWeights::*member) {
+        for (size_t l = 0; l < w.layers.size(); l++)
+            slots.push_back({layer_name(name, l), 1, dim, nullptr, &(w.layers[l].*member)});
     };
     Llama2cSlot embedding{"token_embedding", vocab, dim, &w.token_embedding};
     Llama2cSlot classifier{"classifier", vocab, dim, &w.classifier};
+    Llama2cSlot final_norm{"rms_final", 1, dim, nullptr, &w.rms_final};
 
     if (version == 0) {
         slots.push_back(embedding);
-        per_layer("rms_att", 1, dim, &LayerWeights::rms_att);
-        per_layer("wq", dim, dim, &LayerWeights::wq);
-        per_layer("wk", kv, dim, &LayerWeights::wk);
-        per_layer("wv", kv, dim, &LayerWeights::wv);
-        per_layer("wo", dim, dim, &LayerWeights::wo);
-        per_layer("rms_ffn", 1, dim, &LayerWeights::rms_ffn);
-        per_layer("w1", hidden, dim, &LayerWeights::w1);
-        per_layer("w2", dim, hidden, &LayerWeights::w2);
-        per_layer("w3", hidden, dim, &LayerWeights::w3);
-        slots.push_back({"rms_final", 1, dim, nullptr, &w.rms_final});
+        norm("rms_att", &LayerWeights::rms_att);
+        matrices(0, 4);
+        norm("rms_ffn", &LayerWeights::rms_ffn);
+        matrices(4, 7);
+        slots.push_back(final_norm);
         const size_t half_head = size_t(c.head_size()) / 2;
         slots.push_back({"freq_cis_real", size_t(c.seq_len), half_head});
         slots.push_back({"freq_cis_imag", size_t(c.seq_len), half_head});
     } else {
         // v1 and v2 both put the norms first; v2 then stores every matrix as Q8_0.
-        norms();
+        norm("rms_att", &LayerWeights::rms_att);
+        norm("rms_ffn", &LayerWeights::rms_ffn);
+        slots.push_back(final_norm);
         slots.push_back(embedding);
-        matrices();
+        matrices(0, 7);
     }
     if (!w.shared_classifier) slots.push_back(classifier);
     return slots;

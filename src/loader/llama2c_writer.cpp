@@ -1,12 +1,13 @@
 // Writes llama2.c checkpoints from any loaded model, in either byte order.
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "byte_order.hpp"
 #include "llama2c_layout.hpp"
 #include "llamaport/error.hpp"
-#include "llamaport/kernels.hpp"
 #include "llamaport/llama2c.hpp"
+#include "types/inputs.hpp"
 
 namespace llamaport {
 
@@ -41,8 +42,8 @@ std::string write_llama2c(const Model& model, const Llama2cWriteOptions& options
     }
 
     Weights weights = model.weights;  // views only; the layout needs addressable slots
-    const KernelSet& k = scalar_kernels();
     std::vector<float> row;
+    std::vector<uint8_t> blocks;
     std::vector<int8_t> q;
     std::vector<float> scales;
     for (const Llama2cSlot& s : llama2c_layout(options.version, c, weights)) {
@@ -58,13 +59,22 @@ std::string write_llama2c(const Model& model, const Llama2cWriteOptions& options
                 }
                 continue;
             }
-            // v2: all int8 values of the tensor, then all its scales.
+            // v2: all int8 values of the tensor, then all its scales, quantized as runq.c
+            // quantizes its activations (export.py's rule).
+            const Matrix shape = weight_matrix(WeightType::Q8_G, nullptr, 1, m.cols, group_size);
+            const size_t groups = m.cols / group_size;
+            blocks.resize(shape.row_stride);
             q.resize(m.rows * m.cols);
-            scales.resize(m.rows * m.cols / group_size);
+            scales.resize(m.rows * groups);
             for (size_t r = 0; r < m.rows; r++) {
                 m.row_to_f32(r, row.data());
-                k.quantize_q8(q.data() + r * m.cols, scales.data() + r * (m.cols / group_size),
-                              row.data(), m.cols, group_size);
+                types::q8_g_quantize_groups(blocks.data(), shape, row.data(), 0, groups);
+                for (size_t i = 0; i < groups; i++) {
+                    const uint8_t* block = blocks.data() + i * (types::q8_g_scale_bytes + group_size);
+                    scales[r * groups + i] = load_f32(block);
+                    std::memcpy(q.data() + r * m.cols + i * group_size,
+                                block + types::q8_g_scale_bytes, group_size);
+                }
             }
             out.bytes(q.data(), q.size());
             out.f32s(scales.data(), scales.size());

@@ -2,44 +2,15 @@
 #include <cstring>
 
 #include "formats.hpp"
-#include "llamaport/aqlm.hpp"
 #include "llamaport/error.hpp"
-#include "llamaport/kernels.hpp"
 #include "llamaport/system.hpp"
 
 namespace llamaport {
 
-const char* weight_type_name(WeightType type) {
-    switch (type) {
-        case WeightType::F32: return "f32";
-        case WeightType::Q8_0: return "q8_0";
-        case WeightType::AQLM: return "aqlm";
-    }
-    return "?";
-}
-
-size_t Matrix::bytes() const {
-    switch (type) {
-        case WeightType::F32: return rows * cols * sizeof(float);
-        case WeightType::Q8_0:
-            return rows * cols + rows * groups_per_row(cols, group_size) * sizeof(float);
-        case WeightType::AQLM: return aqlm->bytes();
-    }
-    return 0;
-}
-
-void Matrix::row_to_f32(size_t r, float* out) const {
-    switch (type) {
-        case WeightType::F32:
-            std::memcpy(out, f32 + r * cols, cols * sizeof(float));
-            return;
-        case WeightType::Q8_0: {
-            const float* scales = q8_scales + r * groups_per_row(cols, group_size);
-            for (size_t j = 0; j < cols; j++) out[j] = q8[r * cols + j] * scales[j / group_size];
-            return;
-        }
-        case WeightType::AQLM: aqlm->row_to_f32(r, out); return;
-    }
+std::array<std::pair<size_t, size_t>, LayerWeights::matrix_count> LayerWeights::shapes(
+    const Config& c) {
+    const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv = size_t(c.kv_dim());
+    return {{{dim, dim}, {kv, dim}, {kv, dim}, {dim, dim}, {hidden, dim}, {dim, hidden}, {hidden, dim}}};
 }
 
 size_t Model::parameter_count() const {
@@ -47,8 +18,7 @@ size_t Model::parameter_count() const {
     size_t n = weights.token_embedding.rows * weights.token_embedding.cols + dim;
     for (const LayerWeights& l : weights.layers) {
         n += 2 * dim;
-        for (const Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3})
-            n += m->rows * m->cols;
+        for (const Matrix* m : l.matrices()) n += m->rows * m->cols;
     }
     if (!weights.shared_classifier) n += weights.classifier.rows * weights.classifier.cols;
     return n;
@@ -58,7 +28,7 @@ size_t Model::weight_bytes() const {
     const size_t norms = (2 * weights.layers.size() + 1) * size_t(config.dim) * sizeof(float);
     size_t n = weights.token_embedding.bytes() + norms;
     for (const LayerWeights& l : weights.layers)
-        for (const Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) n += m->bytes();
+        for (const Matrix* m : l.matrices()) n += m->bytes();
     if (!weights.shared_classifier) n += weights.classifier.bytes();
     return n;
 }
