@@ -51,28 +51,41 @@ GenerationStats generate(Transformer& transformer, const Tokenizer& tokenizer, S
     check_prompt_fits(transformer, prompt_tokens.size());
     const int n_prompt = int(prompt_tokens.size());
 
+    // The prompt in batches (as far as the steps go), then one token at a time. Each prompt
+    // token after the first is reported as run.c reports it, as if it had been sampled.
     GenerationStats stats;
-    Timer timer{stats};
-    Clock::time_point first_token_time;
-    int token = prompt_tokens[0];
-    int pos = 0;
-    while (pos < steps) {
-        const Clock::time_point start = Clock::now();
-        const bool forced = pos < n_prompt - 1;
-        float* logits = transformer.forward(token, pos, !forced);
-        const int next = forced ? prompt_tokens[size_t(pos) + 1] : sampler.sample(logits);
-        timer.add(pos < n_prompt, start);
-        pos++;
+    const int fed = std::min(n_prompt, steps);
+    Clock::time_point start = Clock::now();
+    float* logits = transformer.forward(prompt_tokens.data(), fed, 0,
+                                        fed == n_prompt ? Transformer::Logits::last
+                                                        : Transformer::Logits::none);
+    stats.prompt_tokens = fed;
+    stats.prompt_seconds = seconds_since(start);
+    const Clock::time_point prompt_end = Clock::now();
+    for (int pos = 1; pos < fed || (pos == fed && fed < n_prompt); pos++)
+        if (!on_token(prompt_tokens[size_t(pos)],
+                      tokenizer.decode(prompt_tokens[size_t(pos) - 1], prompt_tokens[size_t(pos)])))
+            return stats;
+    if (fed < n_prompt) return stats;
+
+    int token = prompt_tokens.back();
+    for (int pos = fed; pos <= steps;) {
+        const int next = sampler.sample(logits);
         if (next == tokenizer.bos_id()) break;  // the model starts a new story: stop
-        const bool go_on = on_token(next, tokenizer.decode(token, next));
+        if (!on_token(next, tokenizer.decode(token, next))) break;
         token = next;
-        if (pos == 1) first_token_time = Clock::now();
-        if (!go_on) break;
+        if (pos == steps) break;
+        start = Clock::now();
+        logits = transformer.forward(token, pos);
+        stats.generated_tokens++;
+        stats.generation_seconds += seconds_since(start);
+        pos++;
     }
-    if (pos > 1) {
-        const double elapsed = seconds_since(first_token_time);
-        stats.achieved_tokens_per_second = elapsed > 0 ? (pos - 1) / elapsed : 0;
-    }
+    // run.c's figure counts every token after the first over the time since the first came out;
+    // with the prompt in one batch, that is the generated tokens over the time after the prompt.
+    const double elapsed = seconds_since(prompt_end);
+    if (stats.generated_tokens > 0 && elapsed > 0)
+        stats.achieved_tokens_per_second = stats.generated_tokens / elapsed;
     return stats;
 }
 

@@ -2,6 +2,7 @@
 
 #ifdef LLAMAPORT_THREADS
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -12,43 +13,49 @@ namespace llamaport {
 
 #ifdef LLAMAPORT_THREADS
 
-// Workers sleep until a new job (a new generation number) is posted, then take indices from a
-// shared counter; the last one to finish wakes the caller.
+namespace {
+
+// How long a worker keeps checking for the next job before it sleeps: longer than the gap
+// between two products of a forward pass, short enough not to burn a core between tokens.
+constexpr auto spin_time = std::chrono::microseconds(200);
+
+}  // namespace
+
+// A job is a new generation number; each worker runs its piece and counts itself done.
 struct ThreadPool::Shared {
     std::mutex mutex;
-    std::condition_variable job_posted, job_done;
+    std::condition_variable wake;
+    std::atomic<unsigned long> generation{0};
+    std::atomic<size_t> done{0};
     Call call = nullptr;
     const void* task = nullptr;
-    size_t count = 0;
-    std::atomic<size_t> next{0};
-    size_t busy = 0;
-    unsigned long generation = 0;
-    bool stopping = false;
+    std::atomic<bool> stopping{false};
     std::vector<std::thread> workers;
 
-    void run_indices() {
-        for (size_t i = next.fetch_add(1); i < count; i = next.fetch_add(1)) call(task, i);
-    }
-
-    void worker_loop() {
+    void worker_loop(size_t thread) {
         unsigned long seen = 0;
         while (true) {
-            {
+            const auto spin_until = std::chrono::steady_clock::now() + spin_time;
+            while (generation.load(std::memory_order_acquire) == seen && !stopping.load() &&
+                   std::chrono::steady_clock::now() < spin_until)
+                std::this_thread::yield();
+            if (generation.load(std::memory_order_acquire) == seen && !stopping.load()) {
                 std::unique_lock<std::mutex> lock(mutex);
-                job_posted.wait(lock, [&] { return stopping || generation != seen; });
-                if (stopping) return;
-                seen = generation;
+                wake.wait(lock, [&] {
+                    return stopping.load() || generation.load(std::memory_order_acquire) != seen;
+                });
             }
-            run_indices();
-            std::lock_guard<std::mutex> lock(mutex);
-            if (--busy == 0) job_done.notify_one();
+            if (stopping.load()) return;
+            seen = generation.load(std::memory_order_acquire);
+            call(task, thread);
+            done.fetch_add(1, std::memory_order_acq_rel);
         }
     }
 };
 
 ThreadPool::ThreadPool(int threads) : threads_(threads < 1 ? 1 : threads), shared_(new Shared) {
     for (int i = 1; i < threads_; i++)
-        shared_->workers.emplace_back([s = shared_.get()] { s->worker_loop(); });
+        shared_->workers.emplace_back([s = shared_.get(), i] { s->worker_loop(size_t(i)); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -56,29 +63,29 @@ ThreadPool::~ThreadPool() {
         std::lock_guard<std::mutex> lock(shared_->mutex);
         shared_->stopping = true;
     }
-    shared_->job_posted.notify_all();
+    shared_->wake.notify_all();
     for (std::thread& t : shared_->workers) t.join();
 }
 
-void ThreadPool::run(size_t count, Call call, const void* task) {
-    if (threads_ == 1 || count <= 1) {
-        for (size_t i = 0; i < count; i++) call(task, i);
+void ThreadPool::run(Call call, const void* task) {
+    if (threads_ == 1) {
+        call(task, 0);
         return;
     }
     Shared& s = *shared_;
+    s.call = call;
+    s.task = task;
+    s.done.store(0, std::memory_order_relaxed);
     {
+        // Under the lock, so that a worker about to sleep either sees the new generation or is
+        // woken by the notification.
         std::lock_guard<std::mutex> lock(s.mutex);
-        s.call = call;
-        s.task = task;
-        s.count = count;
-        s.next = 0;
-        s.busy = s.workers.size();
-        s.generation++;
+        s.generation.fetch_add(1, std::memory_order_release);
     }
-    s.job_posted.notify_all();
-    s.run_indices();
-    std::unique_lock<std::mutex> lock(s.mutex);
-    s.job_done.wait(lock, [&] { return s.busy == 0; });
+    s.wake.notify_all();
+    call(task, 0);
+    const size_t workers = s.workers.size();
+    while (s.done.load(std::memory_order_acquire) != workers) std::this_thread::yield();
 }
 
 int ThreadPool::hardware_threads() {
@@ -93,9 +100,7 @@ struct ThreadPool::Shared {};
 ThreadPool::ThreadPool(int) : threads_(1) {}
 ThreadPool::~ThreadPool() = default;
 
-void ThreadPool::run(size_t count, Call call, const void* task) {
-    for (size_t i = 0; i < count; i++) call(task, i);
-}
+void ThreadPool::run(Call call, const void* task) { call(task, 0); }
 
 int ThreadPool::hardware_threads() { return 1; }
 

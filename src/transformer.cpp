@@ -21,18 +21,30 @@ void rmsnorm(float* out, const float* x, const float* weight, size_t n, float ep
     for (size_t j = 0; j < n; j++) out[j] = weight[j] * (ss * x[j]);
 }
 
-// Below this many weights a product is not worth handing to other threads.
+// Below this many weights per matrix, handing products to other threads costs more than it
+// saves.
 constexpr size_t min_parallel_weights = 1 << 16;
+// Below this many bytes of prepared input, preparing it is quicker on one thread.
+constexpr size_t min_parallel_prepared_bytes = 1 << 14;
+
+// Rows [begin, end) of `rows` for one of `threads` threads: equal shares, their edges multiples
+// of `align`, so that each thread streams its own run of rows.
+void share(size_t rows, size_t align, size_t thread, size_t threads, size_t& begin, size_t& end) {
+    const size_t per = ((rows + threads - 1) / threads + align - 1) / align * align;
+    begin = std::min(rows, thread * per);
+    end = std::min(rows, begin + per);
+}
 
 }  // namespace
 
 // Header values are bounded (validate_config), so these counts fit 64 bits on any host.
-void Transformer::check_state_fits(size_t positions) const {
+void Transformer::check_state_fits(size_t positions, size_t batch) const {
     const Config& c = model_.config;
-    const uint64_t p = positions, dim = uint64_t(c.dim), kv = uint64_t(c.kv_dim());
+    const uint64_t p = positions, b = batch, dim = uint64_t(c.dim), kv = uint64_t(c.kv_dim());
     const uint64_t cache = 2 * uint64_t(c.n_layers) * p * kv;
-    const uint64_t buffers = 6 * dim + 4 * uint64_t(c.hidden_dim) + uint64_t(c.n_heads) * p +
-                             uint64_t(c.vocab_size) + p * uint64_t(c.head_size());
+    const uint64_t buffers = b * (4 * dim + kv + 2 * uint64_t(c.hidden_dim)) +
+                             uint64_t(pool_ ? pool_->size() : 1) * p + uint64_t(c.vocab_size) +
+                             p * uint64_t(c.head_size());
     const uint64_t needed = (cache + buffers) * sizeof(float);
     const uint64_t model_bytes = (model_.blob ? model_.blob->size() : 0) + model_.allocated_bytes;
     const uint64_t limit = model_.memory_limit ? model_.memory_limit : SIZE_MAX;
@@ -44,27 +56,35 @@ void Transformer::check_state_fits(size_t positions) const {
 }
 
 Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPool* pool,
-                         int max_positions)
+                         int max_positions, int max_batch)
     : model_(model), kernels_(kernels), pool_(pool) {
     const Config& c = model.config;
     if (max_positions <= 0 || max_positions > c.seq_len) max_positions = c.seq_len;
     max_positions_ = max_positions;
+    max_batch_ = std::max(1, std::min(max_batch, max_positions));
     const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv = size_t(c.kv_dim());
-    const size_t positions = size_t(max_positions);
-    check_state_fits(positions);
+    const size_t positions = size_t(max_positions), batch = size_t(max_batch_);
+    check_state_fits(positions, batch);
+
+    // Threads pay only for matrices large enough; the smallest layer matrix decides.
+    size_t smallest = SIZE_MAX;
+    for (const LayerWeights& l : model.weights.layers)
+        for (const Matrix* m : l.matrices()) smallest = std::min(smallest, m->rows * m->cols);
+    threads_ = pool && smallest >= min_parallel_weights ? pool->size() : 1;
+
     const size_t cache = size_t(c.n_layers) * positions * kv;
-    x_.resize(dim);
-    xb_.resize(dim);
-    xb2_.resize(dim);
-    hb_.resize(hidden);
-    hb2_.resize(hidden);
-    q_.resize(dim);
-    k_.resize(kv);
-    att_.resize(size_t(c.n_heads) * positions);
+    x_.resize(batch * dim);
+    xb_.resize(batch * dim);
+    xb2_.resize(batch * dim);
+    hb_.resize(batch * hidden);
+    hb2_.resize(batch * hidden);
+    q_.resize(batch * dim);
+    k_.resize(batch * kv);
+    att_.resize(size_t(threads_) * positions);
     logits_.resize(size_t(c.vocab_size));
     key_cache_.resize(cache);
     value_cache_.resize(cache);
-    // Room for the largest preparation any matrix of the model asks for.
+    // Room for the largest preparation any matrix of the model asks for, for a whole batch.
     size_t prepared = 0;
     auto size_for = [&](const Matrix& m) {
         prepared = std::max(prepared, input_info(type_info(m.type).input).column_bytes(m));
@@ -72,8 +92,9 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     size_for(model.weights.classifier);
     for (const LayerWeights& l : model.weights.layers)
         for (const Matrix* m : l.matrices()) size_for(*m);
+    prepared_column_bytes_ = (prepared + 63) / 64 * 64;
     if (prepared) {
-        prepared_storage_.resize(prepared + 64);
+        prepared_storage_.resize(prepared_column_bytes_ * batch + 64);
         const size_t misalign = reinterpret_cast<uintptr_t>(prepared_storage_.data()) % 64;
         prepared_ = prepared_storage_.data() + (64 - misalign) % 64;
     }
@@ -99,139 +120,194 @@ size_t Transformer::state_bytes() const {
     return floats * sizeof(float) + prepared_storage_.size();
 }
 
-void Transformer::multiply(float* y, const Matrix& m, Input& in) {
-    if (observer) observer->observe(m, in.x);
-    const WeightTypeInfo& type = type_info(m.type);
-    const InputFormatInfo& format = input_info(type.input);
-    const uint8_t* input = reinterpret_cast<const uint8_t*>(in.x);
-    if (format.column_bytes(m)) {
-        const uintptr_t key = format.key(m);
-        if (!in.prepared || in.format != type.input || in.key != key) {
+void Transformer::multiply(const Product* products, size_t n_products, const float* x,
+                           size_t stride, size_t count) {
+    const size_t threads = size_t(threads_);
+    for (size_t first = 0; first < n_products;) {
+        const Matrix& m0 = *products[first].m;
+        const WeightTypeInfo& type = type_info(m0.type);
+        const InputFormatInfo& format = input_info(type.input);
+        const uintptr_t key = format.key(m0);
+        // The products from `first` that read the same preparation of x: one job.
+        size_t end = first + 1;
+        while (end < n_products && type_info(products[end].m->type).input == type.input &&
+               format.key(*products[end].m) == key)
+            end++;
+        if (observer)
+            for (size_t i = first; i < end; i++) observer->observe(*products[i].m, x, count);
+
+        const uint8_t* input = reinterpret_cast<const uint8_t*>(x);
+        size_t input_stride = stride * sizeof(float);
+        const size_t column_bytes = format.column_bytes(m0);
+        if (column_bytes) {
             const PrepareFn prepare = kernels_.prepare_for(type.input);
-            split(format.parts(m), 1, m.rows * m.cols / 8,
-                  [&](size_t begin, size_t end) { prepare(prepared_, m, in.x, begin, end); });
-            in.prepared = true;
-            in.format = type.input;
-            in.key = key;
+            const size_t parts = format.parts(m0), units = parts * count;
+            auto prepare_units = [&](size_t begin, size_t end_unit) {
+                for (size_t u = begin; u < end_unit;) {
+                    const size_t c = u / parts, p0 = u % parts;
+                    const size_t p1 = std::min(parts, p0 + (end_unit - u));
+                    prepare(prepared_ + c * prepared_column_bytes_, m0, x + c * stride, p0, p1);
+                    u += p1 - p0;
+                }
+            };
+            if (threads > 1 && column_bytes * count >= min_parallel_prepared_bytes)
+                pool_->run_on_all([&](size_t t) {
+                    prepare_units(units * t / threads, units * (t + 1) / threads);
+                });
+            else
+                prepare_units(0, units);
+            input = prepared_;
+            input_stride = prepared_column_bytes_;
         }
-        input = prepared_;
+        auto rows = [&](size_t t, size_t n_threads) {
+            for (size_t i = first; i < end; i++) {
+                const Product& p = products[i];
+                size_t r0, r1;
+                share(p.m->rows, type_info(p.m->type).row_align, t, n_threads, r0, r1);
+                if (r0 < r1)
+                    kernels_.product_for(p.m->type)(p.y, p.y_stride, *p.m, input, input_stride,
+                                                    count, r0, r1);
+            }
+        };
+        if (threads > 1)
+            pool_->run_on_all([&](size_t t) { rows(t, threads); });
+        else
+            rows(0, 1);
+        first = end;
     }
-    const ProductFn product = kernels_.product_for(m.type);
-    split(m.rows, type.row_align, m.rows * m.cols,
-          [&](size_t begin, size_t end) { product(y, 0, m, input, 0, 1, begin, end); });
 }
 
-template <class Task>
-void Transformer::split(size_t count, size_t align, size_t work, const Task& task) {
-    const size_t threads = pool_ ? size_t(pool_->size()) : 1;
-    if (threads == 1 || work < min_parallel_weights) {
-        task(0, count);
-        return;
-    }
-    // A few chunks per thread evens out threads that start late.
-    const size_t chunks = threads * 4;
-    const size_t step = ((count + chunks - 1) / chunks + align - 1) / align * align;
-    pool_->parallel_for((count + step - 1) / step, [&](size_t chunk) {
-        const size_t begin = chunk * step;
-        task(begin, std::min(count, begin + step));
-    });
-}
-
-void Transformer::attention(int layer, int pos) {
+// Every head of every position of the batch: scores against the cache up to and including its
+// position, softmax, and the weighted sum of values. Heads and positions are independent tasks;
+// each thread has its own row of scores.
+void Transformer::attention(size_t layer, size_t pos, size_t count) {
     const Config& c = model_.config;
-    const size_t head_size = size_t(c.head_size()), kv_dim = size_t(c.kv_dim());
-    const size_t kv_mul = size_t(c.n_heads / c.n_kv_heads);
+    const size_t head_size = size_t(c.head_size()), kv_dim = size_t(c.kv_dim()), dim = size_t(c.dim);
+    const size_t kv_mul = size_t(c.n_heads / c.n_kv_heads), heads = size_t(c.n_heads);
     const size_t positions = size_t(max_positions_);
-    const float* keys = key_cache_.data() + size_t(layer) * positions * kv_dim;
-    const float* values = value_cache_.data() + size_t(layer) * positions * kv_dim;
+    const float* keys = key_cache_.data() + layer * positions * kv_dim;
+    const float* values = value_cache_.data() + layer * positions * kv_dim;
     const float scale = std::sqrt(float(head_size));
-    const size_t heads = size_t(c.n_heads), n = size_t(pos) + 1;
-    // A head's scores for every position at once: row i of its transposed keys times q[i], added
-    // in i order. Each score sums its products exactly as run.c's dot product does, and axpy_f32
-    // is bit-identical in every set, so every set gets the same scores (a difference in their last
-    // bit could become a whole int8 step in a quantized product that follows).
-    for (size_t h = 0; h < heads; h++) {
-        float* scores = att_.data() + h * positions;
+    auto head = [&](size_t task, size_t thread) {
+        const size_t b = task / heads, h = task % heads, n = pos + b + 1;
+        float* scores = att_.data() + thread * positions;
         const float* rows = keys + (h / kv_mul) * head_size * positions;
-        const float* q = q_.data() + h * head_size;
+        const float* q = q_.data() + b * dim + h * head_size;
+        // A head's scores for every position at once: row i of its transposed keys times q[i],
+        // added in i order. Each score sums its products exactly as run.c's dot product does,
+        // and axpy_f32 is bit-identical in every set, so every set gets the same scores (a
+        // difference in their last bit could become a whole int8 step in a quantized product
+        // that follows).
         std::fill(scores, scores + n, 0.0f);
         for (size_t i = 0; i < head_size; i++)
             kernels_.axpy_f32(scores, q[i], rows + i * positions, n);
         for (size_t t = 0; t < n; t++) scores[t] /= scale;
         softmax(scores, n);
-    }
-    std::fill(xb_.begin(), xb_.begin() + std::ptrdiff_t(heads * head_size), 0.0f);
-    for (size_t t = 0; t < n; t++)
-        for (size_t h = 0; h < heads; h++)
-            kernels_.axpy_f32(xb_.data() + h * head_size, att_[h * positions + t],
-                              values + t * kv_dim + (h / kv_mul) * head_size, head_size);
+        float* out = xb_.data() + b * dim + h * head_size;
+        std::fill(out, out + head_size, 0.0f);
+        for (size_t t = 0; t < n; t++)
+            kernels_.axpy_f32(out, scores[t], values + t * kv_dim + (h / kv_mul) * head_size,
+                              head_size);
+    };
+    const size_t tasks = count * heads, threads = size_t(threads_);
+    if (threads > 1)
+        pool_->run_on_all([&](size_t t) {
+            for (size_t i = tasks * t / threads; i < tasks * (t + 1) / threads; i++) head(i, t);
+        });
+    else
+        for (size_t i = 0; i < tasks; i++) head(i, 0);
 }
 
-float* Transformer::forward(int token, int pos, bool want_logits) {
+void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Logits logits) {
     const Config& c = model_.config;
     const Weights& w = model_.weights;
-    if (token < 0 || token >= c.vocab_size)
-        throw Error("token " + std::to_string(token) + " is outside the vocabulary (0.." +
-                    std::to_string(c.vocab_size - 1) + ")");
-    if (pos < 0 || pos >= max_positions_)
-        throw Error("position " + std::to_string(pos) + " is beyond the context of " +
-                    std::to_string(max_positions_) + " tokens");
     const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv_dim = size_t(c.kv_dim());
     const size_t head_size = size_t(c.head_size()), half = head_size / 2;
-    const size_t positions = size_t(max_positions_);
+    const size_t positions = size_t(max_positions_), vocab = size_t(c.vocab_size);
     float* x = x_.data();
-    w.token_embedding.row_to_f32(size_t(token), x);
+    for (size_t b = 0; b < count; b++) w.token_embedding.row_to_f32(size_t(tokens[b]), x + b * dim);
 
     for (size_t l = 0; l < w.layers.size(); l++) {
         const LayerWeights& lw = w.layers[l];
-        rmsnorm(xb_.data(), x, lw.rms_att, dim, c.norm_eps);
-        float* k = k_.data();
-        float* v = value_cache_.data() + (l * positions + size_t(pos)) * kv_dim;
-        Input normed{xb_.data()};
-        multiply(q_.data(), lw.wq, normed);
-        multiply(k, lw.wk, normed);
-        multiply(v, lw.wv, normed);
+        for (size_t b = 0; b < count; b++)
+            rmsnorm(xb_.data() + b * dim, x + b * dim, lw.rms_att, dim, c.norm_eps);
+        float* values = value_cache_.data() + (l * positions + pos) * kv_dim;
+        const Product qkv[] = {{q_.data(), dim, &lw.wq}, {k_.data(), kv_dim, &lw.wk},
+                               {values, kv_dim, &lw.wv}};
+        multiply(qkv, 3, xb_.data(), dim, count);
 
-        // Rotate each (even, odd) pair of q, and of k where it exists (kv_dim <= dim).
-        const float* cos_row = rope_cos_.data() + size_t(pos) * half;
-        const float* sin_row = rope_sin_.data() + size_t(pos) * half;
-        for (size_t i = 0; i < dim; i += 2) {
-            const float fcr = cos_row[(i % head_size) / 2], fci = sin_row[(i % head_size) / 2];
-            for (float* vec : {q_.data(), k}) {
-                if (vec == k && i >= kv_dim) break;
-                const float v0 = vec[i], v1 = vec[i + 1];
-                vec[i] = v0 * fcr - v1 * fci;
-                vec[i + 1] = v0 * fci + v1 * fcr;
-            }
-        }
         float* keys = key_cache_.data() + l * kv_dim * positions;
-        for (size_t i = 0; i < kv_dim; i++) keys[i * positions + size_t(pos)] = k[i];
+        for (size_t b = 0; b < count; b++) {
+            // Rotate each (even, odd) pair of q, and of k where it exists (kv_dim <= dim).
+            const float* cos_row = rope_cos_.data() + (pos + b) * half;
+            const float* sin_row = rope_sin_.data() + (pos + b) * half;
+            float* q = q_.data() + b * dim;
+            float* k = k_.data() + b * kv_dim;
+            for (size_t i = 0; i < dim; i += 2) {
+                const float fcr = cos_row[(i % head_size) / 2], fci = sin_row[(i % head_size) / 2];
+                for (float* vec : {q, k}) {
+                    if (vec == k && i >= kv_dim) break;
+                    const float v0 = vec[i], v1 = vec[i + 1];
+                    vec[i] = v0 * fcr - v1 * fci;
+                    vec[i + 1] = v0 * fci + v1 * fcr;
+                }
+            }
+            for (size_t i = 0; i < kv_dim; i++) keys[i * positions + pos + b] = k[i];
+        }
 
-        attention(int(l), pos);
-        Input attended{xb_.data()};
-        multiply(xb2_.data(), lw.wo, attended);
-        for (size_t i = 0; i < dim; i++) x[i] += xb2_[i];
+        attention(l, pos, count);
+        const Product out[] = {{xb2_.data(), dim, &lw.wo}};
+        multiply(out, 1, xb_.data(), dim, count);
+        for (size_t i = 0; i < count * dim; i++) x[i] += xb2_[i];
 
-        rmsnorm(xb_.data(), x, lw.rms_ffn, dim, c.norm_eps);
-        Input ffn_in{xb_.data()};
-        multiply(hb_.data(), lw.w1, ffn_in);
-        multiply(hb2_.data(), lw.w3, ffn_in);
-        for (size_t i = 0; i < hidden; i++) {
+        for (size_t b = 0; b < count; b++)
+            rmsnorm(xb_.data() + b * dim, x + b * dim, lw.rms_ffn, dim, c.norm_eps);
+        const Product gate_up[] = {{hb_.data(), hidden, &lw.w1}, {hb2_.data(), hidden, &lw.w3}};
+        multiply(gate_up, 2, xb_.data(), dim, count);
+        for (size_t i = 0; i < count * hidden; i++) {
             float val = hb_[i];
             val *= 1.0f / (1.0f + std::exp(-val));  // SiLU
             val *= hb2_[i];
             hb_[i] = val;
         }
-        Input gated{hb_.data()};
-        multiply(xb_.data(), lw.w2, gated);
-        for (size_t i = 0; i < dim; i++) x[i] += xb_[i];
+        const Product down[] = {{xb_.data(), dim, &w.layers[l].w2}};
+        multiply(down, 1, hb_.data(), hidden, count);
+        for (size_t i = 0; i < count * dim; i++) x[i] += xb_[i];
     }
 
-    if (!want_logits) return nullptr;
-    rmsnorm(x, x, w.rms_final, dim, c.norm_eps);
-    Input final_in{x};
-    multiply(logits_.data(), w.classifier, final_in);
-    return logits_.data();
+    if (logits == Logits::none) return;
+    // The last position only, or all of them, each into its row of logits_.
+    const size_t first = logits == Logits::last ? count - 1 : 0;
+    for (size_t b = first; b < count; b++) rmsnorm(x + b * dim, x + b * dim, w.rms_final, dim, c.norm_eps);
+    float* out = logits == Logits::last ? logits_.data() : logits_.data() + pos_offset_ * vocab;
+    const Product classifier[] = {{out, vocab, &w.classifier}};
+    multiply(classifier, 1, x + first * dim, dim, count - first);
+}
+
+float* Transformer::forward(const int* tokens, int count, int pos, Logits logits) {
+    const Config& c = model_.config;
+    if (count < 1) throw Error("a batch needs at least one token");
+    for (int i = 0; i < count; i++)
+        if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+            throw Error("token " + std::to_string(tokens[i]) + " is outside the vocabulary (0.." +
+                        std::to_string(c.vocab_size - 1) + ")");
+    if (pos < 0 || pos >= max_positions_ || count > max_positions_ - pos)
+        throw Error("position " + std::to_string(pos + count - 1) + " is beyond the context of " +
+                    std::to_string(max_positions_) + " tokens");
+    if (logits == Logits::all) logits_.resize(size_t(count) * size_t(c.vocab_size));
+    for (int done = 0; done < count;) {
+        const int n = std::min(max_batch_, count - done);
+        const bool last_chunk = done + n == count;
+        pos_offset_ = size_t(done);
+        forward_batch(tokens + done, size_t(n), size_t(pos + done),
+                      logits == Logits::all ? Logits::all : last_chunk ? logits : Logits::none);
+        done += n;
+    }
+    return logits == Logits::none ? nullptr : logits_.data();
+}
+
+float* Transformer::forward(int token, int pos, bool want_logits) {
+    return forward(&token, 1, pos, want_logits ? Logits::last : Logits::none);
 }
 
 }  // namespace llamaport

@@ -329,6 +329,29 @@ TEST_CASE("fp32 products give every row the same result whatever the row range",
         }
 }
 
+// A prompt's columns go through the products together; each must come out as it would alone.
+TEST_CASE("fp32 products give every column the single-column result bit for bit", "[kernels]") {
+    std::mt19937 rng(9);
+    for (const KernelSet* set : sets_under_test())
+        for (size_t cols : {size_t(5), size_t(64), size_t(100), size_t(300)})
+            for (size_t columns : {size_t(2), size_t(3), size_t(7)}) {
+                const size_t rows = 37;
+                const auto w = random_floats(rng, rows * cols, Data::unit);
+                const auto x = random_floats(rng, columns * cols, Data::wide);
+                Buffer<float> wb(w, 0), xb(x, 0);
+                const Matrix m = f32_matrix(wb, rows, cols);
+                const auto in = reinterpret_cast<const uint8_t*>(xb.data());
+                const size_t stride = cols * sizeof(float);
+                const auto product = set->product_for(WeightType::F32);
+                const auto batch = run_product(product, m, in, stride, columns, 1, rows);
+                std::vector<float> alone(batch.size(), kCanary);
+                for (size_t c = 0; c < columns; c++)
+                    product(alone.data() + c * rows, rows, m, in + c * stride, stride, 1, 1, rows);
+                INFO("set " << set->name << ", cols " << cols << ", columns " << columns);
+                CHECK(std::memcmp(batch.data(), alone.data(), batch.size() * sizeof(float)) == 0);
+            }
+}
+
 // --- axpy_f32 -----------------------------------------------------------------------------------
 
 std::string check_axpy(const KernelSet& set, const std::vector<float>& y0, float a,

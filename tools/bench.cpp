@@ -49,6 +49,8 @@ const char* const usage_text =
     "                     (every set this CPU runs) (default auto)\n"
     "  -t LIST            thread counts, comma separated (default: hardware threads)\n"
     "  -p N               pp test: N prompt tokens at positions 0..N-1; 0 skips it (default 32)\n"
+    "  -b LIST            pp batch sizes, comma separated: positions run together (default 64;\n"
+    "                     1 runs the prompt one token at a time, as generation does)\n"
     "  -n N               tg test: N greedy tokens after a 1-token start; 0 skips it\n"
     "                     (default 128)\n"
     "  -r N               measured repetitions (default 5)\n"
@@ -76,6 +78,7 @@ struct Options {
     std::vector<ModelSpec> models;
     std::vector<const KernelSet*> kernels;
     std::vector<int> threads;
+    std::vector<int> batches = {Transformer::default_batch};
     int prompt = 32, generate = 128, reps = 5, warmup = 1;
     long long bw_mib = -1;  // -1: the default
     std::string output = "md";
@@ -142,6 +145,11 @@ bool parse(int argc, char** argv, Options& o) {
                 o.threads.clear();
                 for (const std::string& t : split_list(list))
                     o.threads.push_back(int(tools::parse_int(a, t, 1, 1024)));
+            } else if (a == "-b") {
+                const std::string list = flags.value();
+                o.batches.clear();
+                for (const std::string& b : split_list(list))
+                    o.batches.push_back(int(tools::parse_int(a, b, 1, 1 << 16)));
             } else if (a == "-p") {
                 o.prompt = int(flags.number(0, 1 << 20));
             } else if (a == "-n") {
@@ -312,7 +320,11 @@ std::unique_ptr<Model> build_model(const ModelSpec& spec) {
 struct Test {
     bool generation;
     int tokens;
-    std::string name() const { return (generation ? "tg " : "pp ") + std::to_string(tokens); }
+    int batch = 1;  // pp: positions run together
+    std::string name() const {
+        return generation ? "tg " + std::to_string(tokens)
+                          : "pp " + std::to_string(tokens) + " b" + std::to_string(batch);
+    }
     int positions() const { return generation ? tokens + 1 : tokens; }
 };
 
@@ -323,7 +335,7 @@ struct Timing {
 // One run of the test on a fresh KV cache of exactly the positions it needs.
 Timing run_test(const Model& model, const KernelSet& kernels, ThreadPool& pool, const Test& test) {
     const int vocab = model.config.vocab_size;
-    Transformer transformer(model, kernels, &pool, test.positions());
+    Transformer transformer(model, kernels, &pool, test.positions(), test.batch);
     std::chrono::steady_clock::time_point start;
     std::clock_t cpu_start;
     if (test.generation) {
@@ -340,8 +352,7 @@ Timing run_test(const Model& model, const KernelSet& kernels, ThreadPool& pool, 
         start = std::chrono::steady_clock::now();
         cpu_start = std::clock();
         // As generation does: only the last prompt token needs the classifier.
-        for (int pos = 0; pos < test.tokens; pos++)
-            transformer.forward(prompt[size_t(pos)], pos, pos == test.tokens - 1);
+        transformer.forward(prompt.data(), test.tokens, 0, Transformer::Logits::last);
     }
     Timing t;
     t.cpu = double(std::clock() - cpu_start) / CLOCKS_PER_SEC;
@@ -387,7 +398,8 @@ void bench_model(const Options& o, size_t index, std::vector<Result>& results) {
     std::cerr << "bench: loading " << label << "\n";
     const std::unique_ptr<Model> model = build_model(spec);
     std::vector<Test> tests;
-    if (o.prompt > 0) tests.push_back({false, o.prompt});
+    if (o.prompt > 0)
+        for (int batch : o.batches) tests.push_back({false, o.prompt, batch});
     if (o.generate > 0) tests.push_back({true, o.generate});
     for (const Test& t : tests)
         if (t.positions() > model->config.seq_len)

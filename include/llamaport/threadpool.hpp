@@ -1,6 +1,8 @@
-// A small pool of worker threads for splitting matrix-vector products by rows. Each index is
-// computed by exactly one thread in the same way, so results never depend on the thread count.
-// Built with LLAMAPORT_THREADS off, it runs everything on the calling thread.
+// A small pool of worker threads. A job is split into as many pieces as the pool has threads,
+// each thread taking the same piece every time (so each streams the same rows of a matrix from
+// one job to the next, and results never depend on timing). Between jobs, workers spin briefly
+// before they sleep, so that the many short jobs of a forward pass do not pay a wake-up each.
+// Built with LLAMAPORT_THREADS off, everything runs on the calling thread.
 #pragma once
 
 #include <cstddef>
@@ -17,19 +19,29 @@ public:
 
     int size() const { return threads_; }
 
-    // Calls task(i) for every i in [0, count) and returns when all calls are done. The calling
-    // thread takes part. The task is called through a plain pointer: nothing is allocated.
+    // Calls task(thread) once for every thread in [0, size()) and returns when all calls are
+    // done; the calling thread is thread 0. Nothing is allocated.
+    template <class Task>
+    void run_on_all(const Task& task) {
+        run([](const void* t, size_t thread) { (*static_cast<const Task*>(t))(thread); }, &task);
+    }
+
+    // Calls task(i) for every i in [0, count): thread t takes the t-th of size() contiguous
+    // shares of the indices.
     template <class Task>
     void parallel_for(size_t count, const Task& task) {
-        run(count, [](const void* t, size_t i) { (*static_cast<const Task*>(t))(i); }, &task);
+        const size_t n = size_t(threads_);
+        run_on_all([&](size_t thread) {
+            for (size_t i = count * thread / n; i < count * (thread + 1) / n; i++) task(i);
+        });
     }
 
     // Threads the hardware offers (1 when unknown or built without threads).
     static int hardware_threads();
 
 private:
-    using Call = void (*)(const void* task, size_t index);
-    void run(size_t count, Call call, const void* task);
+    using Call = void (*)(const void* task, size_t thread);
+    void run(Call call, const void* task);
     struct Shared;
     int threads_;
     std::unique_ptr<Shared> shared_;

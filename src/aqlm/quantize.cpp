@@ -418,11 +418,13 @@ Importance observe_inputs(const Model& model, const KernelSet& kernels,
     struct Observer : Transformer::Observer {
         std::map<const Matrix*, Sums>& sums;
         explicit Observer(std::map<const Matrix*, Sums>& s) : sums(s) {}
-        void observe(const Matrix& m, const float* x) override {
+        void observe(const Matrix& m, const float* x, size_t columns) override {
             Sums& s = sums[&m];
             s.sum.resize(m.cols, 0.0);
-            for (size_t j = 0; j < m.cols; j++) s.sum[j] += double(x[j]) * x[j];
-            s.count++;
+            for (size_t c = 0; c < columns; c++, x += m.cols) {
+                for (size_t j = 0; j < m.cols; j++) s.sum[j] += double(x[j]) * x[j];
+                s.count++;
+            }
         }
     } observer(sums);
     Transformer run(model, kernels);

@@ -170,27 +170,39 @@ const float* floats(const uint8_t* p) { return reinterpret_cast<const float*>(p)
 
 // Rows that are whole vectors share one alignment: 8 at a time, one chain each (U = 1), and the
 // tail in the same arithmetic.
+// Several input columns one after another, the rows then coming from the caches.
 struct F32Lanes {
-    static constexpr size_t lanes = 8;
+    static constexpr size_t lanes = 8, columns = 4;
     static constexpr bool striped = false;
-    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
-                     const Matrix& m, const uint8_t* x) {
-        rows_f32<8, 1>(y, y_lane_stride, floats(w), w_lane_stride / sizeof(float), floats(x), m.cols);
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        for (size_t c = 0; c < N; c++)
+            rows_f32<8, 1>(y + c * y_column_stride, y_lane_stride, floats(w),
+                           w_lane_stride / sizeof(float), floats(x + c * x_column_stride), m.cols);
     }
-    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
-        for (size_t r = row_begin; r < row_end; r++)
-            rows_f32<1, 1>(y + r, 0, floats(m.row(r)), 0, floats(x), m.cols);
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        float y;
+        rows_f32<1, 1>(&y, 0, floats(w), 0, floats(x), m.cols);
+        return y;
     }
 };
 
 // Other rows one at a time, four chains each.
 struct F32Row {
-    static constexpr size_t lanes = 1;
+    static constexpr size_t lanes = 1, columns = 1;
     static constexpr bool striped = false;
-    static void rows(float* y, size_t, const uint8_t* w, size_t, const Matrix& m, const uint8_t* x) {
-        rows_f32<1, 4>(y, 0, floats(w), 0, floats(x), m.cols);
+    template <size_t N>
+    static void rows(float* y, size_t, size_t, const uint8_t* w, size_t, const Matrix& m,
+                     const uint8_t* x, size_t) {
+        *y = row(w, m, x);
     }
-    static void tail(float*, const Matrix&, const uint8_t*, size_t, size_t) {}
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        float y;
+        rows_f32<1, 4>(&y, 0, floats(w), 0, floats(x), m.cols);
+        return y;
+    }
 };
 
 void product_f32(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
@@ -269,55 +281,61 @@ vs32 sum4(vs32 a, vs32 b, vs32 c, vs32 d) {
     return vec_add(vec_mergeh(ac, bd), vec_mergel(ac, bd));
 }
 
-// 4 adjacent rows of a type of int8 blocks whose block is C 16-byte vectors (C = 0: any multiple
-// of 16, known at run time), at any alignment. vec_msum multiplies signed by unsigned bytes (4
-// products summed into each int32 lane), so the weights are biased to unsigned, w + 128 =
-// w ^ 0x80, and the bias removed per block: sum x*(w + 128) - 128 * sum x. The correction depends
-// on x only: one vec_msum per x vector for all 4 rows, which then start from it. Exact for any
-// int8 x and w.
-template <class Blocks, int C>
+// 4 adjacent rows of a type of int8 blocks whose block is K 16-byte vectors (K = 0: any multiple
+// of 16, known at run time), at any alignment, for up to 2 input columns. vec_msum multiplies
+// signed by unsigned bytes (4 products summed into each int32 lane), so the weights are biased to
+// unsigned, w + 128 = w ^ 0x80, and the bias removed per block: sum x*(w + 128) - 128 * sum x.
+// The correction depends on x only: one vec_msum per x vector for all 4 rows, which then start
+// from it. Exact for any int8 x and w.
+template <class Blocks, int K>
 struct Q8Lanes {
-    static constexpr size_t lanes = 4;
+    static constexpr size_t lanes = 4, columns = 2;
     static constexpr bool striped = false;
-    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
-                     const Matrix& m, const uint8_t* x) {
-        const size_t n = Blocks::block_values(m), vectors = C ? C : n / 16;
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        const size_t n = Blocks::block_values(m), vectors = K ? K : n / 16;
         const size_t block_bytes = Blocks::values_offset + n, blocks = m.cols / n;
         const vu8 bias = vec_sl(vec_splat_u8(1), vec_splat_u8(7));  // 0x80 in every byte
         const vs32 zero = vec_splat_s32(0);
-        vf32 acc = vec_splats(0.0f);
+        vf32 acc[N];
+        for (size_t c = 0; c < N; c++) acc[c] = vec_splats(0.0f);
         alignas(16) float lane_scales[lanes];
         for (size_t b = 0; b < blocks; b++, w += block_bytes, x += block_bytes) {
-            Streams<vs8, 1, false> xs(x + Blocks::values_offset, 0);
-            Streams<vs8, 1, false> xc = xs;
-            vs32 correction = zero;
-            #pragma GCC unroll 4
-            for (size_t c = 0; c < vectors; c++, xc.advance())
-                correction = vec_msum(xc.at(0), bias, correction);
-            vs32 isum[lanes];
-            #pragma GCC unroll 4
-            for (size_t l = 0; l < lanes; l++) {
-                Streams<vs8, 1, false> ws(w + l * w_lane_stride + Blocks::values_offset, 0);
-                Streams<vs8, 1, false> xv = xs;
-                isum[l] = vec_sub(zero, correction);
-                #pragma GCC unroll 4
-                for (size_t c = 0; c < vectors; c++, xv.advance(), ws.advance())
-                    isum[l] = vec_msum(xv.at(0), vec_xor(reinterpret_cast<vu8>(ws.at(0)), bias),
-                                       isum[l]);
-            }
             for (size_t l = 0; l < lanes; l++) lane_scales[l] = Blocks::scale(w + l * w_lane_stride);
-            acc = Blocks::accumulate(acc, vec_ctf(sum4(isum[0], isum[1], isum[2], isum[3]), 0),
-                                     *reinterpret_cast<const vf32*>(lane_scales),
-                                     vec_splats(Blocks::scale(x)));
+            const vf32 ws = *reinterpret_cast<const vf32*>(lane_scales);
+            for (size_t c = 0; c < N; c++) {
+                const uint8_t* xb = x + c * x_column_stride;
+                Streams<vs8, 1, false> xs(xb + Blocks::values_offset, 0);
+                Streams<vs8, 1, false> xc = xs;
+                vs32 correction = zero;
+                #pragma GCC unroll 4
+                for (size_t k = 0; k < vectors; k++, xc.advance())
+                    correction = vec_msum(xc.at(0), bias, correction);
+                vs32 isum[lanes];
+                #pragma GCC unroll 4
+                for (size_t l = 0; l < lanes; l++) {
+                    Streams<vs8, 1, false> wl(w + l * w_lane_stride + Blocks::values_offset, 0);
+                    Streams<vs8, 1, false> xv = xs;
+                    isum[l] = vec_sub(zero, correction);
+                    #pragma GCC unroll 4
+                    for (size_t k = 0; k < vectors; k++, xv.advance(), wl.advance())
+                        isum[l] = vec_msum(xv.at(0), vec_xor(reinterpret_cast<vu8>(wl.at(0)), bias),
+                                           isum[l]);
+                }
+                acc[c] = Blocks::accumulate(acc[c], vec_ctf(sum4(isum[0], isum[1], isum[2], isum[3]), 0),
+                                            ws, vec_splats(Blocks::scale(xb)));
+            }
         }
-        alignas(16) float out[lanes];
-        *reinterpret_cast<vf32*>(out) = acc;
-        for (size_t l = 0; l < lanes; l++) y[l * y_lane_stride] = out[l];
+        for (size_t c = 0; c < N; c++) {
+            alignas(16) float out[lanes];
+            *reinterpret_cast<vf32*>(out) = acc[c];
+            for (size_t l = 0; l < lanes; l++) y[c * y_column_stride + l * y_lane_stride] = out[l];
+        }
     }
     // The reference's arithmetic, which the lanes reproduce bit for bit.
-    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
-        for (size_t r = row_begin; r < row_end; r++) y[r] = Blocks::row(m.row(r), m, x);
-    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) { return Blocks::row(w, m, x); }
 };
 
 void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,

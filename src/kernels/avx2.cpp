@@ -108,16 +108,62 @@ void rows_f32(float* y, size_t y_lane_stride, const uint8_t* w, size_t stride, s
     }
 }
 
+// One input column: 8 striped lanes, each streaming its own run of rows.
 struct F32Lanes {
-    static constexpr size_t lanes = 8;
+    static constexpr size_t lanes = 8, columns = 1;
     static constexpr bool striped = true;
-    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
-                     const Matrix& m, const uint8_t* x) {
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x, size_t) {
         rows_f32<8>(y, y_lane_stride, w, w_lane_stride, m.cols, reinterpret_cast<const float*>(x));
     }
-    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
-        for (size_t r = row_begin; r < row_end; r++)
-            rows_f32<1>(y + r, 0, m.row(r), 0, m.cols, reinterpret_cast<const float*>(x));
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        float y;
+        rows_f32<1>(&y, 0, w, 0, m.cols, reinterpret_cast<const float*>(x));
+        return y;
+    }
+};
+
+// Several input columns (a prompt): 4 rows by N columns of accumulators, each row's 8 floats
+// loaded once for the N columns. Every (row, column) accumulates exactly as rows_f32 does (one
+// 8-wide chain over j, the last 8 masked, summed in hsum8's order), so a batch gives every
+// column the single-column result bit for bit.
+struct F32Tiles {
+    static constexpr size_t lanes = 4, columns = 2;
+    static constexpr bool striped = false;
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        const size_t cols = m.cols;
+        auto row = [&](size_t l) { return reinterpret_cast<const float*>(w + l * w_lane_stride); };
+        auto column = [&](size_t c) {
+            return reinterpret_cast<const float*>(x + c * x_column_stride);
+        };
+        __m256 acc[lanes][N];
+        #pragma GCC unroll 4
+        for (size_t l = 0; l < lanes; l++)
+            #pragma GCC unroll 4
+            for (size_t c = 0; c < N; c++) acc[l][c] = _mm256_setzero_ps();
+        for (size_t j = 0; j < cols; j += 8) {
+            const __m256i mask = tail_mask(std::min<size_t>(8, cols - j));
+            const bool whole = j + 8 <= cols;
+            __m256 xv[N];
+            #pragma GCC unroll 4
+            for (size_t c = 0; c < N; c++)
+                xv[c] = whole ? _mm256_loadu_ps(column(c) + j) : _mm256_maskload_ps(column(c) + j, mask);
+            #pragma GCC unroll 4
+            for (size_t l = 0; l < lanes; l++) {
+                const __m256 wv = whole ? _mm256_loadu_ps(row(l) + j) : _mm256_maskload_ps(row(l) + j, mask);
+                #pragma GCC unroll 4
+                for (size_t c = 0; c < N; c++) acc[l][c] = _mm256_fmadd_ps(wv, xv[c], acc[l][c]);
+            }
+        }
+        for (size_t l = 0; l < lanes; l++)
+            for (size_t c = 0; c < N; c++) y[c * y_column_stride + l * y_lane_stride] = hsum1(acc[l][c]);
+    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return F32Lanes::row(w, m, x);
     }
 };
 
@@ -271,53 +317,65 @@ struct Q8_0Blocks {
     }
 };
 
-// 8 striped lanes of a type of int8 blocks whose block is C 32-byte chunks (C = 0: any multiple
-// of 32, known at run time). Per block, each lane's integer sum; the 8 sums reduced into one
-// vector, converted, and the type's float steps applied to all 8 rows at once.
-template <class Blocks, int C>
+// 8 striped lanes of a type of int8 blocks whose block is K 32-byte chunks (K = 0: any multiple
+// of 32, known at run time), for up to 4 input columns. Per block and column, each lane's
+// integer sum; the 8 sums reduced into one vector, converted, and the type's float steps applied
+// to all 8 rows at once. A block's weights come from memory once for all the columns.
+template <class Blocks, int K>
 struct Q8Lanes {
-    static constexpr size_t lanes = 8;
+    static constexpr size_t lanes = 8, columns = 4;
     static constexpr bool striped = true;
-    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
-                     const Matrix& m, const uint8_t* x) {
-        const size_t values = Blocks::block_values(m), chunks = C ? C : values / 32;
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        const size_t values = Blocks::block_values(m), chunks = K ? K : values / 32;
         const size_t block_bytes = Blocks::values_offset + values, blocks = m.cols / values;
         const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                                    _mm256_set1_epi32(int(w_lane_stride)));
-        __m256 acc = _mm256_setzero_ps();
+        __m256 acc[N];
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < N; c++) acc[c] = _mm256_setzero_ps();
         for (size_t b = 0; b < blocks; b++, w += block_bytes, x += block_bytes) {
             const uint8_t* wv = w + Blocks::values_offset;
-            const uint8_t* xv = x + Blocks::values_offset;
-            __m256i isum[lanes];
-            const __m256i x0 = load32(xv);
             #pragma GCC unroll 8
-            for (size_t l = 0; l < lanes; l++) {
-                isum[l] = dot32(load32(wv + l * w_lane_stride), x0);
-                prefetch(wv + l * w_lane_stride);
-            }
+            for (size_t l = 0; l < lanes; l++) prefetch(wv + l * w_lane_stride);
+            const __m256 ws = Blocks::lane_scales(w, offsets);
             #pragma GCC unroll 4
-            for (size_t c = 1; c < chunks; c++) {
-                const __m256i xc = load32(xv + 32 * c);
+            for (size_t c = 0; c < N; c++) {
+                const uint8_t* xv = x + c * x_column_stride + Blocks::values_offset;
+                __m256i isum[lanes];
+                const __m256i x0 = load32(xv);
                 #pragma GCC unroll 8
-                for (size_t l = 0; l < lanes; l++)
-                    isum[l] = _mm256_add_epi32(isum[l], dot32(load32(wv + l * w_lane_stride + 32 * c), xc));
+                for (size_t l = 0; l < lanes; l++) isum[l] = dot32(load32(wv + l * w_lane_stride), x0);
+                #pragma GCC unroll 4
+                for (size_t k = 1; k < chunks; k++) {
+                    const __m256i xk = load32(xv + 32 * k);
+                    #pragma GCC unroll 8
+                    for (size_t l = 0; l < lanes; l++)
+                        isum[l] = _mm256_add_epi32(isum[l], dot32(load32(wv + l * w_lane_stride + 32 * k), xk));
+                }
+                acc[c] = Blocks::accumulate(acc[c], _mm256_cvtepi32_ps(hsum8(isum)), ws,
+                                            Blocks::input_scale(x + c * x_column_stride));
             }
-            acc = Blocks::accumulate(acc, _mm256_cvtepi32_ps(hsum8(isum)),
-                                     Blocks::lane_scales(w, offsets), Blocks::input_scale(x));
         }
-        alignas(32) float sums[lanes];
-        _mm256_store_ps(sums, acc);
-        for (size_t l = 0; l < lanes; l++) y[l * y_lane_stride] = sums[l];
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < N; c++) {
+            alignas(32) float sums[lanes];
+            _mm256_store_ps(sums, acc[c]);
+            for (size_t l = 0; l < lanes; l++) y[c * y_column_stride + l * y_lane_stride] = sums[l];
+        }
     }
     // The reference's arithmetic, which the lanes reproduce bit for bit.
-    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
-        for (size_t r = row_begin; r < row_end; r++) y[r] = Blocks::row(m.row(r), m, x);
-    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) { return Blocks::row(w, m, x); }
 };
 
 void product_f32(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                  size_t columns, size_t row_begin, size_t row_end) {
-    lanes_product<F32Lanes>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    if (columns == 1)
+        lanes_product<F32Lanes>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else
+        lanes_product<F32Tiles>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,

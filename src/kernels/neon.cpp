@@ -62,16 +62,23 @@ void rows_f32(float* y, size_t y_lane_stride, const uint8_t* w, size_t stride, s
     }
 }
 
+// 4 adjacent rows; several input columns one after another, the rows then coming from the
+// caches.
 struct F32Lanes {
-    static constexpr size_t lanes = 4;
+    static constexpr size_t lanes = 4, columns = 4;
     static constexpr bool striped = false;
-    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
-                     const Matrix& m, const uint8_t* x) {
-        rows_f32<4>(y, y_lane_stride, w, w_lane_stride, m.cols, reinterpret_cast<const float*>(x));
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        for (size_t c = 0; c < N; c++)
+            rows_f32<4>(y + c * y_column_stride, y_lane_stride, w, w_lane_stride, m.cols,
+                        reinterpret_cast<const float*>(x + c * x_column_stride));
     }
-    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
-        for (size_t r = row_begin; r < row_end; r++)
-            rows_f32<1>(y + r, 0, m.row(r), 0, m.cols, reinterpret_cast<const float*>(x));
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        float y;
+        rows_f32<1>(&y, 0, w, 0, m.cols, reinterpret_cast<const float*>(x));
+        return y;
     }
 };
 
@@ -185,44 +192,55 @@ struct Q8_0Blocks {
     }
 };
 
-// 4 adjacent rows of a type of int8 blocks whose block is C 16-byte chunks (C = 0: any multiple
-// of 16, known at run time). Per block, each row's integer sum; the 4 sums in one vector,
-// converted, and the type's float steps applied to the 4 rows at once.
-template <class Blocks, int C>
+// 4 adjacent rows of a type of int8 blocks whose block is K 16-byte chunks (K = 0: any multiple
+// of 16, known at run time), for up to 4 input columns. Per block and column, each row's integer
+// sum; the 4 sums in one vector, converted, and the type's float steps applied to the 4 rows at
+// once. A block's weights come from memory once for all the columns.
+template <class Blocks, int K>
 struct Q8Lanes {
-    static constexpr size_t lanes = 4;
+    static constexpr size_t lanes = 4, columns = 4;
     static constexpr bool striped = false;
-    static void rows(float* y, size_t y_lane_stride, const uint8_t* w, size_t w_lane_stride,
-                     const Matrix& m, const uint8_t* x) {
-        const size_t n = Blocks::block_values(m), chunks = C ? C : n / 16;
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        const size_t n = Blocks::block_values(m), chunks = K ? K : n / 16;
         const size_t block_bytes = Blocks::values_offset + n, blocks = m.cols / n;
-        float32x4_t acc = vdupq_n_f32(0.0f);
+        float32x4_t acc[N];
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < N; c++) acc[c] = vdupq_n_f32(0.0f);
         for (size_t b = 0; b < blocks; b++, w += block_bytes, x += block_bytes) {
-            int32x4_t isum[lanes];
-            #pragma GCC unroll 4
-            for (size_t l = 0; l < lanes; l++) isum[l] = vdupq_n_s32(0);
-            #pragma GCC unroll 4
-            for (size_t c = 0; c < chunks; c++) {
-                const int8x16_t xc = vld1q_s8(values(x + Blocks::values_offset + 16 * c));
-                #pragma GCC unroll 4
-                for (size_t l = 0; l < lanes; l++)
-                    isum[l] = dot16(isum[l], vld1q_s8(values(w + l * w_lane_stride +
-                                                             Blocks::values_offset + 16 * c)), xc);
-            }
-            const int32x4_t sums = vpaddq_s32(vpaddq_s32(isum[0], isum[1]), vpaddq_s32(isum[2], isum[3]));
             float lane_scales[lanes];
             for (size_t l = 0; l < lanes; l++) lane_scales[l] = Blocks::scale(w + l * w_lane_stride);
-            acc = Blocks::accumulate(acc, vcvtq_f32_s32(sums), vld1q_f32(lane_scales),
-                                     Blocks::scale(x));
+            const float32x4_t ws = vld1q_f32(lane_scales);
+            #pragma GCC unroll 4
+            for (size_t c = 0; c < N; c++) {
+                const uint8_t* xc = x + c * x_column_stride;
+                int32x4_t isum[lanes];
+                #pragma GCC unroll 4
+                for (size_t l = 0; l < lanes; l++) isum[l] = vdupq_n_s32(0);
+                #pragma GCC unroll 4
+                for (size_t k = 0; k < chunks; k++) {
+                    const int8x16_t xk = vld1q_s8(values(xc + Blocks::values_offset + 16 * k));
+                    #pragma GCC unroll 4
+                    for (size_t l = 0; l < lanes; l++)
+                        isum[l] = dot16(isum[l], vld1q_s8(values(w + l * w_lane_stride +
+                                                                 Blocks::values_offset + 16 * k)), xk);
+                }
+                const int32x4_t sums =
+                    vpaddq_s32(vpaddq_s32(isum[0], isum[1]), vpaddq_s32(isum[2], isum[3]));
+                acc[c] = Blocks::accumulate(acc[c], vcvtq_f32_s32(sums), ws, Blocks::scale(xc));
+            }
         }
-        float out[lanes];
-        vst1q_f32(out, acc);
-        for (size_t l = 0; l < lanes; l++) y[l * y_lane_stride] = out[l];
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < N; c++) {
+            float out[lanes];
+            vst1q_f32(out, acc[c]);
+            for (size_t l = 0; l < lanes; l++) y[c * y_column_stride + l * y_lane_stride] = out[l];
+        }
     }
     // The reference's arithmetic, which the lanes reproduce bit for bit.
-    static void tail(float* y, const Matrix& m, const uint8_t* x, size_t row_begin, size_t row_end) {
-        for (size_t r = row_begin; r < row_end; r++) y[r] = Blocks::row(m.row(r), m, x);
-    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) { return Blocks::row(w, m, x); }
 };
 
 void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
