@@ -20,6 +20,11 @@ void log_softmax(const float* logits, size_t n, std::vector<double>& out) {
 
 void DivergenceMeter::add(const float* reference_logits, const float* model_logits, size_t n,
                           int next_token) {
+    for (size_t i = 0; i < n; i++) {
+        const double d = double(model_logits[i]) - double(reference_logits[i]);
+        difference_squares_ += d * d;
+        reference_squares_ += double(reference_logits[i]) * double(reference_logits[i]);
+    }
     log_softmax(reference_logits, n, p_);
     log_softmax(model_logits, n, q_);
     double kl = 0;
@@ -32,6 +37,10 @@ void DivergenceMeter::add(const float* reference_logits, const float* model_logi
     reference_nll_ -= p_[size_t(next_token)];
     model_nll_ -= q_[size_t(next_token)];
     positions_++;
+}
+
+double DivergenceMeter::relative_rms() const {
+    return reference_squares_ > 0 ? std::sqrt(difference_squares_ / reference_squares_) : 0;
 }
 
 double DivergenceMeter::kl_divergence() const { return positions_ ? kl_sum_ / double(positions_) : 0; }

@@ -15,7 +15,7 @@
 #include "llamaport/tokenizer.hpp"
 #include "loader/fp16.hpp"
 #include "loader/gguf.hpp"
-#include "types/inputs.hpp"
+#include "types/q8_0.hpp"
 #include "test_support.hpp"
 
 using namespace llamaport;
@@ -26,11 +26,9 @@ using gguf::ValueType;
 
 namespace {
 
-// ggml's quantize_row_q8_0_ref into host-order blocks: the types' Q8_0 quantizer, which the
-// writer and the products' inputs share.
+// ggml's quantize_row_q8_0_ref into host-order blocks, as the writer quantizes.
 void quantize_q8_0(const float* x, size_t n, gguf::Q8Block* out) {
-    const Matrix shape = weight_matrix(WeightType::Q8_0, nullptr, 1, n);
-    types::q8_0_quantize_blocks(reinterpret_cast<uint8_t*>(out), shape, x, 0, n / 32);
+    types::q8_0_quantize_weights(reinterpret_cast<uint8_t*>(out), x, n);
 }
 
 using Metadata = std::vector<std::pair<std::string, Value>>;

@@ -17,10 +17,13 @@ public:
     double top1_agreement() const;        // fraction of positions with the same argmax
     double reference_perplexity() const;  // exp(mean -log p_reference(next))
     double model_perplexity() const;      // exp(mean -log p_model(next))
+    // RMS of (model - reference) over the RMS of the reference, over every logit added.
+    double relative_rms() const;
 
 private:
     size_t positions_ = 0, agreements_ = 0;
     double kl_sum_ = 0, reference_nll_ = 0, model_nll_ = 0;
+    double difference_squares_ = 0, reference_squares_ = 0;
     std::vector<double> p_, q_;
 };
 

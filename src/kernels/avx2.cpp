@@ -227,13 +227,15 @@ float max_abs(const float* x, size_t n) {
     return hmax(m);
 }
 
-// q[i] = round(clamp(op(x[i], s))) for n values, op a division (runq.c) or a multiplication
-// (ggml), exactly as the reference does it.
+// q[i] = round(clamp(op(x[i], s))) for n values, exactly as the reference does it: runq.c
+// divides and rounds halves away from zero, llama.cpp multiplies and rounds to even.
 template <bool Divide>
 void quantize_values(int8_t* q, const float* x, size_t n, float s) {
     const __m256 sv = _mm256_set1_ps(s);
     auto quotients = [&](__m256 v) {
-        return round_half_away(clamp_q8_quotients(Divide ? _mm256_div_ps(v, sv) : _mm256_mul_ps(v, sv)));
+        if (Divide) return round_half_away(clamp_q8_quotients(_mm256_div_ps(v, sv)));
+        return _mm256_round_ps(clamp_q8_quotients(_mm256_mul_ps(v, sv)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     };
     size_t i = 0;
     for (; i + 8 <= n; i += 8) store_q8(q + i, quotients(_mm256_loadu_ps(x + i)), 8);
@@ -258,11 +260,11 @@ void quantize_q8_0(uint8_t* out, const Matrix&, const float* x, size_t begin, si
     for (size_t i = begin; i < end; i++) {
         uint8_t* block = out + i * types::q8_0_bytes;
         const float* xb = x + i * types::q8_0_values;
-        const float d = max_abs(xb, types::q8_0_values) / 127.0f;
-        const uint16_t half = fp32_to_fp16(d);
+        const float most = max_abs(xb, types::q8_0_values);
+        const uint16_t half = fp32_to_fp16(most / 127.0f);
         std::memcpy(block, &half, sizeof half);
         quantize_values<false>(reinterpret_cast<int8_t*>(block + 2), xb, types::q8_0_values,
-                               d != 0.0f ? 1.0f / d : 0.0f);
+                               most != 0.0f ? 127.0f / most : 0.0f);
     }
 }
 

@@ -107,8 +107,9 @@ float max_abs(const float* x, size_t n) {
     return out;
 }
 
-// q[i] = round(clamp(op(x[i], s))), op a division (runq.c) or a multiplication (ggml), rounding
-// halves away from zero (FCVTAS, std::round's rule), exactly as the reference does it.
+// q[i] = round(clamp(op(x[i], s))) exactly as the reference does it: runq.c divides and rounds
+// halves away from zero (FCVTAS, std::round's rule), llama.cpp multiplies and rounds to even
+// (FCVTNS).
 template <bool Divide>
 void quantize_values(int8_t* q, const float* x, size_t n, float s) {
     const float32x4_t sv = vdupq_n_f32(s);
@@ -116,7 +117,8 @@ void quantize_values(int8_t* q, const float* x, size_t n, float s) {
     const float32x4_t lowest = vdupq_n_f32(-127.0f), highest = vdupq_n_f32(127.0f);
     auto quotients = [&](const float* p) {
         const float32x4_t v = Divide ? vdivq_f32(vld1q_f32(p), sv) : vmulq_f32(vld1q_f32(p), sv);
-        return vcvtaq_s32_f32(vminq_f32(vmaxq_f32(v, lowest), highest));
+        const float32x4_t clamped = vminq_f32(vmaxq_f32(v, lowest), highest);
+        return Divide ? vcvtaq_s32_f32(clamped) : vcvtnq_s32_f32(clamped);
     };
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -124,7 +126,8 @@ void quantize_values(int8_t* q, const float* x, size_t n, float s) {
         vst1_s8(q + i, vqmovn_s16(vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi))));
     }
     for (; i < n; i++)
-        q[i] = int8_t(std::round(types::clamp_q8_quotient(Divide ? x[i] / s : x[i] * s)));
+        q[i] = int8_t(Divide ? std::round(types::clamp_q8_quotient(x[i] / s))
+                             : types::nearest_even(types::clamp_q8_quotient(x[i] * s)));
 }
 
 void quantize_q8_g(uint8_t* out, const Matrix& w, const float* x, size_t begin, size_t end) {
@@ -145,11 +148,11 @@ void quantize_q8_0(uint8_t* out, const Matrix&, const float* x, size_t begin, si
     for (size_t i = begin; i < end; i++) {
         uint8_t* block = out + i * types::q8_0_bytes;
         const float* xb = x + i * types::q8_0_values;
-        const float d = max_abs(xb, types::q8_0_values) / 127.0f;
-        const uint16_t half = fp32_to_fp16(d);
+        const float most = max_abs(xb, types::q8_0_values);
+        const uint16_t half = fp32_to_fp16(most / 127.0f);
         std::memcpy(block, &half, sizeof half);
         quantize_values<false>(reinterpret_cast<int8_t*>(block + 2), xb, types::q8_0_values,
-                               d != 0.0f ? 1.0f / d : 0.0f);
+                               most != 0.0f ? 127.0f / most : 0.0f);
     }
 }
 

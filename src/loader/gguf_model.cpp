@@ -17,7 +17,7 @@
 #include "llamaport/error.hpp"
 #include "llamaport/gguf.hpp"
 #include "llamaport/tokenizer.hpp"
-#include "types/inputs.hpp"
+#include "types/q8_0.hpp"
 
 namespace llamaport {
 namespace {
@@ -577,14 +577,15 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
             t.type = gguf::type_q8_0;  // its blocks as they are
             t.data = m.data;
         } else {
-            // ggml's reference quantizer, which is also how products quantize their inputs.
-            const Matrix q = weight_matrix(WeightType::Q8_0, nullptr, m.rows, m.cols);
-            std::vector<gguf::Q8Block>& blocks = q8_copies.emplace_back(m.rows * (q.row_stride / sizeof(gguf::Q8Block)));
+            // ggml's reference quantizer, as llama-quantize writes Q8_0.
+            const size_t row_bytes = weight_row_bytes(WeightType::Q8_0, m.cols);
+            std::vector<gguf::Q8Block>& blocks =
+                q8_copies.emplace_back(m.rows * (row_bytes / sizeof(gguf::Q8Block)));
             std::vector<float> row(m.cols);
             for (size_t r = 0; r < m.rows; r++) {
                 m.row_to_f32(r, row.data());
-                types::q8_0_quantize_blocks(reinterpret_cast<uint8_t*>(blocks.data()) + r * q.row_stride, q,
-                                            row.data(), 0, m.cols / gguf::q8_0_block_values);
+                types::q8_0_quantize_weights(reinterpret_cast<uint8_t*>(blocks.data()) + r * row_bytes,
+                                             row.data(), m.cols);
             }
             t.type = gguf::type_q8_0;
             t.data = blocks.data();

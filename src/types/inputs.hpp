@@ -51,23 +51,32 @@ inline void q8_g_quantize_groups(uint8_t* out, const Matrix& w, const float* x, 
     }
 }
 
-// --- Q8_0: ggml's quantize_row_q8_0_ref: d = max|x| / 127 (stored as fp16), q = roundf(x * 1/d).
+// --- Q8_0: as llama.cpp's CPU backend quantizes activations on x86 (quantize_row_q8_0, AVX2):
+// d = max|x| / 127 (stored as fp16), q = x * (127 / max|x|) rounded to nearest, ties to even.
+// (Its reference quantizer, which writes weights, divides by the fp16-to-be d and rounds halves
+// away from zero: types/q8_0.hpp.)
 
 inline size_t q8_0_input_bytes(const Matrix& w) { return q8_0_row_bytes(w.cols, 0); }
 inline size_t q8_0_blocks(const Matrix& w) { return w.cols / q8_0_values; }
+
+// v (|v| <= 2^22) to the nearest integer, ties to even, in any float evaluation mode.
+inline float nearest_even(float v) {
+    volatile float shifted = v + 12582912.0f;  // 1.5 * 2^23: no fraction bits left
+    return shifted - 12582912.0f;
+}
 
 inline void q8_0_quantize_blocks(uint8_t* out, const Matrix&, const float* x, size_t begin,
                                  size_t end) {
     for (size_t i = begin; i < end; i++) {
         uint8_t* block = out + i * q8_0_bytes;
         const float* xb = x + i * q8_0_values;
-        const float d = max_abs(xb, q8_0_values) / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
-        const uint16_t half = fp32_to_fp16(d);
+        const float most = max_abs(xb, q8_0_values);
+        const uint16_t half = fp32_to_fp16(most / 127.0f);
         std::memcpy(block, &half, sizeof half);
+        const float id = most != 0.0f ? 127.0f / most : 0.0f;
         int8_t* q = reinterpret_cast<int8_t*>(block + 2);
         for (size_t j = 0; j < q8_0_values; j++)
-            q[j] = int8_t(std::round(clamp_q8_quotient(xb[j] * id)));
+            q[j] = int8_t(nearest_even(clamp_q8_quotient(xb[j] * id)));
     }
 }
 

@@ -4,6 +4,8 @@
 // x_scale), block after block, in every kernel set alike.
 #pragma once
 
+#include <cmath>
+
 #include "loader/fp16.hpp"
 #include "types/types.hpp"
 
@@ -49,6 +51,23 @@ inline void q8_0_product(float* y, size_t y_stride, const Matrix& w, const uint8
     for (size_t c = 0; c < columns; c++)
         for (size_t r = row_begin; r < row_end; r++)
             y[c * y_stride + r] = q8_0_row_dot(w.row(r), in + c * in_stride, w.cols);
+}
+
+// ggml's quantize_row_q8_0_ref, how llama-quantize writes Q8_0 weights: per block d = max|x| / 127
+// stored as fp16, q = roundf(x * (1 / d)) with the fp32 d (halves away from zero), 0 when d = 0.
+// out: blocks in host order. The clamp only keeps inf/NaN weights (undefined in ggml) defined.
+inline void q8_0_quantize_weights(uint8_t* out, const float* x, size_t n) {
+    for (size_t b = 0; b < n / q8_0_values; b++, x += q8_0_values, out += q8_0_bytes) {
+        float amax = 0.0f;
+        for (size_t j = 0; j < q8_0_values; j++) amax = std::fmax(amax, std::fabs(x[j]));
+        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t half = fp32_to_fp16(d);
+        std::memcpy(out, &half, sizeof half);
+        for (size_t j = 0; j < q8_0_values; j++) {
+            const float r = std::round(x[j] * id);
+            out[2 + j] = uint8_t(int8_t(r >= 127.0f ? 127 : r <= -127.0f ? -127 : r == r ? r : 0));
+        }
+    }
 }
 
 inline constexpr WeightTypeInfo q8_0_type = {
