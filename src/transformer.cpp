@@ -42,7 +42,8 @@ void Transformer::check_state_fits(size_t positions, size_t batch) const {
     const Config& c = model_.config;
     const uint64_t p = positions, b = batch, dim = uint64_t(c.dim), kv = uint64_t(c.kv_dim());
     const uint64_t cache = 2 * uint64_t(c.n_layers) * p * kv;
-    const uint64_t buffers = b * (4 * dim + kv + 2 * uint64_t(c.hidden_dim)) +
+    const uint64_t q = uint64_t(c.q_dim()), wide = std::max(dim, q);
+    const uint64_t buffers = b * (2 * dim + wide + q + kv + 2 * uint64_t(c.hidden_dim)) +
                              uint64_t(pool_ ? pool_->size() : 1) * p + uint64_t(c.vocab_size) +
                              p * uint64_t(c.head_size());
     const uint64_t needed = (cache + buffers) * sizeof(float);
@@ -63,6 +64,7 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     max_positions_ = max_positions;
     max_batch_ = std::max(1, std::min(max_batch, max_positions));
     const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv = size_t(c.kv_dim());
+    const size_t q_dim = size_t(c.q_dim());
     const size_t positions = size_t(max_positions), batch = size_t(max_batch_);
     check_state_fits(positions, batch);
 
@@ -74,11 +76,11 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
 
     const size_t cache = size_t(c.n_layers) * positions * kv;
     x_.resize(batch * dim);
-    xb_.resize(batch * dim);
+    xb_.resize(batch * std::max(dim, q_dim));  // normed input (dim), attention output (q_dim)
     xb2_.resize(batch * dim);
     hb_.resize(batch * hidden);
     hb2_.resize(batch * hidden);
-    q_.resize(batch * dim);
+    q_.resize(batch * q_dim);
     k_.resize(batch * kv);
     att_.resize(size_t(threads_) * positions);
     logits_.resize(size_t(c.vocab_size));
@@ -107,7 +109,8 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
         for (size_t i = 0; i < half; i++) {
             const float freq =
                 1.0f / std::pow(c.rope_theta, float(2 * i) / float(head_size));
-            const float angle = float(int(pos)) * freq;
+            float angle = float(int(pos)) * freq;
+            if (!c.rope_freq_factors.empty()) angle /= c.rope_freq_factors[i];
             rope_cos_[pos * half + i] = std::cos(angle);
             rope_sin_[pos * half + i] = std::sin(angle);
         }
@@ -182,7 +185,8 @@ void Transformer::multiply(const Product* products, size_t n_products, const flo
 // each thread has its own row of scores.
 void Transformer::attention(size_t layer, size_t pos, size_t count) {
     const Config& c = model_.config;
-    const size_t head_size = size_t(c.head_size()), kv_dim = size_t(c.kv_dim()), dim = size_t(c.dim);
+    const size_t head_size = size_t(c.head_size()), kv_dim = size_t(c.kv_dim());
+    const size_t q_dim = size_t(c.q_dim());
     const size_t kv_mul = size_t(c.n_heads / c.n_kv_heads), heads = size_t(c.n_heads);
     const size_t positions = size_t(max_positions_);
     const float* keys = key_cache_.data() + layer * positions * kv_dim;
@@ -192,7 +196,7 @@ void Transformer::attention(size_t layer, size_t pos, size_t count) {
         const size_t b = task / heads, h = task % heads, n = pos + b + 1;
         float* scores = att_.data() + thread * positions;
         const float* rows = keys + (h / kv_mul) * head_size * positions;
-        const float* q = q_.data() + b * dim + h * head_size;
+        const float* q = q_.data() + b * q_dim + h * head_size;
         // A head's scores for every position at once: row i of its transposed keys times q[i],
         // added in i order. Each score sums its products exactly as run.c's dot product does,
         // and axpy_f32 is bit-identical in every set, so every set gets the same scores (a
@@ -203,7 +207,7 @@ void Transformer::attention(size_t layer, size_t pos, size_t count) {
             kernels_.axpy_f32(scores, q[i], rows + i * positions, n);
         for (size_t t = 0; t < n; t++) scores[t] /= scale;
         softmax(scores, n);
-        float* out = xb_.data() + b * dim + h * head_size;
+        float* out = xb_.data() + b * q_dim + h * head_size;
         std::fill(out, out + head_size, 0.0f);
         for (size_t t = 0; t < n; t++)
             kernels_.axpy_f32(out, scores[t], values + t * kv_dim + (h / kv_mul) * head_size,
@@ -222,7 +226,7 @@ void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Log
     const Config& c = model_.config;
     const Weights& w = model_.weights;
     const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv_dim = size_t(c.kv_dim());
-    const size_t head_size = size_t(c.head_size()), half = head_size / 2;
+    const size_t q_dim = size_t(c.q_dim()), head_size = size_t(c.head_size()), half = head_size / 2;
     const size_t positions = size_t(max_positions_), vocab = size_t(c.vocab_size);
     float* x = x_.data();
     for (size_t b = 0; b < count; b++) w.token_embedding.row_to_f32(size_t(tokens[b]), x + b * dim);
@@ -232,18 +236,18 @@ void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Log
         for (size_t b = 0; b < count; b++)
             rmsnorm(xb_.data() + b * dim, x + b * dim, lw.rms_att, dim, c.norm_eps);
         float* values = value_cache_.data() + (l * positions + pos) * kv_dim;
-        const Product qkv[] = {{q_.data(), dim, &lw.wq}, {k_.data(), kv_dim, &lw.wk},
+        const Product qkv[] = {{q_.data(), q_dim, &lw.wq}, {k_.data(), kv_dim, &lw.wk},
                                {values, kv_dim, &lw.wv}};
         multiply(qkv, 3, xb_.data(), dim, count);
 
         float* keys = key_cache_.data() + l * kv_dim * positions;
         for (size_t b = 0; b < count; b++) {
-            // Rotate each (even, odd) pair of q, and of k where it exists (kv_dim <= dim).
+            // Rotate each (even, odd) pair of q, and of k where it exists (kv_dim <= q_dim).
             const float* cos_row = rope_cos_.data() + (pos + b) * half;
             const float* sin_row = rope_sin_.data() + (pos + b) * half;
-            float* q = q_.data() + b * dim;
+            float* q = q_.data() + b * q_dim;
             float* k = k_.data() + b * kv_dim;
-            for (size_t i = 0; i < dim; i += 2) {
+            for (size_t i = 0; i < q_dim; i += 2) {
                 const float fcr = cos_row[(i % head_size) / 2], fci = sin_row[(i % head_size) / 2];
                 for (float* vec : {q, k}) {
                     if (vec == k && i >= kv_dim) break;
@@ -257,7 +261,7 @@ void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Log
 
         attention(l, pos, count);
         const Product out[] = {{xb2_.data(), dim, &lw.wo}};
-        multiply(out, 1, xb_.data(), dim, count);
+        multiply(out, 1, xb_.data(), q_dim, count);
         for (size_t i = 0; i < count * dim; i++) x[i] += xb2_[i];
 
         for (size_t b = 0; b < count; b++)

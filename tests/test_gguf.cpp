@@ -2,6 +2,7 @@
 // Q8_0 conversions, llama models written and read back, and llama.cpp's own stories260K file.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <functional>
@@ -13,6 +14,7 @@
 #include "llamaport/kernels.hpp"
 #include "llamaport/model.hpp"
 #include "llamaport/tokenizer.hpp"
+#include "llamaport/transformer.hpp"
 #include "loader/fp16.hpp"
 #include "loader/gguf.hpp"
 #include "types/q8_0.hpp"
@@ -194,6 +196,8 @@ void check_same_config(const Config& a, const Config& b) {
     CHECK(a.seq_len == b.seq_len);
     CHECK(a.rope_theta == b.rope_theta);
     CHECK(a.norm_eps == b.norm_eps);
+    CHECK(a.head_size() == b.head_size());
+    CHECK(a.rope_freq_factors == b.rope_freq_factors);
 }
 
 // A valid little-endian llama GGUF of the q8 shape, F32 throughout.
@@ -383,6 +387,36 @@ TEST_CASE("Q8_0: ggml's reference quantizer", "[gguf]") {
 }
 
 // ---- models -------------------------------------------------------------------------------
+
+// Llama 3's shapes: a head size other than dim / n_heads (q is 4 heads of 24 from 64 inputs) and
+// Llama 3.1's rope factors, through the writer and back, with the same logits.
+TEST_CASE("head size and rope factors round-trip through GGUF and run", "[gguf]") {
+    Config c = q8_config();
+    c.head_dim = 24;
+    c.rope_freq_factors = {1.0f, 1.5f, 2.0f, 4.0f, 8.0f, 1.0f, 3.0f, 1.0f, 1.0f, 2.0f, 1.0f, 1.0f};
+    auto original = random_test_model(c, 5, false);
+    GgufWriteOptions o = options_with_vocab(*original);
+    const std::string bytes = write_gguf_model(*original, o);
+    const GgufFile f = parse(bytes);
+    CHECK(f.value(*f.find("llama.attention.key_length")).as_int() == 24);
+    CHECK(f.find_tensor("blk.0.attn_q.weight")->shape() == "[64, 96]");
+    CHECK(f.find_tensor("blk.0.attn_output.weight")->shape() == "[96, 64]");
+    auto loaded = load_model(borrow_memory(bytes.data(), bytes.size(), "l3.gguf"));
+    check_same_config(loaded->config, original->config);
+    Transformer a(*original, scalar_kernels()), b(*loaded, scalar_kernels());
+    const std::vector<int> tokens = {1, 7, 99, 12, 250, 3};
+    const float* la = a.forward(tokens.data(), int(tokens.size()), 0, Transformer::Logits::last);
+    const std::vector<float> first(la, la + c.vocab_size);
+    const float* lb = b.forward(tokens.data(), int(tokens.size()), 0, Transformer::Logits::last);
+    CHECK(std::equal(first.begin(), first.end(), lb));
+    // The factors matter: without them the last position comes out otherwise.
+    Config plain = c;
+    plain.rope_freq_factors.clear();
+    loaded->config = plain;
+    Transformer d(*loaded, scalar_kernels());
+    const float* ld = d.forward(tokens.data(), int(tokens.size()), 0, Transformer::Logits::last);
+    CHECK(!std::equal(first.begin(), first.end(), ld));
+}
 
 TEST_CASE("llama models round-trip through GGUF F32 in both byte orders", "[gguf]") {
     for (bool shared : {true, false}) {
@@ -715,9 +749,22 @@ TEST_CASE("GGUF files that are not runnable llama models are refused with the re
     expect(
         load_error(rebuild(good,
                            [](Metadata&, Tensors& t) {
-                               t.push_back({"rope_freqs.weight", {8}, gguf::type_f32, t[0].data});
+                               t.push_back({"blk.0.attn_q.bias", {8}, gguf::type_f32, t[0].data});
                            })),
-        "unexpected tensor 'rope_freqs.weight'");
+        "unexpected tensor 'blk.0.attn_q.bias'");
+    // Llama 3.1's rope factors: one positive factor per rotation pair (head size 16 here).
+    static const float wrong_count[4] = {1, 1, 1, 1};
+    expect(load_error(rebuild(good,
+                              [](Metadata&, Tensors& t) {
+                                  t.push_back({"rope_freqs.weight", {4}, gguf::type_f32, wrong_count});
+                              })),
+           "tensor 'rope_freqs.weight' has shape [4], expected [8] (one factor per rotation pair)");
+    static const float negative[8] = {1, 1, 1, -2, 1, 1, 1, 1};
+    expect(load_error(rebuild(good,
+                              [](Metadata&, Tensors& t) {
+                                  t.push_back({"rope_freqs.weight", {8}, gguf::type_f32, negative});
+                              })),
+           "a rope frequency factor is -2");
     {
         std::string i32 = good;
         put_le(i32, info_fields(good, "blk.0.ffn_up.weight", 2).type, 26,

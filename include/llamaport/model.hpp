@@ -25,9 +25,14 @@ struct Config {
     int seq_len = 0;     // longest context the model was trained for
     float rope_theta = 10000.0f;
     float norm_eps = 1e-5f;
+    int head_dim = 0;  // 0: dim / n_heads (GGUF's attention.key_length may say otherwise)
+    // Llama 3.1's long-context factors: rotation pair i turns at its frequency divided by
+    // rope_freq_factors[i] (empty: all 1).
+    std::vector<float> rope_freq_factors;
 
-    int head_size() const { return dim / n_heads; }
-    int kv_dim() const { return dim / n_heads * n_kv_heads; }
+    int head_size() const { return head_dim ? head_dim : dim / n_heads; }
+    int q_dim() const { return head_size() * n_heads; }
+    int kv_dim() const { return head_size() * n_kv_heads; }
 };
 
 struct LayerWeights {

@@ -153,10 +153,18 @@ Config read_config(const GgufFile& file, const Metadata& meta) {
     if (tokens.count > uint64_t(INT_MAX))
         file.fail("vocabulary of " + std::to_string(tokens.count) + " tokens is too large");
     c.vocab_size = int(tokens.count);
+    // The head size, where it is not dim / n_heads (key and value heads alike).
+    if (file.find("llama.attention.key_length")) {
+        c.head_dim = meta.integer("llama.attention.key_length");
+        if (c.head_dim == 0) file.fail("llama.attention.key_length is 0");
+    }
     validate_config(c, file.name());
 
     // Keys that, when present, must agree with what llamaport does.
     const int head_size = c.head_size();
+    if (meta.integer("llama.attention.value_length", head_size) != head_size)
+        file.fail("llama.attention.value_length differs from the key length " +
+                  std::to_string(head_size) + " (llamaport needs them equal)");
     if (meta.integer("llama.rope.dimension_count", head_size) != head_size)
         file.fail("llama.rope.dimension_count differs from the head size " +
                   std::to_string(head_size) + " (partial rotary embeddings are not supported)");
@@ -367,7 +375,8 @@ void load_gguf(Model& model, const LoadOptions&) {
 
     // Every check before any conversion: names, shapes and types. A matrix is one plain tensor
     // or, when <name>.codes exists, AQLM's three.
-    std::set<std::string> known;
+    const std::string rope_freqs = "rope_freqs.weight";
+    std::set<std::string> known = {rope_freqs};
     for (const Slot& s : slots) {
         known.insert(s.name);
         if (s.matrix)
@@ -397,6 +406,17 @@ void load_gguf(Model& model, const LoadOptions&) {
         }
         if (!src.plain) file.fail("missing tensor '" + s.name + "'");
         check_tensor(file, *src.plain, s);
+    }
+
+    // Llama 3.1's frequency factors: one per rotation pair.
+    if (const TensorInfo* t = file.find_tensor(rope_freqs)) {
+        const size_t pairs = size_t(model.config.head_size() / 2);
+        expect_shape(file, *t, {pairs}, " (one factor per rotation pair)");
+        if (t->type->id != gguf::type_f32 && t->type->id != gguf::type_f16)
+            file.fail("tensor '" + rope_freqs + "' has type " + t->type->name + "; expected F32");
+        model.config.rope_freq_factors.resize(pairs);
+        widen(file, *t, model.config.rope_freq_factors.data());
+        validate_config(model.config, file.name());
     }
 
     WeightReader reader(model, file.byte_order());
@@ -543,6 +563,10 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
         {"llama.rope.dimension_count", c.head_size()},
     };
     for (const auto& [key, value] : hparams) kv.emplace_back(key, Value::u32(uint32_t(value)));
+    if (c.head_dim) {
+        kv.emplace_back("llama.attention.key_length", Value::u32(uint32_t(c.head_dim)));
+        kv.emplace_back("llama.attention.value_length", Value::u32(uint32_t(c.head_dim)));
+    }
     kv.emplace_back("llama.rope.freq_base", Value::f32(c.rope_theta));
     kv.emplace_back("llama.attention.layer_norm_rms_epsilon", Value::f32(c.norm_eps));
     add_vocab(kv, model, o);
@@ -552,6 +576,9 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
     std::deque<std::vector<gguf::Q8Block>> q8_copies;
     AqlmCopies aqlm;
     std::vector<gguf::WriteTensor> tensors;
+    if (!c.rope_freq_factors.empty())
+        tensors.push_back({"rope_freqs.weight", {c.rope_freq_factors.size()}, gguf::type_f32,
+                           c.rope_freq_factors.data()});
     for (const Slot& s : llama_slots(c, weights, !weights.shared_classifier)) {
         gguf::WriteTensor t{s.name, {s.cols}, gguf::type_f32, nullptr};
         if (s.vector) {

@@ -10,7 +10,8 @@ namespace llamaport {
 std::array<std::pair<size_t, size_t>, LayerWeights::matrix_count> LayerWeights::shapes(
     const Config& c) {
     const size_t dim = size_t(c.dim), hidden = size_t(c.hidden_dim), kv = size_t(c.kv_dim());
-    return {{{dim, dim}, {kv, dim}, {kv, dim}, {dim, dim}, {hidden, dim}, {dim, hidden}, {hidden, dim}}};
+    const size_t q = size_t(c.q_dim());
+    return {{{q, dim}, {kv, dim}, {kv, dim}, {dim, q}, {hidden, dim}, {dim, hidden}, {hidden, dim}}};
 }
 
 size_t Model::parameter_count() const {
@@ -76,9 +77,18 @@ void validate_config(const Config& c, const std::string& file) {
     in_range("n_kv_heads", c.n_kv_heads, 1024);
     in_range("vocab_size", c.vocab_size, 1 << 22);
     in_range("seq_len", c.seq_len, 1 << 20);
-    if (c.dim % c.n_heads != 0)
+    if (c.head_dim == 0 && c.dim % c.n_heads != 0)
         throw Error(file + ": n_heads (" + std::to_string(c.n_heads) + ") does not divide dim (" +
                     std::to_string(c.dim) + ")");
+    if (c.head_dim < 0 || c.head_dim > (1 << 12))
+        throw Error(file + ": head size " + std::to_string(c.head_dim) + " is out of range (1..4096)");
+    if (!c.rope_freq_factors.empty() && c.rope_freq_factors.size() != size_t(c.head_size() / 2))
+        throw Error(file + ": " + std::to_string(c.rope_freq_factors.size()) +
+                    " rope frequency factors for a head size of " + std::to_string(c.head_size()) +
+                    " (expected " + std::to_string(c.head_size() / 2) + ")");
+    for (float f : c.rope_freq_factors)
+        if (!(f > 0.0f) || !(f < 1e30f))
+            throw Error(file + ": a rope frequency factor is " + std::to_string(f) + " (must be positive)");
     if (c.n_kv_heads > c.n_heads || c.n_heads % c.n_kv_heads != 0)
         throw Error(file + ": n_kv_heads (" + std::to_string(c.n_kv_heads) +
                     ") does not divide n_heads (" + std::to_string(c.n_heads) + ")");
