@@ -7,6 +7,7 @@
 #include "llamaport/error.hpp"
 #include "llamaport/sampler.hpp"
 #include "llamaport/system.hpp"
+#include "loader/fp16.hpp"
 #include "types/types.hpp"
 
 namespace llamaport {
@@ -41,7 +42,7 @@ void share(size_t rows, size_t align, size_t thread, size_t threads, size_t& beg
 void Transformer::check_state_fits(size_t positions, size_t batch) const {
     const Config& c = model_.config;
     const uint64_t p = positions, b = batch, dim = uint64_t(c.dim), kv = uint64_t(c.kv_dim());
-    const uint64_t cache = 2 * uint64_t(c.n_layers) * p * kv;
+    const uint64_t cache = uint64_t(c.n_layers) * p * kv * (kv_type_ == KvType::f16 ? 1 : 2);
     const uint64_t q = uint64_t(c.q_dim()), wide = std::max(dim, q);
     const uint64_t buffers = b * (2 * dim + wide + q + kv + 2 * uint64_t(c.hidden_dim)) +
                              uint64_t(pool_ ? pool_->size() : 1) * p + uint64_t(c.vocab_size) +
@@ -57,8 +58,8 @@ void Transformer::check_state_fits(size_t positions, size_t batch) const {
 }
 
 Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPool* pool,
-                         int max_positions, int max_batch)
-    : model_(model), kernels_(kernels), pool_(pool) {
+                         int max_positions, int max_batch, KvType kv_type)
+    : model_(model), kernels_(kernels), pool_(pool), kv_type_(kv_type) {
     const Config& c = model.config;
     if (max_positions <= 0 || max_positions > c.seq_len) max_positions = c.seq_len;
     max_positions_ = max_positions;
@@ -84,8 +85,14 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     k_.resize(batch * kv);
     att_.resize(size_t(threads_) * positions);
     logits_.resize(size_t(c.vocab_size));
-    key_cache_.resize(cache);
-    value_cache_.resize(cache);
+    if (kv_type == KvType::f16) {
+        key_cache16_.resize(cache);
+        value_cache16_.resize(cache);
+        v_.resize(batch * kv);
+    } else {
+        key_cache_.resize(cache);
+        value_cache_.resize(cache);
+    }
     // Room for the largest preparation any matrix of the model asks for, for a whole batch.
     size_t prepared = 0;
     auto size_for = [&](const Matrix& m) {
@@ -119,8 +126,9 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
 size_t Transformer::state_bytes() const {
     const size_t floats = x_.size() + xb_.size() + xb2_.size() + hb_.size() + hb2_.size() +
                           q_.size() + k_.size() + att_.size() + logits_.size() + key_cache_.size() +
-                          value_cache_.size() + rope_cos_.size() + rope_sin_.size();
-    return floats * sizeof(float) + prepared_storage_.size();
+                          value_cache_.size() + v_.size() + rope_cos_.size() + rope_sin_.size();
+    return floats * sizeof(float) + (key_cache16_.size() + value_cache16_.size()) * 2 +
+           prepared_storage_.size();
 }
 
 void Transformer::multiply(const Product* products, size_t n_products, const float* x,
@@ -188,30 +196,41 @@ void Transformer::attention(size_t layer, size_t pos, size_t count) {
     const size_t head_size = size_t(c.head_size()), kv_dim = size_t(c.kv_dim());
     const size_t q_dim = size_t(c.q_dim());
     const size_t kv_mul = size_t(c.n_heads / c.n_kv_heads), heads = size_t(c.n_heads);
-    const size_t positions = size_t(max_positions_);
-    const float* keys = key_cache_.data() + layer * positions * kv_dim;
-    const float* values = value_cache_.data() + layer * positions * kv_dim;
+    const size_t positions = size_t(max_positions_), layer_cache = layer * positions * kv_dim;
+    const bool half = kv_type_ == KvType::f16;
     const float scale = std::sqrt(float(head_size));
+    // Rounded to half where it meets a half cache, as llama.cpp's F16 cache rounds it.
+    auto operand = [half](float v) { return half ? fp16_to_fp32(fp32_to_fp16(v)) : v; };
     auto head = [&](size_t task, size_t thread) {
         const size_t b = task / heads, h = task % heads, n = pos + b + 1;
+        const size_t key_rows = layer_cache + (h / kv_mul) * head_size * positions;
+        const size_t value_offset = layer_cache + (h / kv_mul) * head_size;
         float* scores = att_.data() + thread * positions;
-        const float* rows = keys + (h / kv_mul) * head_size * positions;
         const float* q = q_.data() + b * q_dim + h * head_size;
         // A head's scores for every position at once: row i of its transposed keys times q[i],
         // added in i order. Each score sums its products exactly as run.c's dot product does,
-        // and axpy_f32 is bit-identical in every set, so every set gets the same scores (a
-        // difference in their last bit could become a whole int8 step in a quantized product
+        // and the axpy kernels are bit-identical in every set, so every set gets the same scores
+        // (a difference in their last bit could become a whole int8 step in a quantized product
         // that follows).
         std::fill(scores, scores + n, 0.0f);
-        for (size_t i = 0; i < head_size; i++)
-            kernels_.axpy_f32(scores, q[i], rows + i * positions, n);
+        for (size_t i = 0; i < head_size; i++) {
+            if (half)
+                kernels_.axpy_f16(scores, operand(q[i]), key_cache16_.data() + key_rows + i * positions, n);
+            else
+                kernels_.axpy_f32(scores, q[i], key_cache_.data() + key_rows + i * positions, n);
+        }
         for (size_t t = 0; t < n; t++) scores[t] /= scale;
         softmax(scores, n);
         float* out = xb_.data() + b * q_dim + h * head_size;
         std::fill(out, out + head_size, 0.0f);
-        for (size_t t = 0; t < n; t++)
-            kernels_.axpy_f32(out, scores[t], values + t * kv_dim + (h / kv_mul) * head_size,
-                              head_size);
+        for (size_t t = 0; t < n; t++) {
+            if (half)
+                kernels_.axpy_f16(out, operand(scores[t]),
+                                  value_cache16_.data() + value_offset + t * kv_dim, head_size);
+            else
+                kernels_.axpy_f32(out, scores[t], value_cache_.data() + value_offset + t * kv_dim,
+                                  head_size);
+        }
     };
     const size_t tasks = count * heads, threads = size_t(threads_);
     if (threads > 1)
@@ -235,12 +254,14 @@ void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Log
         const LayerWeights& lw = w.layers[l];
         for (size_t b = 0; b < count; b++)
             rmsnorm(xb_.data() + b * dim, x + b * dim, lw.rms_att, dim, c.norm_eps);
-        float* values = value_cache_.data() + (l * positions + pos) * kv_dim;
+        // Values go straight into an fp32 cache; into v_ on their way to a half one.
+        float* values = kv_type_ == KvType::f16 ? v_.data()
+                                                : value_cache_.data() + (l * positions + pos) * kv_dim;
         const Product qkv[] = {{q_.data(), q_dim, &lw.wq}, {k_.data(), kv_dim, &lw.wk},
                                {values, kv_dim, &lw.wv}};
         multiply(qkv, 3, xb_.data(), dim, count);
 
-        float* keys = key_cache_.data() + l * kv_dim * positions;
+        const size_t layer_cache = l * kv_dim * positions;
         for (size_t b = 0; b < count; b++) {
             // Rotate each (even, odd) pair of q, and of k where it exists (kv_dim <= q_dim).
             const float* cos_row = rope_cos_.data() + (pos + b) * half;
@@ -256,7 +277,17 @@ void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Log
                     vec[i + 1] = v0 * fci + v1 * fcr;
                 }
             }
-            for (size_t i = 0; i < kv_dim; i++) keys[i * positions + pos + b] = k[i];
+            if (kv_type_ == KvType::f16) {
+                uint16_t* keys = key_cache16_.data() + layer_cache;
+                uint16_t* value_row = value_cache16_.data() + layer_cache + (pos + b) * kv_dim;
+                for (size_t i = 0; i < kv_dim; i++) {
+                    keys[i * positions + pos + b] = fp32_to_fp16(k[i]);
+                    value_row[i] = fp32_to_fp16(v_[b * kv_dim + i]);
+                }
+            } else {
+                float* keys = key_cache_.data() + layer_cache;
+                for (size_t i = 0; i < kv_dim; i++) keys[i * positions + pos + b] = k[i];
+            }
         }
 
         attention(l, pos, count);

@@ -17,6 +17,7 @@
 #include "llamaport/transformer.hpp"
 #include "loader/fp16.hpp"
 #include "loader/gguf.hpp"
+#include "types/f16.hpp"
 #include "types/q8_0.hpp"
 #include "test_support.hpp"
 
@@ -75,8 +76,10 @@ InfoFields info_fields(const std::string& bytes, const std::string& name, size_t
 }
 
 // Parses a file and writes it again after `edit`, tensor data carried over in host form.
+// The file's metadata and F32 tensors through `edit`, written again (in big-endian order when
+// asked, else in the file's).
 std::string rebuild(const std::string& bytes,
-                    const std::function<void(Metadata&, Tensors&)>& edit) {
+                    const std::function<void(Metadata&, Tensors&)>& edit, bool big_endian = false) {
     const GgufFile f = parse(bytes);
     Metadata kv;
     for (const gguf::KeyValue& e : f.metadata()) kv.emplace_back(e.key, f.value(e));
@@ -91,7 +94,7 @@ std::string rebuild(const std::string& bytes,
             {t.name, std::vector<uint64_t>(t.ne, t.ne + t.n_dims), gguf::type_f32, data.data()});
     }
     edit(kv, tensors);
-    return gguf::write_gguf(kv, tensors, f.byte_order());
+    return gguf::write_gguf(kv, tensors, big_endian ? ByteOrder::Big : f.byte_order());
 }
 
 void set_key(Metadata& kv, const std::string& key, Value v) {
@@ -510,23 +513,47 @@ TEST_CASE("Q8_0 GGUF: matrices quantized as ggml does, F32 where rows are not 32
     CHECK(write_gguf_model(*loaded, o) == once);
 }
 
-TEST_CASE("F16 tensors are widened to F32 at load", "[gguf]") {
+TEST_CASE("F16 and BF16 tensors are read as they are, in either byte order", "[gguf]") {
     const std::string bytes = small_model_file();
-    std::vector<uint16_t> halves;
-    const std::string f16 = rebuild(bytes, [&](Metadata&, Tensors& t) {
-        gguf::WriteTensor& wq = tensor_named(t, "blk.0.attn_q.weight");
-        const float* x = static_cast<const float*>(wq.data);
-        for (size_t i = 0; i < 64 * 64; i++) halves.push_back(fp32_to_fp16(x[i]));
-        wq.type = gguf::type_f16;
-        wq.data = halves.data();
-    });
-    auto m = load_model(borrow_memory(f16.data(), f16.size(), "f16.gguf"));
-    CHECK(m->format == "gguf mixed");
-    const Matrix& wq = m->weights.layers[0].wq;
-    REQUIRE(wq.type == WeightType::F32);
-    const float* values = static_cast<const float*>(wq.data);
-    CHECK(values[0] == fp16_to_fp32(halves[0]));
-    CHECK(values[64 * 64 - 1] == fp16_to_fp32(halves.back()));
+    for (bool big_endian : {false, true})
+        for (uint32_t type : {gguf::type_f16, uint32_t(30)}) {
+            std::vector<uint16_t> halves;
+            const std::string file = rebuild(bytes, [&](Metadata&, Tensors& t) {
+                gguf::WriteTensor& wq = tensor_named(t, "blk.0.attn_q.weight");
+                const float* x = static_cast<const float*>(wq.data);
+                for (size_t i = 0; i < 64 * 64; i++)
+                    halves.push_back(type == gguf::type_f16 ? fp32_to_fp16(x[i]) : fp32_to_bf16(x[i]));
+                wq.type = type;
+                wq.data = halves.data();
+            }, big_endian);
+            INFO((type == gguf::type_f16 ? "F16" : "BF16") << (big_endian ? ", big-endian" : ""));
+            auto m = load_model(borrow_memory(file.data(), file.size(), "f16.gguf"));
+            CHECK(m->format == std::string("gguf mixed") + (big_endian ? " big-endian" : ""));
+            const Matrix& wq = m->weights.layers[0].wq;
+            REQUIRE(wq.type == (type == gguf::type_f16 ? WeightType::F16 : WeightType::BF16));
+            CHECK(wq.bytes() == 64 * 64 * 2);
+            std::vector<float> row(64);
+            bool same = true;
+            for (size_t r = 0; r < 64; r++) {
+                wq.row_to_f32(r, row.data());
+                for (size_t j = 0; j < 64; j++) {
+                    const uint16_t h = halves[r * 64 + j];
+                    same = same && row[j] == (type == gguf::type_f16 ? fp16_to_fp32(h) : bf16_to_fp32(h));
+                }
+            }
+            CHECK(same);
+        }
+}
+
+TEST_CASE("bfloat16 conversion rounds to nearest even, as ggml's", "[gguf]") {
+    CHECK(fp32_to_bf16(1.0f) == 0x3F80);
+    CHECK(fp32_to_bf16(-2.0f) == 0xC000);
+    CHECK(fp32_to_bf16(1.0f + 1.0f / 256) == 0x3F80);          // tie: to even
+    CHECK(fp32_to_bf16(1.0f + 3.0f / 256) == 0x3F82);          // tie: to even, upwards
+    CHECK(fp32_to_bf16(std::nextafter(1.0f + 1.0f / 256, 2.0f)) == 0x3F81);
+    CHECK(fp32_to_bf16(INFINITY) == 0x7F80);
+    CHECK((fp32_to_bf16(NAN) & 0x7FC0) == 0x7FC0);  // quiet NaN
+    CHECK(bf16_to_fp32(0xBF80) == -1.0f);
 }
 
 TEST_CASE("the memory limit covers converted tensors", "[gguf]") {
@@ -770,7 +797,7 @@ TEST_CASE("GGUF files that are not runnable llama models are refused with the re
         put_le(i32, info_fields(good, "blk.0.ffn_up.weight", 2).type, 26,
                4);  // I32: same size as F32
         expect(load_error(i32),
-               "tensor 'blk.0.ffn_up.weight' has type I32; llamaport reads F32, F16 and Q8_0 "
+               "tensor 'blk.0.ffn_up.weight' has type I32; llamaport reads F32, Q8_0, F16 and BF16 "
                "matrices");
         std::vector<gguf::Q8Block> blocks(2);
         expect(load_error(rebuild(good,

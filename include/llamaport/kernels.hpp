@@ -28,12 +28,15 @@ using ProductFn = void (*)(float* y, size_t y_stride, const Matrix& w, const uin
 
 // y[i] += a * x[i], multiplied then added, each rounded: bit for bit the same in every set.
 using AxpyFn = void (*)(float* y, float a, const float* x, size_t n);
+// The same with x in IEEE half (an fp16 KV cache).
+using AxpyHalfFn = void (*)(float* y, float a, const uint16_t* x, size_t n);
 
 struct KernelSet {
     const char* name = nullptr;
     PrepareFn prepare[input_format_count] = {};
     ProductFn product[weight_type_count] = {};
     AxpyFn axpy_f32 = nullptr;
+    AxpyHalfFn axpy_f16 = nullptr;
 
     ProductFn product_for(WeightType t) const { return product[size_t(t)]; }
     PrepareFn prepare_for(InputFormat f) const { return prepare[size_t(f)]; }

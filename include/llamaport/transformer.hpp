@@ -19,11 +19,16 @@ public:
     // Positions run together at most; longer prompts go in chunks of this many.
     static constexpr int default_batch = 64;
 
+    // How the KV cache holds keys and values. f16 halves its memory and works as llama.cpp's
+    // default cache does: keys and values in IEEE half, each query and each attention weight
+    // rounded to half before it meets them (products of halves are exact in fp32).
+    enum class KvType { f32, f16 };
+
     // Keeps references to model, kernels and pool. max_positions (0: the model's seq_len) sizes
     // the KV cache, so a short run does not pay for the whole context; max_batch sizes the
     // buffers of a batch.
     Transformer(const Model& model, const KernelSet& kernels, ThreadPool* pool = nullptr,
-                int max_positions = 0, int max_batch = default_batch);
+                int max_positions = 0, int max_batch = default_batch, KvType kv = KvType::f32);
 
     // Runs token at position pos (0 <= pos < max_positions) and returns vocab_size logits,
     // valid until the next call. Throws Error for a token or position out of range. Prompt
@@ -43,6 +48,7 @@ public:
     const KernelSet& kernels() const { return kernels_; }
     int max_positions() const { return max_positions_; }
     int max_batch() const { return max_batch_; }
+    KvType kv_type() const { return kv_type_; }
     // Threads the products use: the pool's, or 1 for a model whose matrices are too small to be
     // worth splitting.
     int threads() const { return threads_; }
@@ -84,6 +90,7 @@ private:
     int max_positions_;
     int max_batch_;
     int threads_ = 1;
+    KvType kv_type_;
     size_t pos_offset_ = 0;  // the current chunk's first row of logits_ (Logits::all)
 
     // Activations, each max_batch rows (sizes per row in comments).
@@ -96,9 +103,12 @@ private:
     std::vector<float> k_;       // (kv_dim) keys on their way into the cache
     std::vector<float> att_;     // (max_positions) attention scores, one row per thread
     std::vector<float> logits_;  // (vocab_size), one row, or max_batch for Logits::all
-    // Keys transposed, position fastest, so that a head's scores are sums of whole rows:
+    // Keys transposed, position fastest, so that a head's scores are sums of whole rows; fp32
+    // or, for KvType::f16, the halves' bits:
     std::vector<float> key_cache_;    // (n_layers, n_kv_heads, head_size, max_positions)
     std::vector<float> value_cache_;  // (n_layers, max_positions, kv_dim)
+    std::vector<uint16_t> key_cache16_, value_cache16_;
+    std::vector<float> v_;            // (kv_dim) values on their way into an f16 cache
     // What products read of the current input (InputFormat) for every column of a batch, sized
     // for the largest matrix of the model and 64-byte aligned (prepared_).
     std::vector<uint8_t> prepared_storage_;

@@ -18,8 +18,10 @@ enum class WeightType : uint8_t {
     AQLM,       // additive quantization, codes of up to 8 bits (lookup tables); data points at
                 // an AqlmPacked (llamaport/aqlm.hpp)
     AQLM_WIDE,  // the same with codes of 9 to 16 bits (decoded row by row)
+    F16,        // IEEE half values
+    BF16,       // bfloat16 values
 };
-constexpr size_t weight_type_count = 5;
+constexpr size_t weight_type_count = 7;
 
 // What the products of a weight type read for each input column, prepared from the fp32 input
 // once per input and matrix kind: the input itself, int8 blocks at a scale, or AQLM's tables.
@@ -28,8 +30,10 @@ enum class InputFormat : uint8_t {
     Q8_G,       // runq.c's blocks: {fp32 scale, int8 values}, the matrix's group size
     Q8_0,       // ggml's block_q8_0: {fp16 scale, 32 int8 values}
     AqlmTable,  // the lookup tables of one AQLM matrix (KernelSet::prepare, aqlm.hpp)
+    F16,        // the values rounded to IEEE half
+    BF16,       // the values rounded to bfloat16
 };
-constexpr size_t input_format_count = 4;
+constexpr size_t input_format_count = 6;
 
 struct AqlmPacked;  // llamaport/aqlm.hpp
 

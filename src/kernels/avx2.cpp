@@ -182,6 +182,17 @@ void axpy(float* y, float a, const float* x, size_t n) {
     }
 }
 
+// The same with x in IEEE half: each product of two halves is exact, so bit for bit too.
+void axpy_f16(float* y, float a, const uint16_t* x, size_t n) {
+    const __m256 av = _mm256_set1_ps(a);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(av, xv)));
+    }
+    for (; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
+}
+
 // --- input quantization -------------------------------------------------------------------------
 
 // clamp_q8_quotient of 8 lanes: the ordered self-compare zeroes NaN lanes, then min/max clamp.
@@ -541,6 +552,7 @@ bool add_avx2_kernels(KernelSet& set) {
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy;
+    set.axpy_f16 = axpy_f16;
     return true;
 }
 

@@ -95,6 +95,16 @@ void axpy(float* y, float a, const float* x, size_t n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+// The same with x in IEEE half: each product of two halves is exact, so bit for bit too.
+void axpy_f16(float* y, float a, const uint16_t* x, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t xv = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i)));
+        vst1q_f32(y + i, vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(xv, a)));
+    }
+    for (; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
+}
+
 // --- input quantization -------------------------------------------------------------------------
 
 // max |x| of n values: FMAXNM ignores a NaN operand, as std::fmax does.
@@ -408,6 +418,7 @@ bool add_neon_kernels(KernelSet& set) {
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy;
+    set.axpy_f16 = axpy_f16;
     return true;
 }
 

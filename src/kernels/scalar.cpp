@@ -2,6 +2,7 @@
 // in llama2.c's order (-ffp-contract=off, so no compiler fuses a multiply-add): the oracle of
 // every other set, and what reproduces llama2.c bit for bit.
 #include "kernel_sets.hpp"
+#include "loader/fp16.hpp"
 #include "types/types.hpp"
 
 namespace llamaport::kernels {
@@ -9,6 +10,10 @@ namespace scalar_impl {
 
 void axpy(float* y, float a, const float* x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+void axpy_f16(float* y, float a, const uint16_t* x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
 }
 
 }  // namespace scalar_impl
@@ -19,6 +24,7 @@ bool add_scalar_kernels(KernelSet& set) {
     for (size_t f = 0; f < input_format_count; f++)
         set.prepare[f] = input_info(InputFormat(f)).reference;
     set.axpy_f32 = scalar_impl::axpy;
+    set.axpy_f16 = scalar_impl::axpy_f16;
     return true;
 }
 

@@ -11,6 +11,7 @@
 
 #include "fp16.hpp"
 #include "llamaport/error.hpp"
+#include "types/types.hpp"
 
 namespace llamaport::gguf {
 
@@ -499,20 +500,27 @@ void put_value(ByteWriter& out, const Value& v) {
     }
 }
 
+// Each block's bytes as they are, but its multi-byte fields, written in the file's order.
 void put_tensor_data(ByteWriter& out, const WriteTensor& t, size_t elements) {
-    if (t.type == type_f32) {
-        out.f32s(static_cast<const float*>(t.data), elements);
-    } else if (t.type == type_f16 || t.type == type_i16) {
-        const uint16_t* h = static_cast<const uint16_t*>(t.data);
-        for (size_t i = 0; i < elements; i++) out.u16(h[i]);
-    } else if (t.type == type_i8) {
-        out.bytes(t.data, elements);
-    } else {
-        const Q8Block* b = static_cast<const Q8Block*>(t.data);
-        for (size_t i = 0; i < elements / q8_0_block_values; i++) {
-            out.u16(b[i].d);
-            out.bytes(b[i].q, q8_0_block_values);
+    const TensorType& type = *find_tensor_type(t.type);
+    const uint8_t* p = static_cast<const uint8_t*>(t.data);
+    const std::vector<BlockField> fields = block_fields(t.type);
+    for (size_t b = 0; b < elements / type.block_values; b++, p += type.block_bytes) {
+        size_t at = 0;
+        for (const BlockField& f : fields) {
+            out.bytes(p + at, f.offset - at);
+            uint32_t v = 0;
+            if (f.width == 2) {
+                uint16_t h;
+                std::memcpy(&h, p + f.offset, 2);
+                out.u16(h);
+            } else {
+                std::memcpy(&v, p + f.offset, 4);
+                out.u32(v);
+            }
+            at = f.offset + f.width;
         }
+        out.bytes(p + at, type.block_bytes - at);
     }
 }
 
@@ -550,10 +558,10 @@ std::string write_gguf(const std::vector<std::pair<std::string, Value>>& metadat
     for (const WriteTensor& t : tensors) {
         if (t.name.empty() || !names.insert(t.name).second)
             writer_error("tensor name '" + t.name + "' is empty or repeated");
-        if (t.type != type_f32 && t.type != type_f16 && t.type != type_q8_0 &&
-            t.type != type_i8 && t.type != type_i16)
-            writer_error("tensor '" + t.name + "': only F32, F16, Q8_0, I8 and I16 can be written");
-        const TensorType& type = *find_tensor_type(t.type);
+        const TensorType* known = find_tensor_type(t.type);
+        if (!known || (t.type != type_i8 && t.type != type_i16 && !type_by_gguf_id(t.type)))
+            writer_error("tensor '" + t.name + "' has a type the writer does not know");
+        const TensorType& type = *known;
         if (t.shape.empty() || t.shape.size() > 4 || t.shape[0] % type.block_values != 0)
             writer_error("tensor '" + t.name + "' has a shape its type cannot hold");
         uint64_t n = 1;
@@ -595,5 +603,15 @@ std::string write_gguf(const std::vector<std::pair<std::string, Value>>& metadat
     out.pad_to(size_t(alignment));
     return std::move(out.str());
 }
+
+std::vector<BlockField> block_fields(uint32_t type) {
+    if (type == type_i16) return {{0, 2}};
+    std::vector<BlockField> out;
+    if (const WeightTypeInfo* info = type_by_gguf_id(type))
+        for (const llamaport::BlockField& f : info->fields)
+            if (f.width) out.push_back({f.offset, f.width});
+    return out;
+}
+
 
 }  // namespace llamaport::gguf

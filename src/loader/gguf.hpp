@@ -172,15 +172,24 @@ struct Q8Block {
 };
 static_assert(sizeof(Q8Block) == q8_0_block_bytes, "Q8Block must have no padding");
 
+// A multi-byte field of a block: written in the file's byte order, the block's other bytes as
+// they are.
+struct BlockField {
+    uint16_t offset = 0, width = 0;  // width 2 or 4
+};
+
 struct WriteTensor {
     std::string name;
     std::vector<uint64_t> shape;  // ne[0] (columns) first
-    // type_f32 with data float[], type_f16 with uint16_t[] (the halves' bits), type_q8_0 with
-    // Q8Block[], type_i8 with uint8_t[] or type_i16 with uint16_t[] (two's complement bits), all
-    // in host representation; the writer converts them to the file's byte order.
+    // A ggml type of llamaport's weight table, I8 or I16, as blocks in host representation:
+    // F32 as float[], F16/BF16/I16 as uint16_t[], I8 as bytes, quantized types as their blocks;
+    // the writer puts each multi-byte field (block_fields) in the file's byte order.
     uint32_t type = type_f32;
     const void* data = nullptr;
 };
+
+// The multi-byte fields of a block of a ggml type: the weight table's, I16's; none for I8.
+std::vector<BlockField> block_fields(uint32_t type);
 
 // A complete GGUF v3 file. The alignment is general.alignment when the metadata has it (a u32
 // power of two), else 32; the data section and each tensor start on it. Throws Error on a

@@ -212,22 +212,15 @@ void expect_shape(const GgufFile& file, const TensorInfo& t, const std::vector<u
                   why);
 }
 
-// The weight types a matrix may have in a file: the table's types with a GGUF id, and F16
-// (widened to F32).
-const WeightTypeInfo* matrix_type(const TensorInfo& t) {
-    if (t.type->id == gguf::type_f16) return &type_info(WeightType::F32);
-    const WeightTypeInfo* info = type_by_gguf_id(t.type->id);
-    return info && info->gguf_id != no_gguf_type ? info : nullptr;
-}
+// The weight types a matrix may have in a file: the table's types with a GGUF id.
+const WeightTypeInfo* matrix_type(const TensorInfo& t) { return type_by_gguf_id(t.type->id); }
 
-// "F32, F16 and Q8_0": the weight table's GGUF types, F16 after F32.
+// "F32, Q8_0, F16 and BF16": the weight table's GGUF types.
 std::string readable_matrix_types() {
     std::vector<std::string> names;
     for (size_t i = 0; i < weight_type_count; i++) {
         const WeightTypeInfo& info = type_info(WeightType(i));
-        if (info.gguf_id == no_gguf_type) continue;
-        names.push_back(gguf::find_tensor_type(info.gguf_id)->name);
-        if (info.gguf_id == gguf::type_f32) names.push_back("F16");
+        if (info.gguf_id != no_gguf_type) names.push_back(gguf::find_tensor_type(info.gguf_id)->name);
     }
     std::string out;
     for (size_t i = 0; i < names.size(); i++)

@@ -33,7 +33,7 @@ inline void f32_product(float* y, size_t y_stride, const Matrix& w, const uint8_
 }
 
 inline constexpr WeightTypeInfo f32_type = {
-    WeightType::F32, "f32", 0, 1, 4, {}, InputFormat::F32, 16,
+    WeightType::F32, "f32", 0, 1, 4, {{0, 4}}, InputFormat::F32, 16,
     f32_row_bytes, f32_dequantize_row, f32_product, nullptr};
 
 }  // namespace llamaport::types

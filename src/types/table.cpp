@@ -3,6 +3,7 @@
 // one row below, and its name in WeightType (llamaport/weights.hpp).
 #include "llamaport/error.hpp"
 #include "types/aqlm.hpp"
+#include "types/f16.hpp"
 #include "types/f32.hpp"
 #include "types/inputs.hpp"
 #include "types/q8_0.hpp"
@@ -18,6 +19,8 @@ const WeightTypeInfo* const weight_types[] = {
     &types::q8_0_type,
     &types::aqlm_type,
     &types::aqlm_wide_type,
+    &types::f16_type,
+    &types::bf16_type,
 };
 static_assert(sizeof weight_types / sizeof weight_types[0] == weight_type_count,
               "one row per WeightType");
@@ -31,6 +34,10 @@ const InputFormatInfo input_formats[] = {
      types::q8_0_quantize_blocks, types::no_key},
     {InputFormat::AqlmTable, "aqlm_table", kernels::aqlm_input_bytes, kernels::aqlm_input_parts,
      kernels::aqlm_prepare<kernels::AqlmReferenceBuild>, kernels::aqlm_input_key},
+    {InputFormat::F16, "f16", types::half_input_bytes, types::one_part,
+     types::narrow_input<fp32_to_fp16>, types::no_key},
+    {InputFormat::BF16, "bf16", types::half_input_bytes, types::one_part,
+     types::narrow_input<fp32_to_bf16>, types::no_key},
 };
 static_assert(sizeof input_formats / sizeof input_formats[0] == input_format_count,
               "one row per InputFormat");
