@@ -40,6 +40,7 @@
 #include "llamaport/error.hpp"
 #include "llamaport/kernels.hpp"
 #include "loader/fp16.hpp"
+#include "types/f16.hpp"
 #include "types/types.hpp"
 
 #if defined(__unix__) || defined(__APPLE__)
@@ -240,30 +241,58 @@ std::string check_exact(const std::vector<float>& y, const Matrix& w,
     return compare(y, want, tolerance);
 }
 
-// --- fp32 products -----------------------------------------------------------------------------
+// --- products of float types (F32, F16, BF16) ---------------------------------------------------
 
-Matrix f32_matrix(const Buffer<float>& data, size_t rows, size_t cols) {
-    return llamaport::weight_matrix(WeightType::F32, const_cast<Buffer<float>&>(data).data(), rows,
-                                    cols);
+// Values as a float type stores them (F16 and BF16 rounded to nearest even), and back.
+size_t element_bytes(WeightType t) { return t == WeightType::F32 ? 4 : 2; }
+std::vector<uint8_t> encode(WeightType t, const std::vector<float>& v) {
+    std::vector<uint8_t> out(v.size() * element_bytes(t));
+    for (size_t i = 0; i < v.size(); i++) {
+        if (t == WeightType::F32) {
+            std::memcpy(&out[4 * i], &v[i], 4);
+        } else {
+            const uint16_t h = t == WeightType::F16 ? llamaport::fp32_to_fp16(v[i])
+                                                    : llamaport::fp32_to_bf16(v[i]);
+            std::memcpy(&out[2 * i], &h, 2);
+        }
+    }
+    return out;
+}
+std::vector<float> decoded(WeightType t, const std::vector<float>& v) {
+    const auto bytes = encode(t, v);
+    std::vector<float> out(v.size());
+    llamaport::weight_matrix(t, bytes.data(), 1, v.size()).row_to_f32(0, out.data());
+    return out;
 }
 
-// rows x cols, rows [row_begin, row_end) of `columns` input columns; y elsewhere stays untouched.
-std::string check_f32(const KernelSet& set, const std::vector<float>& w,
-                      const std::vector<float>& x, size_t rows, size_t cols, size_t columns,
-                      size_t row_begin, size_t row_end, size_t w_offset, size_t x_offset,
-                      size_t y_offset) {
-    Buffer<float> wb(w, w_offset), xb(x, x_offset);
-    const Matrix m = f32_matrix(wb, rows, cols);
-    const uint8_t* in = reinterpret_cast<const uint8_t*>(xb.data());
-    const size_t stride = cols * sizeof(float);
-    const auto got = run_product(set.product_for(WeightType::F32), m, in, stride, columns,
-                                 row_begin, row_end, y_offset);
-    const auto want = run_product(oracle().product_for(WeightType::F32), m, in, stride, columns,
+const WeightType float_types[] = {WeightType::F32, WeightType::F16, WeightType::BF16};
+
+// Data a float type holds without overflow: halves top out at 65504.
+bool representable(WeightType t, Data kind) {
+    return t != WeightType::F16 || (kind != Data::large && kind != Data::huge && kind != Data::wide);
+}
+
+// rows x cols, rows [row_begin, row_end) of `columns` input columns (x: columns x cols); y
+// elsewhere stays untouched. Offsets are in elements.
+std::string check_floats(const KernelSet& set, WeightType t, const std::vector<float>& w,
+                         const std::vector<float>& x, size_t rows, size_t cols, size_t columns,
+                         size_t row_begin, size_t row_end, size_t w_offset, size_t x_offset,
+                         size_t y_offset) {
+    const size_t e = element_bytes(t);
+    auto bytes = [e](size_t offset) { return offset == kAtPageEnd ? offset : offset * e; };
+    Buffer<uint8_t> wb(encode(t, w), bytes(w_offset)), xb(encode(t, x), bytes(x_offset));
+    const Matrix m = llamaport::weight_matrix(t, wb.data(), rows, cols);
+    const size_t stride = cols * e;
+    const auto got = run_product(set.product_for(t), m, xb.data(), stride, columns, row_begin,
+                                 row_end, y_offset);
+    const auto want = run_product(oracle().product_for(t), m, xb.data(), stride, columns,
                                   row_begin, row_end);
     std::vector<double> tolerance(want.size(), 0.0);
     std::vector<std::vector<float>> xs;
+    const auto x_values = decoded(t, x);
     for (size_t c = 0; c < columns; c++) {
-        xs.emplace_back(x.begin() + std::ptrdiff_t(c * cols), x.begin() + std::ptrdiff_t((c + 1) * cols));
+        xs.emplace_back(x_values.begin() + std::ptrdiff_t(c * cols),
+                        x_values.begin() + std::ptrdiff_t((c + 1) * cols));
         for (size_t r = row_begin; r < row_end; r++)
             tolerance[c * rows + r] = 2.0 * double(cols) * kUnitRoundoff *
                                           exact_dot(m, r, xs.back()).magnitude +
@@ -275,27 +304,43 @@ std::string check_f32(const KernelSet& set, const std::vector<float>& w,
     return against_exact.empty() ? "" : "against the exact product: " + against_exact;
 }
 
-TEST_CASE("fp32 products match the scalar set and the exact product", "[kernels]") {
+std::string check_f32(const KernelSet& set, const std::vector<float>& w,
+                      const std::vector<float>& x, size_t rows, size_t cols, size_t columns,
+                      size_t row_begin, size_t row_end, size_t w_offset, size_t x_offset,
+                      size_t y_offset) {
+    return check_floats(set, WeightType::F32, w, x, rows, cols, columns, row_begin, row_end,
+                        w_offset, x_offset, y_offset);
+}
+
+Matrix f32_matrix(const Buffer<float>& data, size_t rows, size_t cols) {
+    return llamaport::weight_matrix(WeightType::F32, const_cast<Buffer<float>&>(data).data(), rows,
+                                    cols);
+}
+
+TEST_CASE("float-type products match the scalar set and the exact product", "[kernels]") {
     std::mt19937 rng(20240501);
-    for (const KernelSet* set : sets_under_test()) {
-        for (Data kind : all_data) {
-            for (size_t cols : lengths()) {
-                const size_t rows = 19;  // two lanes of 8 and a tail
-                const auto w = random_floats(rng, rows * cols, kind);
-                const auto x = random_floats(rng, 2 * cols, partner(kind));
-                for (size_t offset = 0; offset < 4; offset++) {
-                    // Offsets: all aligned, w / x / y each one float off.
-                    const size_t wo = offset == 1, xo = offset == 2, yo = offset == 3;
-                    const size_t begin = offset, end = rows - (offset & 1);
-                    const size_t columns = 1 + offset % 2;
-                    INFO("set " << set->name << ", " << name(kind) << ", cols " << cols
-                                << ", rows [" << begin << "," << end << "), columns " << columns
-                                << ", offsets w " << wo << " x " << xo << " y " << yo);
-                    CHECK(check_f32(*set, w, x, rows, cols, columns, begin, end, wo, xo, yo) == "");
+    for (const KernelSet* set : sets_under_test())
+        for (WeightType t : float_types)
+            for (Data kind : all_data) {
+                if (!representable(t, kind) || !representable(t, partner(kind))) continue;
+                for (size_t cols : lengths()) {
+                    const size_t rows = 19;  // two lanes of 8 and a tail
+                    const auto w = random_floats(rng, rows * cols, kind);
+                    const auto x = random_floats(rng, 2 * cols, partner(kind));
+                    for (size_t offset = 0; offset < 4; offset++) {
+                        // Offsets: all aligned, w / x / y each one element off.
+                        const size_t wo = offset == 1, xo = offset == 2, yo = offset == 3;
+                        const size_t begin = offset, end = rows - (offset & 1);
+                        const size_t columns = 1 + offset % 2;
+                        INFO("set " << set->name << ", " << llamaport::weight_type_name(t) << ", "
+                                    << name(kind) << ", cols " << cols << ", rows [" << begin << ","
+                                    << end << "), columns " << columns << ", offsets w " << wo
+                                    << " x " << xo << " y " << yo);
+                        CHECK(check_floats(*set, t, w, x, rows, cols, columns, begin, end, wo, xo,
+                                           yo) == "");
+                    }
                 }
             }
-        }
-    }
 }
 
 TEST_CASE("a product with an empty row range writes nothing", "[kernels]") {
@@ -643,7 +688,8 @@ TEST_CASE("kernels read and write nothing past the end of their buffers", "[kern
             const auto w = random_floats(rng, rows * n, Data::unit);
             const auto x = random_floats(rng, n, Data::unit);
             const auto y = random_floats(rng, n, Data::unit);
-            CHECK(check_f32(*set, w, x, rows, n, 1, 0, rows, end, end, end) == "");
+            for (WeightType t : float_types)
+                CHECK(check_floats(*set, t, w, x, rows, n, 1, 0, rows, end, end, end) == "");
             CHECK(check_axpy(*set, y, 0.75f, x, end, end) == "");
             for (const Int8Format& f : int8_formats)
                 for (size_t group : group_sizes_for(f, n)) {

@@ -69,35 +69,73 @@ __m256i hsum8(const __m256i* v) {
 // slower, a non-temporal one far slower.
 void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p) + 1024, _MM_HINT_T0); }
 
-// L rows, lane l's at w + l * stride bytes. One accumulator per row, two FMAs into it per
-// 16 values: with L = 8 the chains hide the latency. Reading the rows in 8 striped lanes, each a
-// linear walk through its own run of rows, took a Sapphire Rapids Xeon's 110M products from about
-// 75% to about 95% of the single-core read bandwidth: the streamer follows 8 long streams.
-template <size_t L>
-void rows_f32(float* y, size_t y_lane_stride, const uint8_t* w, size_t stride, size_t cols,
-              const float* x) {
+// How 8 values of a row or an input are read into fp32 lanes: fp32 as they are, IEEE halves and
+// bfloat16 widened (exactly). load_tail reads n < 8 values and nothing past them.
+struct Float32 {
+    static constexpr size_t bytes = 4;
+    static __m256 load(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
+    static __m256 load_tail(const uint8_t* p, size_t n) {
+        return _mm256_maskload_ps(reinterpret_cast<const float*>(p), tail_mask(n));
+    }
+};
+struct Half {
+    static constexpr size_t bytes = 2;
+    static __m256 widen(__m128i h) { return _mm256_cvtph_ps(h); }
+    static __m256 load(const uint8_t* p) {
+        return widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    }
+    static __m256 load_tail(const uint8_t* p, size_t n) {
+        alignas(16) uint16_t tmp[8] = {};
+        std::memcpy(tmp, p, n * 2);
+        return widen(_mm_load_si128(reinterpret_cast<const __m128i*>(tmp)));
+    }
+};
+struct BFloat16 : Half {
+    static __m256 widen(__m128i h) {
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+    static __m256 load(const uint8_t* p) {
+        return widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    }
+    static __m256 load_tail(const uint8_t* p, size_t n) {
+        alignas(16) uint16_t tmp[8] = {};
+        std::memcpy(tmp, p, n * 2);
+        return widen(_mm_load_si128(reinterpret_cast<const __m128i*>(tmp)));
+    }
+};
+
+// L rows of element type E, lane l's at w + l * stride bytes, against x (the same type). One
+// accumulator per row, two FMAs into it per 16 values: with L = 8 the chains hide the latency.
+// (Products of halves or bfloat16 are exact, so their FMAs round as a multiply-add would.)
+// Reading the rows in 8 striped lanes, each a linear walk through its own run of rows, took a
+// Sapphire Rapids Xeon's 110M products from about 75% to about 95% of the single-core read
+// bandwidth: the streamer follows 8 long streams.
+template <class E, size_t L>
+void rows_of(float* y, size_t y_lane_stride, const uint8_t* w, size_t stride, size_t cols,
+             const uint8_t* x) {
     __m256 acc[L];
     #pragma GCC unroll 8
     for (size_t l = 0; l < L; l++) acc[l] = _mm256_setzero_ps();
-    auto row = [&](size_t l) { return reinterpret_cast<const float*>(w + l * stride); };
     size_t j = 0;
     for (; j + 16 <= cols; j += 16) {
-        const __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
+        const __m256 x0 = E::load(x + j * E::bytes), x1 = E::load(x + (j + 8) * E::bytes);
         #pragma GCC unroll 8
         for (size_t l = 0; l < L; l++) {
-            const float* p = row(l) + j;
-            acc[l] = _mm256_fmadd_ps(_mm256_loadu_ps(p), x0, acc[l]);
-            acc[l] = _mm256_fmadd_ps(_mm256_loadu_ps(p + 8), x1, acc[l]);
+            const uint8_t* p = w + l * stride + j * E::bytes;
+            acc[l] = _mm256_fmadd_ps(E::load(p), x0, acc[l]);
+            acc[l] = _mm256_fmadd_ps(E::load(p + 8 * E::bytes), x1, acc[l]);
             prefetch(p);
         }
     }
     for (; j < cols; j += 8) {
-        // Masked loads read nothing past the end of the row.
-        const __m256i mask = tail_mask(std::min<size_t>(8, cols - j));
-        const __m256 x0 = _mm256_maskload_ps(x + j, mask);
+        // The last values read nothing past the end of the row.
+        const size_t n = std::min<size_t>(8, cols - j);
+        const __m256 x0 = n == 8 ? E::load(x + j * E::bytes) : E::load_tail(x + j * E::bytes, n);
         #pragma GCC unroll 8
-        for (size_t l = 0; l < L; l++)
-            acc[l] = _mm256_fmadd_ps(_mm256_maskload_ps(row(l) + j, mask), x0, acc[l]);
+        for (size_t l = 0; l < L; l++) {
+            const uint8_t* p = w + l * stride + j * E::bytes;
+            acc[l] = _mm256_fmadd_ps(n == 8 ? E::load(p) : E::load_tail(p, n), x0, acc[l]);
+        }
     }
     if constexpr (L == 8) {
         alignas(32) float sums[L];
@@ -109,26 +147,28 @@ void rows_f32(float* y, size_t y_lane_stride, const uint8_t* w, size_t stride, s
 }
 
 // One input column: 8 striped lanes, each streaming its own run of rows.
-struct F32Lanes {
+template <class E>
+struct FloatLanes {
     static constexpr size_t lanes = 8, columns = 1;
     static constexpr bool striped = true;
     template <size_t N>
     static void rows(float* y, size_t y_lane_stride, size_t, const uint8_t* w,
                      size_t w_lane_stride, const Matrix& m, const uint8_t* x, size_t) {
-        rows_f32<8>(y, y_lane_stride, w, w_lane_stride, m.cols, reinterpret_cast<const float*>(x));
+        rows_of<E, 8>(y, y_lane_stride, w, w_lane_stride, m.cols, x);
     }
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
         float y;
-        rows_f32<1>(&y, 0, w, 0, m.cols, reinterpret_cast<const float*>(x));
+        rows_of<E, 1>(&y, 0, w, 0, m.cols, x);
         return y;
     }
 };
 
-// Several input columns (a prompt): 4 rows by N columns of accumulators, each row's 8 floats
-// loaded once for the N columns. Every (row, column) accumulates exactly as rows_f32 does (one
-// 8-wide chain over j, the last 8 masked, summed in hsum8's order), so a batch gives every
-// column the single-column result bit for bit.
-struct F32Tiles {
+// Several input columns (a prompt): 4 rows by N columns of accumulators, each row's 8 values
+// loaded once for the N columns. Every (row, column) accumulates exactly as rows_of does (one
+// 8-wide chain over j, the last values zero-padded, summed in hsum8's order), so a batch gives
+// every column the single-column result bit for bit.
+template <class E>
+struct FloatTiles {
     static constexpr size_t lanes = 4, columns = 2;
     static constexpr bool striped = false;
     template <size_t N>
@@ -136,25 +176,20 @@ struct F32Tiles {
                      size_t w_lane_stride, const Matrix& m, const uint8_t* x,
                      size_t x_column_stride) {
         const size_t cols = m.cols;
-        auto row = [&](size_t l) { return reinterpret_cast<const float*>(w + l * w_lane_stride); };
-        auto column = [&](size_t c) {
-            return reinterpret_cast<const float*>(x + c * x_column_stride);
-        };
         __m256 acc[lanes][N];
         #pragma GCC unroll 4
         for (size_t l = 0; l < lanes; l++)
             #pragma GCC unroll 4
             for (size_t c = 0; c < N; c++) acc[l][c] = _mm256_setzero_ps();
         for (size_t j = 0; j < cols; j += 8) {
-            const __m256i mask = tail_mask(std::min<size_t>(8, cols - j));
-            const bool whole = j + 8 <= cols;
+            const size_t n = std::min<size_t>(8, cols - j);
+            auto load = [&](const uint8_t* p) { return n == 8 ? E::load(p) : E::load_tail(p, n); };
             __m256 xv[N];
             #pragma GCC unroll 4
-            for (size_t c = 0; c < N; c++)
-                xv[c] = whole ? _mm256_loadu_ps(column(c) + j) : _mm256_maskload_ps(column(c) + j, mask);
+            for (size_t c = 0; c < N; c++) xv[c] = load(x + c * x_column_stride + j * E::bytes);
             #pragma GCC unroll 4
             for (size_t l = 0; l < lanes; l++) {
-                const __m256 wv = whole ? _mm256_loadu_ps(row(l) + j) : _mm256_maskload_ps(row(l) + j, mask);
+                const __m256 wv = load(w + l * w_lane_stride + j * E::bytes);
                 #pragma GCC unroll 4
                 for (size_t c = 0; c < N; c++) acc[l][c] = _mm256_fmadd_ps(wv, xv[c], acc[l][c]);
             }
@@ -163,9 +198,18 @@ struct F32Tiles {
             for (size_t c = 0; c < N; c++) y[c * y_column_stride + l * y_lane_stride] = hsum1(acc[l][c]);
     }
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
-        return F32Lanes::row(w, m, x);
+        return FloatLanes<E>::row(w, m, x);
     }
 };
+
+template <class E>
+void product_floats(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
+                    size_t in_stride, size_t columns, size_t row_begin, size_t row_end) {
+    if (columns == 1)
+        lanes_product<FloatLanes<E>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else
+        lanes_product<FloatTiles<E>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+}
 
 // Multiply, then add, both rounded: the same result as the scalar set, bit for bit.
 void axpy(float* y, float a, const float* x, size_t n) {
@@ -383,13 +427,6 @@ struct Q8Lanes {
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) { return Blocks::row(w, m, x); }
 };
 
-void product_f32(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
-                 size_t columns, size_t row_begin, size_t row_end) {
-    if (columns == 1)
-        lanes_product<F32Lanes>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
-    else
-        lanes_product<F32Tiles>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
-}
 
 void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                   size_t columns, size_t row_begin, size_t row_end) {
@@ -543,7 +580,9 @@ void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin
 
 bool add_avx2_kernels(KernelSet& set) {
     using namespace avx2_impl;
-    set.product[size_t(WeightType::F32)] = product_f32;
+    set.product[size_t(WeightType::F32)] = product_floats<Float32>;
+    set.product[size_t(WeightType::F16)] = product_floats<Half>;
+    set.product[size_t(WeightType::BF16)] = product_floats<BFloat16>;
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;

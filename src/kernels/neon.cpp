@@ -18,6 +18,7 @@
 #include "aqlm_table.hpp"
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
+#include "types/f16.hpp"
 #include "types/inputs.hpp"
 
 namespace llamaport::kernels {
@@ -29,42 +30,66 @@ namespace {
 
 // --- fp32 ---------------------------------------------------------------------------------------
 
-// R rows (lane r's at w + r * stride bytes) sharing each load of x. Two accumulators per row so
-// that 2R independent FMA chains hide the FMA latency even when the matrix sits in cache. A row's
-// arithmetic is the same for any R.
-template <int R>
-void rows_f32(float* y, size_t y_lane_stride, const uint8_t* w, size_t stride, size_t cols,
-              const float* x) {
-    auto row = [&](int r) { return reinterpret_cast<const float*>(w + r * stride); };
+// How values of a row or an input are read into fp32 lanes: fp32 as they are, IEEE halves and
+// bfloat16 widened (exactly).
+struct Float32 {
+    static constexpr size_t bytes = 4;
+    static float32x4_t load4(const uint8_t* p) { return vld1q_f32(reinterpret_cast<const float*>(p)); }
+    static float value(const uint8_t* p) { return load_f32(p); }
+};
+struct Half {
+    static constexpr size_t bytes = 2;
+    static float32x4_t load4(const uint8_t* p) {
+        return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p))));
+    }
+    static float value(const uint8_t* p) { return fp16_to_fp32(load_u16(p)); }
+};
+struct BFloat16 {
+    static constexpr size_t bytes = 2;
+    static float32x4_t load4(const uint8_t* p) {
+        return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(reinterpret_cast<const uint16_t*>(p)), 16));
+    }
+    static float value(const uint8_t* p) { return bf16_to_fp32(load_u16(p)); }
+};
+
+// R rows of element type E (lane r's at w + r * stride bytes) sharing each load of x. Two
+// accumulators per row so that 2R independent FMA chains hide the FMA latency even when the
+// matrix sits in cache. A row's arithmetic is the same for any R. (Products of halves or
+// bfloat16 are exact, so their FMAs round as a multiply-add would.)
+template <class E, int R>
+void rows_of(float* y, size_t y_lane_stride, const uint8_t* w, size_t stride, size_t cols,
+             const uint8_t* x) {
+    auto at = [&](int r, size_t j) { return w + r * stride + j * E::bytes; };
     float32x4_t acc0[R], acc1[R];
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++) acc0[r] = acc1[r] = vdupq_n_f32(0.0f);
     size_t j = 0;
     for (; j + 8 <= cols; j += 8) {
-        const float32x4_t x0 = vld1q_f32(x + j), x1 = vld1q_f32(x + j + 4);
+        const float32x4_t x0 = E::load4(x + j * E::bytes), x1 = E::load4(x + (j + 4) * E::bytes);
         #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
-            acc0[r] = vfmaq_f32(acc0[r], vld1q_f32(row(r) + j), x0);
-            acc1[r] = vfmaq_f32(acc1[r], vld1q_f32(row(r) + j + 4), x1);
+            acc0[r] = vfmaq_f32(acc0[r], E::load4(at(r, j)), x0);
+            acc1[r] = vfmaq_f32(acc1[r], E::load4(at(r, j + 4)), x1);
         }
     }
     if (j + 4 <= cols) {
-        const float32x4_t x0 = vld1q_f32(x + j);
+        const float32x4_t x0 = E::load4(x + j * E::bytes);
         #pragma GCC unroll 8
-        for (int r = 0; r < R; r++) acc0[r] = vfmaq_f32(acc0[r], vld1q_f32(row(r) + j), x0);
+        for (int r = 0; r < R; r++) acc0[r] = vfmaq_f32(acc0[r], E::load4(at(r, j)), x0);
         j += 4;
     }
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
         float sum = vaddvq_f32(vaddq_f32(acc0[r], acc1[r]));
-        for (size_t k = j; k < cols; k++) sum += row(r)[k] * x[k];
+        for (size_t k = j; k < cols; k++) sum += E::value(at(r, k)) * E::value(x + k * E::bytes);
         y[r * y_lane_stride] = sum;
     }
 }
 
 // 4 adjacent rows; several input columns one after another, the rows then coming from the
 // caches.
-struct F32Lanes {
+template <class E>
+struct FloatLanes {
     static constexpr size_t lanes = 4, columns = 4;
     static constexpr bool striped = false;
     template <size_t N>
@@ -72,19 +97,20 @@ struct F32Lanes {
                      size_t w_lane_stride, const Matrix& m, const uint8_t* x,
                      size_t x_column_stride) {
         for (size_t c = 0; c < N; c++)
-            rows_f32<4>(y + c * y_column_stride, y_lane_stride, w, w_lane_stride, m.cols,
-                        reinterpret_cast<const float*>(x + c * x_column_stride));
+            rows_of<E, 4>(y + c * y_column_stride, y_lane_stride, w, w_lane_stride, m.cols,
+                          x + c * x_column_stride);
     }
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
         float y;
-        rows_f32<1>(&y, 0, w, 0, m.cols, reinterpret_cast<const float*>(x));
+        rows_of<E, 1>(&y, 0, w, 0, m.cols, x);
         return y;
     }
 };
 
-void product_f32(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
-                 size_t columns, size_t row_begin, size_t row_end) {
-    lanes_product<F32Lanes>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+template <class E>
+void product_floats(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
+                    size_t in_stride, size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<FloatLanes<E>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // Multiply, then add, both rounded: the same result as the scalar set, bit for bit.
@@ -409,7 +435,9 @@ void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin
 
 bool add_neon_kernels(KernelSet& set) {
     using namespace neon_impl;
-    set.product[size_t(WeightType::F32)] = product_f32;
+    set.product[size_t(WeightType::F32)] = product_floats<Float32>;
+    set.product[size_t(WeightType::F16)] = product_floats<Half>;
+    set.product[size_t(WeightType::BF16)] = product_floats<BFloat16>;
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;

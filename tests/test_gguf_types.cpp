@@ -1,0 +1,151 @@
+// Every GGUF weight type against llama.cpp's own numbers: ../shared/reference/gguf-types holds one
+// small Llama (dim 256, GQA) as llama.cpp's llama-quantize wrote it in each type, with llama.cpp's
+// logits for 64 teacher-forced positions and its 32 greedy tokens after them (README there).
+//
+// llamaport runs each file with the KV cache llama.cpp used (fp16) on every kernel set, and
+// compares the relative RMS of the logits (RMS of the difference over RMS of llama.cpp's) and
+// the argmax at every position. Why the tolerances are what they are:
+// - F32: only summation orders differ (llama.cpp's 8-lane FMAs, ours per set): measured 2e-6.
+// - Types whose products round their inputs (F16, BF16 to 16 bits; the quantized types to
+//   int8 blocks) also start out equal to 6 digits, until a last-bit difference in a sum lands an
+//   activation on the other side of a rounding boundary; that value then moves by one step of
+//   its format, and every later position sees it through the cache. One such flip moves the
+//   logits by about 1e-4 (F16), 1e-3 (BF16) or 4e-3 (int8 blocks of Q8_0), the size of one
+//   rounding step at 11, 8 and 7 bits. Each tolerance is about twice the largest measured on
+//   any set, and is still well below the distance between neighbouring types (listed in the
+//   README there: F16 0.0004 from F32, BF16 0.003, Q8_0 0.0095, Q6_K 0.026, ...): a block read
+//   wrongly moves the logits by that much or more.
+// - The argmax must agree wherever llama.cpp's top two logits are further apart than the
+//   tolerance allows to move them (2 x tolerance x the RMS of the logits); a closer pair is a
+//   coin toss for any implementation that does not add in llama.cpp's exact order.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "llamaport/error.hpp"
+#include "llamaport/eval.hpp"
+#include "llamaport/kernels.hpp"
+#include "llamaport/model.hpp"
+#include "llamaport/sampler.hpp"
+#include "llamaport/transformer.hpp"
+#include "test_support.hpp"
+
+using namespace llamaport;
+using namespace llamaport::test;
+
+namespace {
+
+struct TypeCase {
+    const char* name;    // the file is NAME.gguf, its references NAME.logits.f32, .greedy.ids
+    double tolerance;    // relative RMS of the logits against llama.cpp's
+    bool greedy;         // llama.cpp's 32 greedy tokens must come out
+};
+
+const TypeCase cases[] = {
+    {"mini-f32", 2e-5, true},
+    {"mini3-f32", 2e-5, false},
+    {"mini-F16", 4e-4, true},
+    {"mini-BF16", 2e-3, false},
+    {"mini-Q8_0", 8e-3, true},
+};
+
+std::string types_path(const std::string& name) { return reference_path("gguf-types/" + name); }
+
+std::vector<float> read_floats(const std::string& path) {
+    const std::string bytes = read_file(path);
+    std::vector<float> out(bytes.size() / 4);
+    for (size_t i = 0; i < out.size(); i++) {
+        uint32_t bits = 0;  // little-endian on any host
+        for (int b = 3; b >= 0; b--) bits = (bits << 8) | uint8_t(bytes[4 * i + size_t(b)]);
+        std::memcpy(&out[i], &bits, 4);
+    }
+    return out;
+}
+
+size_t argmax(const float* v, size_t n) { return size_t(std::max_element(v, v + n) - v); }
+
+}  // namespace
+
+TEST_CASE("every GGUF type gives llama.cpp's logits within its tolerance", "[gguf][models]") {
+    const std::vector<int> ids = parse_ids(read_file(types_path("seq64.ids")));
+    REQUIRE(ids.size() == 64);
+    for (const TypeCase& c : cases) {
+        auto model = load_model_file(types_path(std::string(c.name) + ".gguf"));
+        const size_t vocab = size_t(model->config.vocab_size);
+        const std::vector<float> reference = read_floats(types_path(std::string(c.name) + ".logits.f32"));
+        REQUIRE(reference.size() == ids.size() * vocab);
+        for (const KernelSet* set : available_kernels()) {
+            Transformer run(*model, *set, nullptr, 0, Transformer::default_batch,
+                            Transformer::KvType::f16);
+            const float* logits = run.forward(ids.data(), int(ids.size()), 0, Transformer::Logits::all);
+            DivergenceMeter meter;
+            double squares = 0;
+            for (size_t p = 0; p < ids.size(); p++) {
+                meter.add(&reference[p * vocab], logits + p * vocab, vocab,
+                          p + 1 < ids.size() ? ids[p + 1] : 0);
+                for (size_t i = 0; i < vocab; i++) squares += double(reference[p * vocab + i]) * reference[p * vocab + i];
+            }
+            const double rms = std::sqrt(squares / double(ids.size() * vocab));
+            INFO(c.name << " on " << set->name << ": relative RMS " << meter.relative_rms()
+                        << " (tolerance " << c.tolerance << "), top-1 " << meter.top1_agreement());
+            CHECK(meter.relative_rms() <= c.tolerance);
+            for (size_t p = 0; p < ids.size(); p++) {
+                const float* ref = &reference[p * vocab];
+                std::vector<float> sorted(ref, ref + vocab);
+                std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
+                if (sorted[0] - sorted[1] <= 2 * c.tolerance * rms) continue;
+                INFO("position " << p << ", llama.cpp's margin " << sorted[0] - sorted[1]);
+                CHECK(argmax(logits + p * vocab, vocab) == argmax(ref, vocab));
+            }
+        }
+    }
+}
+
+TEST_CASE("F32, F16 and Q8_0 files continue greedily as llama.cpp does", "[gguf][models]") {
+    const std::vector<int> ids = parse_ids(read_file(types_path("seq64.ids")));
+    for (const TypeCase& c : cases) {
+        if (!c.greedy) continue;
+        auto model = load_model_file(types_path(std::string(c.name) + ".gguf"));
+        const std::vector<int> want = parse_ids(read_file(types_path(std::string(c.name) + ".greedy.ids")));
+        REQUIRE(want.size() == 32);
+        for (const KernelSet* set : available_kernels()) {
+            Transformer run(*model, *set, nullptr, 0, Transformer::default_batch,
+                            Transformer::KvType::f16);
+            Sampler greedy(model->config.vocab_size, 0.0f, 0.0f, 1);
+            int token = greedy.sample(run.forward(ids.data(), int(ids.size()), 0, Transformer::Logits::last));
+            std::vector<int> got{token};
+            for (int pos = int(ids.size()); got.size() < want.size(); pos++)
+                got.push_back(token = greedy.sample(run.forward(token, pos)));
+            INFO(c.name << " on " << set->name);
+            CHECK(got == want);
+        }
+    }
+}
+
+// A prompt run in batches gives the logits of running it token by token, bit for bit, on every
+// set and cache type: batching changes only how weights are read.
+TEST_CASE("batched prompts give the token-by-token logits bit for bit", "[gguf][models]") {
+    const std::vector<int> ids = parse_ids(read_file(types_path("seq64.ids")));
+    for (const char* name : {"mini-f32", "mini-Q8_0", "mini-BF16"}) {
+        auto model = load_model_file(types_path(std::string(name) + ".gguf"));
+        const size_t vocab = size_t(model->config.vocab_size);
+        for (const KernelSet* set : available_kernels())
+            for (auto kv : {Transformer::KvType::f32, Transformer::KvType::f16}) {
+                Transformer batched(*model, *set, nullptr, 0, 24, kv), single(*model, *set, nullptr, 0, 1, kv);
+                const float* b = batched.forward(ids.data(), int(ids.size()), 0, Transformer::Logits::all);
+                const std::vector<float> all(b, b + ids.size() * vocab);
+                size_t differing = 0;
+                for (size_t p = 0; p < ids.size(); p++) {
+                    const float* s = single.forward(ids[p], int(p));
+                    differing += std::memcmp(s, &all[p * vocab], vocab * sizeof(float)) != 0;
+                }
+                INFO(name << " on " << set->name << (kv == Transformer::KvType::f16 ? ", f16 cache" : ""));
+                CHECK(differing == 0);
+            }
+    }
+}
