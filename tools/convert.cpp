@@ -1,5 +1,8 @@
 // llamaport-convert: between llama2.c checkpoints (v0/v1/v2) and GGUF, in either byte order, and
 // models of the TinyStories shapes with random weights for benchmarks.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -10,7 +13,11 @@
 #include "llamaport/llama2c.hpp"
 #include "llamaport/model.hpp"
 #include "llamaport/random_model.hpp"
+#include "llamaport/system.hpp"
 #include "llamaport/tokenizer.hpp"
+#include "llamaport/weights.hpp"
+
+#include <unistd.h>
 
 using namespace llamaport;
 
@@ -24,20 +31,27 @@ const char* const usage_text =
     "  --to FORMAT        v0, v1 (llama2.c fp32), v2 (llama2.c Q8_0) or gguf\n"
     "                     (default: gguf when OUT ends in .gguf, else v0)\n"
     "  --type TYPE        gguf matrices: f32 or q8_0 (default f32; rows not a multiple of 32\n"
-    "                     stay f32, as in llama.cpp)\n"
+    "                     stay f32, as in llama.cpp); with --random any GGUF type llamaport\n"
+    "                     runs (f32, f16, bf16, q8_0, ...; default f16)\n"
+    "  --embedding-type T, --output-type T\n"
+    "                     with --random: the token embedding's and the classifier's type\n"
+    "                     (default: the --type)\n"
     "  --group-size N     v2: Q8_0 group size (default: largest of 64, 32, ... dividing dim and\n"
     "                     hidden_dim)\n"
     "  --big-endian       write for a big-endian host (maps there without conversion)\n"
     "  -z PATH            llama2.c tokenizer to embed in a GGUF file (needed unless IN is GGUF)\n"
     "  --tokenizer-out P  also write the vocabulary as a llama2.c tokenizer.bin\n"
-    "  --random SHAPE     no IN: random weights of shape 260K, 15M, 42M or 110M\n"
+    "  --random SHAPE     no IN: random weights of shape 260K, 15M, 42M, 110M, tinyllama-1.1b,\n"
+    "                     llama-3.2-1b or llama-3.1-8b; to a .gguf OUT streamed in the types\n"
+    "                     asked (no fp32 copy in memory), for benchmarks\n"
     "  --seed N           seed for --random (default 1)\n"
     "  -h, --help         this text\n"
     "\n"
     "Exit status: 0 done, 1 bad input or failed run, 2 bad flags.\n";
 
 struct Options {
-    std::string in, out, to, type = "f32", tokenizer, tokenizer_out, random_shape;
+    std::string in, out, to, type, embedding_type, output_type, tokenizer, tokenizer_out,
+        random_shape;
     size_t group_size = 0;
     bool big_endian = false;
     uint64_t seed = 1;
@@ -61,6 +75,10 @@ Options parse(int argc, char** argv) {
             o.to = flags.value();
         } else if (a == "--type") {
             o.type = flags.value();
+        } else if (a == "--embedding-type") {
+            o.embedding_type = flags.value();
+        } else if (a == "--output-type") {
+            o.output_type = flags.value();
         } else if (a == "--group-size") {
             o.group_size = size_t(flags.number(1, 1 << 16));
         } else if (a == "--big-endian") {
@@ -87,12 +105,67 @@ Options parse(int argc, char** argv) {
     if (o.to.empty()) o.to = ends_with(o.out, ".gguf") ? "gguf" : "v0";
     if (o.to != "v0" && o.to != "v1" && o.to != "v2" && o.to != "gguf")
         throw UsageError{"--to: expected v0, v1, v2 or gguf, got '" + o.to + "'"};
-    if (o.type != "f32" && o.type != "q8_0")
+    const bool streamed = !o.random_shape.empty() && o.to == "gguf";
+    if (o.type.empty()) o.type = streamed ? "f16" : "f32";
+    if (!streamed && o.type != "f32" && o.type != "q8_0")
         throw UsageError{"--type: expected f32 or q8_0, got '" + o.type + "'"};
+    if (!streamed && (!o.embedding_type.empty() || !o.output_type.empty()))
+        throw UsageError{"--embedding-type and --output-type go with --random to a .gguf file"};
     return o;
 }
 
+WeightType gguf_type(const std::string& flag, const std::string& name) {
+    WeightType t;
+    if (!weight_type_from_name(name, t) || t == WeightType::Q8_G || t == WeightType::AQLM ||
+        t == WeightType::AQLM_WIDE)
+        throw tools::UsageError{flag + ": '" + name + "' is not a GGUF weight type llamaport runs"};
+    return t;
+}
+
+// A random model of a named shape streamed to a GGUF file in the types asked.
+int write_random(const Options& o) {
+    const NamedShape shape = named_model_shape(o.random_shape);
+    RandomGgufOptions r;
+    r.matrix_type = gguf_type("--type", o.type);
+    r.embedding_type = o.embedding_type.empty() ? r.matrix_type : gguf_type("--embedding-type", o.embedding_type);
+    r.output_type = o.output_type.empty() ? r.matrix_type : gguf_type("--output-type", o.output_type);
+    r.seed = o.seed;
+    r.big_endian = o.big_endian;
+    const std::string partial = o.out + ".partial";
+    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
+    if (!file) throw Error(o.out + ": cannot create file");
+    const auto start = std::chrono::steady_clock::now();
+    const bool terminal = isatty(2);
+    uint64_t size = 0;
+    try {
+        write_random_gguf(file, shape.config, shape.tied, r, [&](uint64_t done, uint64_t total) {
+            size = total;
+            const double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            if (seconds > 1 && terminal)
+                std::cerr << "\rllamaport-convert: " << done * 100 / total << "% of "
+                          << size_text(total) << std::flush;
+        });
+        file.close();
+        if (!file) throw Error(o.out + ": write failed (disk full?)");
+    } catch (...) {
+        std::remove(partial.c_str());
+        throw;
+    }
+    if (terminal) std::cerr << "\r";
+    if (std::rename(partial.c_str(), o.out.c_str()) != 0) {
+        std::remove(partial.c_str());
+        throw Error(o.out + ": cannot rename the finished file into place");
+    }
+    std::cerr << "llamaport-convert: wrote " << o.out << " (random " << o.random_shape << ", "
+              << o.type << " layers, " << weight_type_name(r.embedding_type) << " embedding, "
+              << (shape.tied ? "tied classifier" : std::string(weight_type_name(r.output_type)) + " classifier")
+              << ", " << size_text(size) << ")\n";
+    return 0;
+}
+
 int convert(const Options& o) {
+    if (!o.random_shape.empty() && o.to == "gguf") return write_random(o);
     std::unique_ptr<Model> model =
         o.random_shape.empty() ? load_model_file(o.in) : make_random_model(named_shape(o.random_shape), o.seed);
     const std::string source = o.random_shape.empty() ? o.in : "random " + o.random_shape;

@@ -1,6 +1,8 @@
 // Writing GGUF files (llama.cpp's format) from a loaded model. load_model reads them back.
 #pragma once
 
+#include <functional>
+#include <iosfwd>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +38,21 @@ struct GgufWriteOptions {
 // model.
 std::string write_gguf_model(const Model& model, const GgufWriteOptions& options,
                              std::vector<std::string>* f32_fallbacks = nullptr);
+
+struct RandomGgufOptions {
+    WeightType matrix_type = WeightType::F16;  // the layer matrices
+    WeightType embedding_type = WeightType::F16, output_type = WeightType::F16;
+    uint64_t seed = 1;
+    bool big_endian = false;
+};
+
+// A llama model of shape `config` with random weights of the given types, streamed to `out`
+// without a copy of it in memory: the same cost to store and run as a real one of its shape, for
+// benchmarks. `tied`: no output.weight (the classifier is the embedding). Throws Error for a type
+// without a GGUF id or rows that are not whole blocks of it. progress: bytes written, of total.
+void write_random_gguf(std::ostream& out, const Config& config, bool tied,
+                       const RandomGgufOptions& options,
+                       const std::function<void(uint64_t, uint64_t)>& progress = {});
 
 // The matrices of every layer (attention, then feed-forward, in file order) under their GGUF
 // tensor names, e.g. "blk.3.ffn_down.weight": what a quantizer walks.

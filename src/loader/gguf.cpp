@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <sstream>
 #include <unordered_set>
 
 #include "fp16.hpp"
@@ -500,27 +501,26 @@ void put_value(ByteWriter& out, const Value& v) {
     }
 }
 
-// Each block's bytes as they are, but its multi-byte fields, written in the file's order.
-void put_tensor_data(ByteWriter& out, const WriteTensor& t, size_t elements) {
-    const TensorType& type = *find_tensor_type(t.type);
-    const uint8_t* p = static_cast<const uint8_t*>(t.data);
-    const std::vector<BlockField> fields = block_fields(t.type);
-    for (size_t b = 0; b < elements / type.block_values; b++, p += type.block_bytes) {
+// Blocks [0, count) of a type, host order, appended with each multi-byte field in the file's
+// order and the other bytes as they are.
+void put_blocks(ByteWriter& out, const uint8_t* p, size_t count, size_t block_bytes,
+                const std::vector<BlockField>& fields) {
+    for (size_t b = 0; b < count; b++, p += block_bytes) {
         size_t at = 0;
         for (const BlockField& f : fields) {
             out.bytes(p + at, f.offset - at);
-            uint32_t v = 0;
             if (f.width == 2) {
                 uint16_t h;
                 std::memcpy(&h, p + f.offset, 2);
                 out.u16(h);
             } else {
+                uint32_t v;
                 std::memcpy(&v, p + f.offset, 4);
                 out.u32(v);
             }
             at = f.offset + f.width;
         }
-        out.bytes(p + at, type.block_bytes - at);
+        out.bytes(p + at, block_bytes - at);
     }
 }
 
@@ -529,15 +529,11 @@ uint64_t checked_product(uint64_t a, uint64_t b) {
     return a * b;
 }
 
-size_t fits_size_t(uint64_t v) {
-    if (v > size_t(-1)) writer_error("the file would not fit this host's address space");
-    return size_t(v);
-}
-
 }  // namespace
 
-std::string write_gguf(const std::vector<std::pair<std::string, Value>>& metadata,
-                       const std::vector<WriteTensor>& tensors, ByteOrder order) {
+void write_gguf_to(std::ostream& file, const std::vector<std::pair<std::string, Value>>& metadata,
+                   const std::vector<WriteTensor>& tensors, ByteOrder order,
+                   const BlockSource& source, const WriteProgress& progress) {
     uint64_t alignment = default_alignment;
     std::unordered_set<std::string> names;
     for (const auto& [key, value] : metadata) {
@@ -552,8 +548,7 @@ std::string write_gguf(const std::vector<std::pair<std::string, Value>>& metadat
 
     // Sizes and offsets first: the tensor infos that precede the data need them.
     names.clear();
-    std::vector<size_t> elements;
-    std::vector<uint64_t> offsets;
+    std::vector<uint64_t> blocks, offsets;
     uint64_t data_bytes = 0;
     for (const WriteTensor& t : tensors) {
         if (t.name.empty() || !names.insert(t.name).second)
@@ -564,21 +559,19 @@ std::string write_gguf(const std::vector<std::pair<std::string, Value>>& metadat
         const TensorType& type = *known;
         if (t.shape.empty() || t.shape.size() > 4 || t.shape[0] % type.block_values != 0)
             writer_error("tensor '" + t.name + "' has a shape its type cannot hold");
+        if (!t.data && !source) writer_error("tensor '" + t.name + "' has no data");
         uint64_t n = 1;
         for (uint64_t d : t.shape) n = checked_product(n, d);
         const uint64_t bytes = checked_product(n / type.block_values, type.block_bytes);
         const uint64_t padded = bytes + (alignment - bytes % alignment) % alignment;
         if (padded < bytes || padded > UINT64_MAX - data_bytes)
             writer_error("tensor sizes overflow");
-        elements.push_back(fits_size_t(n));
+        blocks.push_back(n / type.block_values);
         offsets.push_back(data_bytes);
         data_bytes += padded;
     }
 
     ByteWriter out(order);
-    // Room for the data and a typical header (a 32000-token vocabulary is about 0.6 MiB).
-    const size_t data_size = fits_size_t(data_bytes);
-    out.str().reserve(data_size + std::min(size_t(-1) - data_size, size_t(1) << 20));
     out.bytes("GGUF", 4);
     out.u32(3);
     out.u64(tensors.size());
@@ -596,12 +589,50 @@ std::string write_gguf(const std::vector<std::pair<std::string, Value>>& metadat
         out.u32(t.type);
         out.u64(offsets[i]);
     }
-    for (size_t i = 0; i < tensors.size(); i++) {
-        out.pad_to(size_t(alignment));
-        put_tensor_data(out, tensors[i], elements[i]);
-    }
     out.pad_to(size_t(alignment));
-    return std::move(out.str());
+    const uint64_t total = out.size() + data_bytes;
+    uint64_t written = 0;
+    auto flush = [&] {
+        file.write(out.str().data(), std::streamsize(out.size()));
+        written += out.size();
+        out.str().clear();
+        if (!file) writer_error("write failed (disk full?)");
+    };
+    flush();
+    // The data a chunk at a time: a tensor from a source never needs to be whole in memory.
+    constexpr size_t chunk_bytes = size_t(1) << 22;
+    std::vector<uint8_t> host;
+    for (size_t i = 0; i < tensors.size(); i++) {
+        const WriteTensor& t = tensors[i];
+        const TensorType& type = *find_tensor_type(t.type);
+        const std::vector<BlockField> fields = block_fields(t.type);
+        const size_t per_chunk = std::max<size_t>(1, chunk_bytes / type.block_bytes);
+        for (uint64_t first = 0; first < blocks[i]; first += per_chunk) {
+            const size_t count = size_t(std::min<uint64_t>(per_chunk, blocks[i] - first));
+            const uint8_t* p;
+            if (t.data) {
+                p = static_cast<const uint8_t*>(t.data) + size_t(first) * type.block_bytes;
+            } else {
+                host.resize(count * type.block_bytes);
+                source(i, host.data(), size_t(first), count);
+                p = host.data();
+            }
+            put_blocks(out, p, count, type.block_bytes, fields);
+            flush();
+            if (progress) progress(written, total);
+        }
+        // Padding to the next tensor, counted from the start of the file.
+        const std::string padding(size_t((alignment - written % alignment) % alignment), '\0');
+        out.bytes(padding.data(), padding.size());
+        flush();
+    }
+}
+
+std::string write_gguf(const std::vector<std::pair<std::string, Value>>& metadata,
+                       const std::vector<WriteTensor>& tensors, ByteOrder order) {
+    std::ostringstream out;
+    write_gguf_to(out, metadata, tensors, order);
+    return out.str();
 }
 
 std::vector<BlockField> block_fields(uint32_t type) {

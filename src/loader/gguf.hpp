@@ -12,6 +12,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <iosfwd>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -190,6 +192,18 @@ struct WriteTensor {
 
 // The multi-byte fields of a block of a ggml type: the weight table's, I16's; none for I8.
 std::vector<BlockField> block_fields(uint32_t type);
+
+// Fills blocks [first_block, first_block + count) of tensor `tensor` in host order: the data of
+// tensors written without a data pointer, a chunk at a time.
+using BlockSource =
+    std::function<void(size_t tensor, uint8_t* out, size_t first_block, size_t count)>;
+using WriteProgress = std::function<void(uint64_t bytes_written, uint64_t total)>;
+
+// A complete GGUF v3 file streamed to `file` (see write_gguf), its tensor data taken from each
+// tensor's data pointer or, where that is null, from `source`, a chunk at a time.
+void write_gguf_to(std::ostream& file, const std::vector<std::pair<std::string, Value>>& metadata,
+                   const std::vector<WriteTensor>& tensors, ByteOrder order,
+                   const BlockSource& source = {}, const WriteProgress& progress = {});
 
 // A complete GGUF v3 file. The alignment is general.alignment when the metadata has it (a u32
 // power of two), else 32; the data section and each tensor start on it. Throws Error on a

@@ -5,6 +5,8 @@
 // converted are given back. Norms are copied.
 #include <algorithm>
 #include <climits>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -17,6 +19,8 @@
 #include "llamaport/error.hpp"
 #include "llamaport/gguf.hpp"
 #include "llamaport/tokenizer.hpp"
+#include "llamaport/sampler.hpp"
+#include "types/f16.hpp"
 #include "types/q8_0.hpp"
 
 namespace llamaport {
@@ -533,19 +537,17 @@ void add_aqlm(std::vector<gguf::WriteTensor>& tensors, AqlmCopies& copies, const
     tensors.push_back({name + ".scales", {s.rows}, gguf::type_f32, q.scales.data()});
 }
 
-}  // namespace
-
-std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
-                             std::vector<std::string>* f32_fallbacks) {
-    const Config& c = model.config;
-    const bool q8 = o.matrix_type == WeightType::Q8_0;
+// The metadata of a llama model of config c with the vocabulary of model (or o's).
+std::vector<std::pair<std::string, Value>> llama_metadata(const Model& model, const Config& c,
+                                                          const GgufWriteOptions& o,
+                                                          uint32_t file_type) {
     std::vector<std::pair<std::string, Value>> kv = {
         {"general.architecture", Value::string("llama")},
         {"general.name", Value::string(o.name)},
         {"general.alignment", Value::u32(gguf::default_alignment)},
-        {"general.file_type", Value::u32(q8 ? ftype_mostly_q8_0 : ftype_all_f32)},
+        {"general.file_type", Value::u32(file_type)},
     };
-    if (q8) kv.emplace_back("general.quantization_version", Value::u32(2));
+    if (file_type != ftype_all_f32) kv.emplace_back("general.quantization_version", Value::u32(2));
     const std::pair<const char*, int> hparams[] = {
         {"llama.context_length", c.seq_len},
         {"llama.embedding_length", c.dim},
@@ -563,6 +565,17 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
     kv.emplace_back("llama.rope.freq_base", Value::f32(c.rope_theta));
     kv.emplace_back("llama.attention.layer_norm_rms_epsilon", Value::f32(c.norm_eps));
     add_vocab(kv, model, o);
+    return kv;
+}
+
+}  // namespace
+
+std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
+                             std::vector<std::string>* f32_fallbacks) {
+    const Config& c = model.config;
+    const bool q8 = o.matrix_type == WeightType::Q8_0;
+    std::vector<std::pair<std::string, Value>> kv =
+        llama_metadata(model, c, o, q8 ? ftype_mostly_q8_0 : ftype_all_f32);
 
     Weights weights = model.weights;            // views only; the slots need addressable members
     std::deque<std::vector<float>> f32_copies;  // deque: earlier buffers never move
@@ -626,6 +639,123 @@ std::vector<std::pair<std::string, Matrix*>> gguf_layer_matrices(Model& model) {
     for (const Slot& s : llama_slots(model.config, model.weights, false))
         if (s.matrix && s.name.compare(0, 4, "blk.") == 0) out.emplace_back(s.name, s.matrix);
     return out;
+}
+
+}  // namespace llamaport
+
+namespace llamaport {
+namespace {
+
+// llama.cpp's general.file_type for files mostly of one type (llama_ftype; 0 when unknown).
+uint32_t ftype_of(WeightType t) {
+    switch (type_info(t).gguf_id) {
+        case 0: return 0;   // all F32
+        case 1: return 1;   // mostly F16
+        case 8: return 7;   // mostly Q8_0
+        case 30: return 32; // mostly BF16
+        default: return 0;
+    }
+}
+
+// A vocabulary of `n` tokens llama.cpp accepts (unknown, BOS, EOS, the 256 byte tokens, then
+// placeholder words), for models whose vocabulary only has to have the right size.
+GgufWriteOptions placeholder_vocabulary(size_t n) {
+    GgufWriteOptions o;
+    o.pieces = {"<unk>", "\n<s>\n", "\n</s>\n"};
+    for (int b = 0; b < 256 && o.pieces.size() < n; b++) {
+        char piece[8];
+        std::snprintf(piece, sizeof piece, "<0x%02X>", b);
+        o.pieces.push_back(piece);
+    }
+    while (o.pieces.size() < n) o.pieces.push_back(" t" + std::to_string(o.pieces.size()));
+    o.pieces.resize(n);
+    for (size_t i = 0; i < n; i++) o.scores.push_back(-float(i));
+    return o;
+}
+
+// Random blocks of a type: values uniform in +-range for the float types; for the others random
+// bytes with every multi-byte field (the fp16 scales) a positive half near range / 64, so that
+// weights come out at about the same magnitude.
+void random_blocks(uint8_t* out, const WeightTypeInfo& type, size_t count, float range,
+                   uint64_t& state) {
+    const size_t bytes = type.block_bytes * count;
+    if (type.type == WeightType::F32 || type.type == WeightType::F16 || type.type == WeightType::BF16) {
+        for (size_t i = 0; i < count; i++) {
+            const float v = (2.0f * random_f32(state) - 1.0f) * range;
+            if (type.type == WeightType::F32) {
+                std::memcpy(out + 4 * i, &v, 4);
+            } else {
+                const uint16_t h = type.type == WeightType::F16 ? fp32_to_fp16(v) : fp32_to_bf16(v);
+                std::memcpy(out + 2 * i, &h, 2);
+            }
+        }
+        return;
+    }
+    for (size_t i = 0; i < bytes; i += 4) {
+        const uint32_t r = random_u32(state);
+        std::memcpy(out + i, &r, std::min<size_t>(4, bytes - i));
+    }
+    for (size_t b = 0; b < count; b++)
+        for (const BlockField& f : type.fields) {
+            if (f.width != 2) continue;
+            const uint16_t h = fp32_to_fp16(range / 64.0f * (0.5f + random_f32(state)));
+            std::memcpy(out + b * type.block_bytes + f.offset, &h, 2);
+        }
+}
+
+}  // namespace
+
+void write_random_gguf(std::ostream& out, const Config& c, bool tied, const RandomGgufOptions& o,
+                       const gguf::WriteProgress& progress) {
+    validate_config(c, "random model");
+    Weights weights;
+    weights.layers.resize(size_t(c.n_layers));
+    const std::vector<Slot> slots = llama_slots(c, weights, !tied);
+    struct Spec {
+        const WeightTypeInfo* type;
+        float range;  // weights: +-1/sqrt(cols); norms: 1
+        bool norm;
+    };
+    std::vector<gguf::WriteTensor> tensors;
+    std::vector<Spec> specs;
+    std::vector<float> ones(size_t(c.dim), 1.0f);
+    if (!c.rope_freq_factors.empty()) {
+        tensors.push_back({"rope_freqs.weight", {c.rope_freq_factors.size()}, gguf::type_f32,
+                           c.rope_freq_factors.data()});
+        specs.push_back({&type_info(WeightType::F32), 0, false});
+    }
+    for (const Slot& s : slots) {
+        if (s.vector) {
+            tensors.push_back({s.name, {s.cols}, gguf::type_f32, ones.data()});
+            specs.push_back({&type_info(WeightType::F32), 1, true});
+            continue;
+        }
+        const WeightType t = s.matrix == &weights.token_embedding ? o.embedding_type
+                             : s.matrix == &weights.classifier     ? o.output_type
+                                                                   : o.matrix_type;
+        const WeightTypeInfo& type = type_info(t);
+        if (type.gguf_id == no_gguf_type)
+            throw Error(std::string("random model: ") + type.name + " has no GGUF type");
+        if (type.row_bytes(s.cols, 0) == 0)
+            throw Error("random model: " + s.name + " has rows of " + std::to_string(s.cols) +
+                        " values, not whole " + type.name + " blocks of " +
+                        std::to_string(type.block_values));
+        tensors.push_back({s.name, {s.cols, s.rows}, type.gguf_id, nullptr});
+        specs.push_back({&type, 1.0f / std::sqrt(float(s.cols)), false});
+    }
+    GgufWriteOptions vocab = placeholder_vocabulary(size_t(c.vocab_size));
+    vocab.name = "random";
+    Model model;
+    model.config = c;
+    const auto kv = llama_metadata(model, c, vocab, ftype_of(o.matrix_type));
+    gguf::write_gguf_to(
+        out, kv, tensors, o.big_endian ? ByteOrder::Big : ByteOrder::Little,
+        [&](size_t tensor, uint8_t* data, size_t first, size_t count) {
+            // Seeded by tensor and position, so any chunking gives the same file.
+            uint64_t state = o.seed * 0x9E3779B97F4A7C15ull + tensor * 0x100000001B3ull + first + 1;
+            random_blocks(data, *specs[tensor].type, count, specs[tensor].range, state);
+        },
+        progress);
 }
 
 }  // namespace llamaport
