@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -101,6 +102,9 @@ struct LoadOptions {
     // Largest amount of memory the loader may allocate for converted copies; a file that needs
     // more is refused before allocating. 0 means no limit.
     size_t memory_limit = 0;
+    // Told, after each tensor, how many of the file's bytes are loaded; a caller shows progress
+    // when loading takes long (converting byte order, repacking AQLM codes).
+    std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 // Detects the format from the bytes (llama2.c v0, v1, v2, or GGUF) and validates everything

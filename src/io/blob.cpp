@@ -7,6 +7,7 @@
 
 #include "llamaport/blob.hpp"
 #include "llamaport/error.hpp"
+#include "llamaport/system.hpp"
 
 #if defined(__unix__) || defined(__APPLE__)
 #define LLAMAPORT_HAVE_MMAP 1
@@ -92,7 +93,10 @@ std::unique_ptr<Blob> open_posix(const std::string& path) {
     }
     if (static_cast<unsigned long long>(st.st_size) > static_cast<size_t>(-1) / 2) {
         ::close(fd);
-        throw Error(path + ": file is too large for this host's address space");
+        throw Error(path + ": the file is " + size_text(uint64_t(st.st_size)) +
+                    ", more than this " + std::to_string(sizeof(void*) * 8) +
+                    "-bit host's address space can map (at most " +
+                    size_text(uint64_t(static_cast<size_t>(-1) / 2)) + ")");
     }
     const size_t size = static_cast<size_t>(st.st_size);
     if (size == 0 || !S_ISREG(st.st_mode)) {
@@ -102,7 +106,12 @@ std::unique_ptr<Blob> open_posix(const std::string& path) {
     // Private and writable: the loader may convert byte order in place; pages it never writes
     // stay shared with the page cache.
     void* base = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    const int err = errno;
     ::close(fd);
+    // Out of address space: reading the file into memory would need as much again.
+    if (base == MAP_FAILED && err == ENOMEM)
+        throw Error(path + ": the file is " + size_text(size) + ", more than the free address space of this " +
+                    std::to_string(sizeof(void*) * 8) + "-bit process can map");
     if (base == MAP_FAILED) return std::make_unique<MemoryBlob>(read_whole_file(path), path);
     return std::make_unique<MappedBlob>(base, size, path);
 }

@@ -358,7 +358,7 @@ bool looks_like_gguf(const Blob& blob) {
     return blob.size() >= 4 && std::memcmp(blob.data(), "GGUF", 4) == 0;
 }
 
-void load_gguf(Model& model, const LoadOptions&) {
+void load_gguf(Model& model, const LoadOptions& options) {
     const GgufFile file(model.blob->data(), model.blob->size(), model.path);
     const Metadata meta(file);
     model.config = read_config(file, meta);
@@ -434,6 +434,10 @@ void load_gguf(Model& model, const LoadOptions&) {
         } else {
             *s.matrix = read_aqlm(model, file, sources[i].aqlm, s, *aqlm);
             for (const TensorInfo* t : sources[i].aqlm) release(model, *t);
+        }
+        if (options.progress) {
+            const TensorInfo* last = sources[i].plain ? sources[i].plain : sources[i].aqlm[2];
+            options.progress(last->file_offset + last->bytes, model.blob->size());
         }
     }
     if (w.shared_classifier) w.classifier = w.token_embedding;

@@ -110,7 +110,7 @@ bool looks_like_llama2c_versioned(const Blob& blob) {
                                 read_u32(blob.data(), ByteOrder::Big) == llama2c_magic);
 }
 
-void load_llama2c(Model& model, const LoadOptions&) {
+void load_llama2c(Model& model, const LoadOptions& options) {
     const Blob& blob = *model.blob;
     const std::string& file = model.path;
     const Header h = read_header(blob);
@@ -149,6 +149,8 @@ void load_llama2c(Model& model, const LoadOptions&) {
         } else if (s.matrix) {
             *s.matrix = weight_matrix(WeightType::F32, reader.f32(offsets[i], count), s.rows, s.cols);
         }
+        if (options.progress)
+            options.progress(i + 1 < slots.size() ? offsets[i + 1] : blob.size(), blob.size());
     }
     if (w.shared_classifier) w.classifier = w.token_embedding;
     model.format = std::string("llama2.c v") + std::to_string(h.version) +
