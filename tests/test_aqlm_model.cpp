@@ -775,3 +775,31 @@ TEST_CASE("stories260K quantized to AQLM 2x8 is closer to the original than roun
         CHECK(greedy(*aqlm, *set, 32) == greedy(*aqlm, scalar, 32));
     }
 }
+
+// A prompt's columns share one pass over the codes; each must come out as it would alone.
+TEST_CASE("AQLM products give every column the single-column result bit for bit", "[aqlm]") {
+    for (const Config3& c : {Config3{2, 8, 8}, Config3{1, 8, 8}, Config3{2, 4, 3}}) {
+        const size_t rows = 150, cols = 100, columns = 5;
+        const AqlmMatrix q = random_aqlm(rows, cols, c, 31);
+        Model owner;
+        const Matrix m = pack_aqlm(q, owner, "test");
+        const size_t stride = kernels::aqlm_input_bytes(m);
+        for (const KernelSet* set : available_kernels()) {
+            std::vector<uint8_t> storage(stride * columns + 64);
+            uint8_t* in = storage.data() + (64 - reinterpret_cast<uintptr_t>(storage.data()) % 64) % 64;
+            for (size_t k = 0; k < columns; k++) {
+                const std::vector<float> x = random_vector(cols, cols + k);
+                set->prepare_for(InputFormat::AqlmTable)(in + k * stride, m, x.data(), 0,
+                                                         m.aqlm().table_blocks());
+            }
+            const auto product = set->product_for(WeightType::AQLM);
+            std::vector<float> together(columns * rows), alone(columns * rows);
+            product(together.data(), rows, m, in, stride, columns, 64, rows);
+            for (size_t k = 0; k < columns; k++)
+                product(alone.data() + k * rows, rows, m, in + k * stride, stride, 1, 64, rows);
+            INFO("set " << set->name << ", " << c.codebooks << "x" << c.bits);
+            CHECK(std::memcmp(together.data() + 64, alone.data() + 64,
+                              (columns * rows - 64) * sizeof(float)) == 0);
+        }
+    }
+}

@@ -127,47 +127,64 @@ void aqlm_build_table_blocks(int8_t* lut, float* lut_scales, const AqlmPacked& a
     }
 }
 
-template <class Block>
-void aqlm_table_product(float* y, const AqlmPacked& a, const int8_t* lut, const float* lut_scales,
-                        size_t row_begin, size_t row_end) {
+// Up to N input columns (each its tables and scales, `stride` bytes after the previous) against
+// one pass over the codes: a block's codes are read once for all of them, from the caches for
+// every column after the first. Each column's sums are exactly those of a pass of its own.
+template <class Block, size_t N = 2>
+void aqlm_table_product(float* y, size_t y_stride, const AqlmPacked& a, const int8_t* lut,
+                        const float* lut_scales, size_t stride, size_t columns, size_t row_begin,
+                        size_t row_end) {
     constexpr size_t rb = AqlmPacked::row_block, run = AqlmPacked::run_blocks;
     constexpr size_t per_block = AqlmPacked::table_block_groups, width = AqlmPacked::table_entries;
     const size_t steps = a.steps(), tile = a.tile_steps(), m_count = a.shape.codebooks;
     const size_t all_blocks = a.padded_rows() / rb;
     const size_t first_block = row_begin / rb, end_block = (row_end + rb - 1) / rb;
-    typename Block::Sums sums[run];
-    for (size_t run_begin = first_block / run * run; run_begin < end_block; run_begin += run) {
-        const size_t blocks_in_run = std::min(run, all_blocks - run_begin);
-        // The blocks of this run that hold rows of the range.
-        const size_t b0 = std::max(first_block, run_begin) - run_begin;
-        const size_t b1 = std::min(end_block, run_begin + run) - run_begin;
-        for (size_t b = b0; b < b1; b++) sums[b] = Block::no_sums();
-        const uint8_t* codes = a.codes8 + run_begin * steps * rb;
-        // A tile is whole table blocks: its first group starts one.
-        for (size_t step = 0; step < steps; step += tile) {
-            const size_t n = std::min(tile, steps - step), group0 = step / m_count;
-            const size_t tile_groups = n / m_count;
-            for (size_t b = b0; b < b1; b++) {
-                const uint8_t* block_codes = codes + b * n * rb;
-                typename Block::Sums s = sums[b];
-                for (size_t i0 = 0; i0 < tile_groups; i0 += per_block) {
-                    const size_t i1 = std::min(i0 + per_block, tile_groups);
-                    const float* scales = lut_scales + (group0 + i0) / per_block * m_count;
-                    for (size_t m = 0; m < m_count; m++)
-                        Block::add_table_block(s, lut + ((group0 + i0) * m_count + m) * width,
-                                               m_count * width, block_codes + (i0 * m_count + m) * rb,
-                                               m_count * rb, i1 - i0, scales[m]);
+    auto table = [&](size_t c) { return lut + c * stride; };
+    auto scales_of = [&](size_t c) {
+        return reinterpret_cast<const float*>(reinterpret_cast<const uint8_t*>(lut_scales) + c * stride);
+    };
+    for (size_t c0 = 0; c0 < columns; c0 += N) {
+        const size_t n_columns = std::min(N, columns - c0);
+        typename Block::Sums sums[N][run];
+        for (size_t run_begin = first_block / run * run; run_begin < end_block; run_begin += run) {
+            const size_t blocks_in_run = std::min(run, all_blocks - run_begin);
+            // The blocks of this run that hold rows of the range.
+            const size_t b0 = std::max(first_block, run_begin) - run_begin;
+            const size_t b1 = std::min(end_block, run_begin + run) - run_begin;
+            for (size_t c = 0; c < n_columns; c++)
+                for (size_t b = b0; b < b1; b++) sums[c][b] = Block::no_sums();
+            const uint8_t* codes = a.codes8 + run_begin * steps * rb;
+            // A tile is whole table blocks: its first group starts one.
+            for (size_t step = 0; step < steps; step += tile) {
+                const size_t n = std::min(tile, steps - step), group0 = step / m_count;
+                const size_t tile_groups = n / m_count;
+                for (size_t b = b0; b < b1; b++) {
+                    const uint8_t* block_codes = codes + b * n * rb;
+                    for (size_t c = 0; c < n_columns; c++) {
+                        typename Block::Sums s = sums[c][b];
+                        for (size_t i0 = 0; i0 < tile_groups; i0 += per_block) {
+                            const size_t i1 = std::min(i0 + per_block, tile_groups);
+                            const float* scales = scales_of(c0 + c) + (group0 + i0) / per_block * m_count;
+                            for (size_t m = 0; m < m_count; m++)
+                                Block::add_table_block(
+                                    s, table(c0 + c) + ((group0 + i0) * m_count + m) * width,
+                                    m_count * width, block_codes + (i0 * m_count + m) * rb,
+                                    m_count * rb, i1 - i0, scales[m]);
+                        }
+                        sums[c][b] = s;
+                    }
                 }
-                sums[b] = s;
+                codes += blocks_in_run * n * rb;
             }
-            codes += blocks_in_run * n * rb;
-        }
-        for (size_t b = b0; b < b1; b++) {
-            const size_t first = (run_begin + b) * rb;
-            alignas(64) float out[rb];
-            Block::finish(out, sums[b], a.scales + first);
-            for (size_t r = std::max(row_begin, first); r < std::min(row_end, first + rb); r++)
-                y[r] = out[r - first];
+            for (size_t c = 0; c < n_columns; c++)
+                for (size_t b = b0; b < b1; b++) {
+                    const size_t first = (run_begin + b) * rb;
+                    alignas(64) float out[rb];
+                    Block::finish(out, sums[c][b], a.scales + first);
+                    float* yc = y + (c0 + c) * y_stride;
+                    for (size_t r = std::max(row_begin, first); r < std::min(row_end, first + rb); r++)
+                        yc[r] = out[r - first];
+                }
         }
     }
 }
@@ -193,15 +210,14 @@ void aqlm_prepare(uint8_t* out, const Matrix& w, const float* x, size_t begin, s
                                    end);
 }
 
-// A set's product entry for AQLM tables, column by column.
+// A set's product entry for AQLM tables.
 template <class Block>
 void aqlm_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                   size_t columns, size_t row_begin, size_t row_end) {
     const AqlmPacked& a = w.aqlm();
-    for (size_t c = 0; c < columns; c++, y += y_stride, in += in_stride)
-        aqlm_table_product<Block>(y, a, reinterpret_cast<const int8_t*>(in),
-                                  reinterpret_cast<const float*>(in + aqlm_lut_bytes(a)),
-                                  row_begin, row_end);
+    aqlm_table_product<Block>(y, y_stride, a, reinterpret_cast<const int8_t*>(in),
+                              reinterpret_cast<const float*>(in + aqlm_lut_bytes(a)), in_stride,
+                              columns, row_begin, row_end);
 }
 
 // The decode layout (codes over 8 bits, WeightType::AQLM_WIDE), reading the fp32 input (cols
