@@ -169,7 +169,7 @@ struct FloatLanes {
 // every column the single-column result bit for bit.
 template <class E>
 struct FloatTiles {
-    static constexpr size_t lanes = 4, columns = 2;
+    static constexpr size_t lanes = 4, columns = 3;
     static constexpr bool striped = false;
     template <size_t N>
     static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
@@ -181,9 +181,7 @@ struct FloatTiles {
         for (size_t l = 0; l < lanes; l++)
             #pragma GCC unroll 4
             for (size_t c = 0; c < N; c++) acc[l][c] = _mm256_setzero_ps();
-        for (size_t j = 0; j < cols; j += 8) {
-            const size_t n = std::min<size_t>(8, cols - j);
-            auto load = [&](const uint8_t* p) { return n == 8 ? E::load(p) : E::load_tail(p, n); };
+        auto step = [&](size_t j, auto load) {
             __m256 xv[N];
             #pragma GCC unroll 4
             for (size_t c = 0; c < N; c++) xv[c] = load(x + c * x_column_stride + j * E::bytes);
@@ -193,7 +191,11 @@ struct FloatTiles {
                 #pragma GCC unroll 4
                 for (size_t c = 0; c < N; c++) acc[l][c] = _mm256_fmadd_ps(wv, xv[c], acc[l][c]);
             }
-        }
+        };
+        size_t j = 0;
+        for (; j + 8 <= cols; j += 8) step(j, [](const uint8_t* p) { return E::load(p); });
+        if (j < cols)
+            step(j, [n = cols - j](const uint8_t* p) { return E::load_tail(p, n); });
         for (size_t l = 0; l < lanes; l++)
             for (size_t c = 0; c < N; c++) y[c * y_column_stride + l * y_lane_stride] = hsum1(acc[l][c]);
     }
