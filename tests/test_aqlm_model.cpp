@@ -803,3 +803,40 @@ TEST_CASE("AQLM products give every column the single-column result bit for bit"
         }
     }
 }
+
+TEST_CASE("AQLM decode products (codes over 8 bits) give every column the single-column result",
+          "[aqlm]") {
+    // 5 columns: a group of 4 and one alone; an odd input stride; group size 3 takes the reference.
+    for (const Config3& c : {Config3{1, 16, 8}, Config3{2, 10, 8}, Config3{1, 9, 3}}) {
+        const size_t rows = 70, cols = 100, columns = 5, stride = cols + 3;
+        const AqlmMatrix q = random_aqlm(rows, cols, c, 37);
+        Model owner;
+        const Matrix m = pack_aqlm(q, owner, "test");
+        REQUIRE(m.type == WeightType::AQLM_WIDE);
+        std::vector<float> x(stride * columns);
+        for (size_t k = 0; k < columns; k++) {
+            const std::vector<float> column = random_vector(cols, 7 * k + 1);
+            std::copy(column.begin(), column.end(), x.begin() + k * stride);
+        }
+        const uint8_t* in = reinterpret_cast<const uint8_t*>(x.data());
+        const size_t in_stride = stride * sizeof(float);
+        std::vector<float> reference(columns * rows);
+        scalar_kernels().product_for(m.type)(reference.data(), rows, m, in, in_stride, columns, 0, rows);
+        for (const KernelSet* set : available_kernels()) {
+            const auto product = set->product_for(m.type);
+            std::vector<float> together(columns * rows), alone(columns * rows);
+            product(together.data(), rows, m, in, in_stride, columns, 16, rows);
+            for (size_t k = 0; k < columns; k++)
+                product(alone.data() + k * rows, rows, m, in + k * in_stride, in_stride, 1, 16, rows);
+            INFO("set " << set->name << ", " << c.codebooks << "x" << c.bits << " g" << c.group_size);
+            for (size_t k = 0; k < columns; k++) {
+                CHECK(std::memcmp(together.data() + k * rows + 16, alone.data() + k * rows + 16,
+                                  (rows - 16) * sizeof(float)) == 0);
+                // The sets add a row's 100 products in another order (8-wide chains): rounding.
+                for (size_t r = 16; r < rows; r++)
+                    CHECK(together[k * rows + r] ==
+                          Approx(reference[k * rows + r]).epsilon(1e-4).margin(1e-5));
+            }
+        }
+    }
+}

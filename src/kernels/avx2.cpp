@@ -552,30 +552,30 @@ struct AqlmBlock {
     }
 };
 
-// Groups of 8 (the last, partial one as the reference does it): each group's weights are one vector (the codebooks' entries summed), one FMA with
-// x. Other group sizes take the scalar set's loops.
-void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
-                        size_t row_end) {
-    if (a.shape.group_size != 8) return types::aqlm_decode_reference(y, a, x, row_begin, row_end);
-    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
-    const size_t full = a.shape.cols / 8;  // the last group may be partial
-    const size_t entries = a.shape.entries();
-    for (size_t r = row_begin; r < row_end; r++) {
-        const uint16_t* codes = a.codes16 + r * groups * m_count;
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        for (size_t i = 0; i < full; i++, codes += m_count) {
-            __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
-            for (size_t m = 1; m < m_count; m++)
-                w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m]) * 8));
-            // Two chains: the codebook loads miss the caches, the FMAs need not wait in line.
-            if (i % 2)
-                acc1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i * 8), acc1);
-            else
-                acc0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i * 8), acc0);
-        }
-        y[r] = a.scales[r] * (hsum1(_mm256_add_ps(acc0, acc1)) + types::aqlm_decode_groups(a, r, x, full));
+// A group's 8 weights are one vector (the codebooks' entries summed), one FMA with x. Two chains
+// by group parity: the codebook loads miss the caches, the FMAs need not wait in line.
+struct AqlmDecode {
+    using Weights = __m256;
+    struct Acc {
+        __m256 even, odd;
+    };
+    static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+        const size_t entries = a.shape.entries();
+        __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
+        for (size_t m = 1; m < a.shape.codebooks; m++)
+            w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m]) * 8));
+        return w;
     }
-}
+    static Acc fma(Acc acc, Weights w, const float* x, size_t i) {
+        if (i % 2)
+            acc.odd = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc.odd);
+        else
+            acc.even = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc.even);
+        return acc;
+    }
+    static float sum(const Acc& acc) { return hsum1(_mm256_add_ps(acc.even, acc.odd)); }
+};
 
 }  // namespace
 }  // namespace avx2_impl
@@ -588,7 +588,7 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
-    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_wide_product<aqlm_decode>;
+    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
     set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
