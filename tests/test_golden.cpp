@@ -7,20 +7,25 @@
 // how to regenerate them).
 //
 // Tolerance: |got - want| <= 2e-5 * max |want| over the position's logits, for every logit.
-// - fp32 models: the reference rounds every float step as run.c does, so the scalar set differs
-//   from it only where libm's expf, sinf, cosf, powf and Python's double functions rounded to
-//   float disagree in the last bit; the SIMD sets also add each product's terms in their own
-//   order. Either is a relative error of about n * 2^-24 per product (n <= 352 terms here, so
-//   < 2.1e-5 at worst and ~1e-6 in practice, with sums that partly cancel), and what is observed
-//   is below 2e-6 of the largest logit (measured on x86 AVX2, qemu AArch64 and PowerPC).
-// - Q8_G and Q8_0 models: products are exact integer sums with float steps in one order on every
-//   set, and the reference makes the same steps, so the last-bit libm differences are all that
-//   is left, unless one moves an activation across a rounding boundary of its int8 quantization,
-//   which changes one product term by one quantization step (about 1e-3 of a logit). The
-//   committed values agree to the tolerance on the three architectures above.
-// A broken forward pass is far outside it: flipping RoPE's sign, inverting the attention scale,
-// dropping RMSNorm's epsilon or mapping query heads to the wrong KV heads each move the logits by
-// 1e-4 to 1e-1 of the largest one.
+// - The reference rounds every float step as run.c / runq.c do, in the same order; its only
+//   other difference from the scalar set is exp, sin, cos and pow, which it takes from Python
+//   in double and rounds to float, where libm's expf, sinf, cosf and powf may differ in the last
+//   bit. With glibc's own functions substituted (through ctypes) it gives the scalar set's
+//   logits bit for bit in every case; as committed, the scalar set is within 4.4e-7 of them.
+// - The SIMD sets add an fp32 product's terms in their own order: a relative error of up to
+//   about n * 2^-24 per product (n <= 352 terms here: 2.1e-5 at worst, ~1e-6 in practice, as
+//   rounding errors partly cancel); observed up to 1.2e-6 (AVX2, AltiVec, NEON). Q8_G and Q8_0
+//   products are exact integer sums with float steps in one order in every set: they match the
+//   scalar set bit for bit.
+// - A last-bit libm difference could, rarely, move an activation across a rounding boundary of
+//   its int8 quantization: one product term off by one quantization step, about 1e-3 of a logit,
+//   which this tolerance would report. It does not happen for these cases on x86, PowerPC and
+//   AArch64 (glibc); elsewhere, compare with the libm-substituted reference before suspecting
+//   the forward pass.
+// A broken forward pass is far outside the tolerance: a flipped RoPE sign moves the logits by
+// 0.14-0.41 of the largest one, an inverted attention scale by 1.1-1.9, RMSNorm without its
+// epsilon by 5e-4-2e-2, query heads mapped to the wrong KV heads by 1.6-1.7 (in the cases where
+// the mapping differs).
 #include <catch2/catch.hpp>
 
 #include <algorithm>

@@ -14,6 +14,7 @@ Regenerate (after changing a case, or if the forward pass is meant to change):
 
 import math
 import struct
+import sys
 
 MASK64 = (1 << 64) - 1
 _F32 = struct.Struct("<f")
@@ -327,4 +328,7 @@ def main():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1:
+        print(__doc__.strip())
+        sys.exit(0 if sys.argv[1:] in (["--help"], ["-h"]) else 2)
     main()
