@@ -10,8 +10,8 @@
 // - The reference rounds every float step as run.c / runq.c do, in the same order; its only
 //   other difference from the scalar set is exp, sin, cos and pow, which it takes from Python
 //   in double and rounds to float, where libm's expf, sinf, cosf and powf may differ in the last
-//   bit. With glibc's own functions substituted (through ctypes) it gives the scalar set's
-//   logits bit for bit in every case; as committed, the scalar set is within 4.4e-7 of them.
+//   bit. With the C library's own functions (reference_forward.py --libm) it gives the scalar
+//   set's logits bit for bit in every case (glibc); as committed, within 4.4e-7 of the largest.
 // - The SIMD sets add an fp32 product's terms in their own order: a relative error of up to
 //   about n * 2^-24 per product (n <= 352 terms here: 2.1e-5 at worst, ~1e-6 in practice, as
 //   rounding errors partly cancel); observed up to 1.2e-6 (AVX2, AltiVec, NEON). Q8_G and Q8_0
@@ -20,8 +20,8 @@
 // - A last-bit libm difference could, rarely, move an activation across a rounding boundary of
 //   its int8 quantization: one product term off by one quantization step, about 1e-3 of a logit,
 //   which this tolerance would report. It does not happen for these cases on x86, PowerPC and
-//   AArch64 (glibc); elsewhere, compare with the libm-substituted reference before suspecting
-//   the forward pass.
+//   AArch64 (glibc); elsewhere, compare with reference_forward.py --libm's output before
+//   suspecting the forward pass.
 // A broken forward pass is far outside the tolerance: a flipped RoPE sign moves the logits by
 // 0.14-0.41 of the largest one, an inverted attention scale by 1.1-1.9, RMSNorm without its
 // epsilon by 5e-4-2e-2, query heads mapped to the wrong KV heads by 1.6-1.7 (in the cases where

@@ -10,6 +10,10 @@ quantizer for Q8_0 GGUF files).
 
 Regenerate (after changing a case, or if the forward pass is meant to change):
     python3 tools/reference_forward.py > tests/data/golden/expected_logits.inc
+
+exp, sin, cos and pow come from Python (double, then rounded to float), so they may differ from
+a C library's expf, sinf, cosf and powf in the last bit. With --libm the C library's own are
+called (through ctypes): the output then matches llamaport's scalar set on that host bit for bit.
 """
 
 import math
@@ -42,6 +46,27 @@ def round_half_even(v):
 
 
 EPS = f32(1e-5)
+
+
+def float_function(f):
+    return lambda *args: f32(f(*args))
+
+
+# The elementary functions, each rounded to float (main() swaps in the C library's for --libm).
+exp, sin, cos, power = (float_function(f) for f in (math.exp, math.sin, math.cos, math.pow))
+
+
+def use_c_library():
+    global exp, sin, cos, power
+    import ctypes
+    import ctypes.util
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    functions = []
+    for name, arity in (("expf", 1), ("sinf", 1), ("cosf", 1), ("powf", 2)):
+        f = getattr(libm, name)
+        f.restype, f.argtypes = ctypes.c_float, [ctypes.c_float] * arity
+        functions.append(f)
+    exp, sin, cos, power = functions
 
 
 # --- llamaport's random models ------------------------------------------------------------------
@@ -197,7 +222,7 @@ def rmsnorm(x, weight):
 
 def softmax(x):
     top = max(x)
-    e = [f32(math.exp(f32(v - top))) for v in x]
+    e = [exp(f32(v - top)) for v in x]
     total = 0.0
     for v in e:
         total = f32(total + v)
@@ -209,9 +234,9 @@ def rope(vec, pos, head_size, theta):
     out = list(vec)
     for i in range(0, len(vec), 2):
         exponent = f32(float(i % head_size) / float(head_size))
-        freq = f32(1.0 / f32(math.pow(theta, exponent)))
+        freq = f32(1.0 / power(theta, exponent))
         angle = f32(float(pos) * freq)
-        fcr, fci = f32(math.cos(angle)), f32(math.sin(angle))
+        fcr, fci = cos(angle), sin(angle)
         v0, v1 = vec[i], vec[i + 1]
         out[i] = f32(f32(v0 * fcr) - f32(v1 * fci))
         out[i + 1] = f32(f32(v0 * fci) + f32(v1 * fcr))
@@ -263,7 +288,7 @@ class Run:
             gate, up = fmt.matmul(w["w1"], xb), fmt.matmul(w["w3"], xb)
             hidden = []
             for g, u in zip(gate, up):
-                silu = f32(g * f32(1.0 / f32(1.0 + f32(math.exp(-g)))))
+                silu = f32(g * f32(1.0 / f32(1.0 + exp(-g))))
                 hidden.append(f32(silu * u))
             x = [f32(a + b) for a, b in zip(x, fmt.matmul(w["w2"], hidden))]
         return fmt.matmul(self.classifier, rmsnorm(x, ones))
@@ -328,7 +353,9 @@ def main():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1:
+    if sys.argv[1:] not in ([], ["--libm"]):
         print(__doc__.strip())
         sys.exit(0 if sys.argv[1:] in (["--help"], ["-h"]) else 2)
+    if sys.argv[1:] == ["--libm"]:
+        use_c_library()
     main()
