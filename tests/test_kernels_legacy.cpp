@@ -20,6 +20,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <string>
@@ -171,11 +172,9 @@ TEST_CASE("Q8_1 inputs are Q8_0's blocks with s = d * sum(q) in fp16, in every s
                 CHECK(std::memcmp(one, zero, 2) == 0);
                 CHECK(std::memcmp(one + 4, zero + 2, 32) == 0);
                 float most = 0.0f;
-                int sum = 0;
-                for (size_t j = 0; j < 32; j++) {
-                    most = std::fmax(most, std::fabs(x[32 * b + j]));
-                    sum += int8_t(one[4 + j]);
-                }
+                for (size_t j = 0; j < 32; j++) most = std::fmax(most, std::fabs(x[32 * b + j]));
+                const std::vector<int8_t> q(one + 4, one + 36);
+                const int sum = std::accumulate(q.begin(), q.end(), 0);
                 uint16_t s;
                 std::memcpy(&s, one + 2, 2);
                 CHECK(s == fp32_to_fp16(most / 127.0f * float(sum)));
