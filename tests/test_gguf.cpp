@@ -796,9 +796,9 @@ TEST_CASE("GGUF files that are not runnable llama models are refused with the re
         std::string i32 = good;
         put_le(i32, info_fields(good, "blk.0.ffn_up.weight", 2).type, 26,
                4);  // I32: same size as F32
-        expect(load_error(i32),
-               "tensor 'blk.0.ffn_up.weight' has type I32; llamaport reads F32, Q8_0, F16, BF16, Q4_0, "
-               "Q4_1, Q5_0, Q5_1 and IQ4_NL matrices");
+        // The list grows with the weight table; its start and end are fixed.
+        expect(load_error(i32), "tensor 'blk.0.ffn_up.weight' has type I32; llamaport reads F32, Q8_0, F16");
+        expect(load_error(i32), " matrices");
         std::vector<gguf::Q8Block> blocks(2);
         expect(load_error(rebuild(good,
                                   [&](Metadata&, Tensors& t) {

@@ -25,8 +25,9 @@ enum class WeightType : uint8_t {
     Q5_0,       // 5-bit values and an fp16 scale
     Q5_1,       // the same with an fp16 minimum
     IQ4_NL,     // 4-bit indices into a non-linear table of levels, an fp16 scale
+    Q6_K,       // ggml: 256 values of 6 bits, an int8 scale per 16, one fp16 factor
 };
-constexpr size_t weight_type_count = 12;
+constexpr size_t weight_type_count = 13;
 
 // What the products of a weight type read for each input column, prepared from the fp32 input
 // once per input and matrix kind: the input itself, int8 blocks at a scale, or AQLM's tables.
@@ -38,8 +39,9 @@ enum class InputFormat : uint8_t {
     F16,        // the values rounded to IEEE half
     BF16,       // the values rounded to bfloat16
     Q8_1,       // ggml's block_q8_1: {fp16 scale, fp16 scale * sum of the values, 32 int8 values}
+    Q8_K,       // ggml's block_q8_K: {fp32 scale, 256 int8 values, int16 sums of each 16}
 };
-constexpr size_t input_format_count = 7;
+constexpr size_t input_format_count = 8;
 
 struct AqlmPacked;  // llamaport/aqlm.hpp
 

@@ -13,6 +13,7 @@
 #include "types/q5_1.hpp"
 #include "types/q8_0.hpp"
 #include "types/q8_g.hpp"
+#include "types/q6_k.hpp"
 
 namespace llamaport {
 namespace {
@@ -31,6 +32,7 @@ const WeightTypeInfo* const weight_types[] = {
     &types::q5_0_type,
     &types::q5_1_type,
     &types::iq4_nl_type,
+    &types::q6_k_type,
 };
 static_assert(sizeof weight_types / sizeof weight_types[0] == weight_type_count,
               "one row per WeightType");
@@ -50,6 +52,8 @@ const InputFormatInfo input_formats[] = {
      types::narrow_input<fp32_to_bf16>, types::no_key},
     {InputFormat::Q8_1, "q8_1", types::q8_1_input_bytes, types::q8_0_blocks,
      types::q8_1_quantize_blocks, types::no_key},
+    {InputFormat::Q8_K, "q8_k", types::q8_k_input_bytes, types::k_blocks,
+     types::q8_k_quantize_blocks, types::no_key},
 };
 static_assert(sizeof input_formats / sizeof input_formats[0] == input_format_count,
               "one row per InputFormat");
