@@ -21,6 +21,11 @@
 #include "types/q4_k.hpp"
 #include "types/q5_k.hpp"
 #include "types/q6_k.hpp"
+#include "types/iq4_nl.hpp"
+#include "types/q4_0.hpp"
+#include "types/q4_1.hpp"
+#include "types/q5_0.hpp"
+#include "types/q5_1.hpp"
 #include "x86_intrinsics.hpp"
 
 namespace llamaport::kernels {
@@ -598,6 +603,138 @@ void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
         types::q8_g_product(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
+// --- ggml's legacy blocks (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) -------------------------------------
+
+// Q8_1 inputs: Q8_0's values and scale, then s = d * sum(q) (types/inputs.hpp).
+void quantize_q8_1(uint8_t* out, const Matrix&, const float* x, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+        uint8_t* block = out + i * types::q8_1_bytes;
+        const float* xb = x + i * types::blocks32_values;
+        const float most = max_abs(xb, types::blocks32_values), d = most / 127.0f;
+        int8_t* q = reinterpret_cast<int8_t*>(block + 4);
+        quantize_values<false>(q, xb, types::blocks32_values, most != 0.0f ? 127.0f / most : 0.0f);
+        types::store_half(block, d);
+        types::store_half(block + 2, d * float(types::sum_q8(q)));
+    }
+}
+
+// 16 packed bytes as 32 bytes in value order: the low nibbles (values 0-15), then the high ones.
+__m256i nibbles32(const uint8_t* p) {
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i low = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low), _mm_and_si128(packed, low));
+}
+
+// Q5's fifth bits (bit i: value i) as 32 bytes, 0x10 where the bit is set: byte i takes the
+// word's byte i / 8 and tests bit i % 8 of it.
+__m256i fifth_bits32(const uint8_t* p) {
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(int(types::fifth_bits(p))),
+        _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+// Each type's 32 integers q as int8 lanes, in value order.
+struct Q4_0Values {
+    using Type = types::Q4_0;
+    static __m256i decode(const uint8_t* b) {
+        return _mm256_sub_epi8(nibbles32(b + Type::values_offset), _mm256_set1_epi8(8));
+    }
+};
+struct Q4_1Values {
+    using Type = types::Q4_1;
+    static __m256i decode(const uint8_t* b) { return nibbles32(b + Type::values_offset); }
+};
+struct Q5_0Values {
+    using Type = types::Q5_0;
+    static __m256i decode(const uint8_t* b) {
+        return _mm256_sub_epi8(_mm256_or_si256(nibbles32(b + Type::values_offset),
+                                               fifth_bits32(b + Type::bits_offset)),
+                               _mm256_set1_epi8(16));
+    }
+};
+struct Q5_1Values {
+    using Type = types::Q5_1;
+    static __m256i decode(const uint8_t* b) {
+        return _mm256_or_si256(nibbles32(b + Type::values_offset), fifth_bits32(b + Type::bits_offset));
+    }
+};
+struct IQ4_NLValues {
+    using Type = types::IQ4_NL;
+    static __m256i decode(const uint8_t* b) {
+        const __m256i levels = _mm256_broadcastsi128_si256(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(types::iq4_nl_levels)));
+        return _mm256_shuffle_epi8(levels, nibbles32(b + Type::values_offset));
+    }
+};
+
+// 8 striped lanes of a legacy block type, for up to 4 input columns: each lane's block decoded
+// once to int8, then per column the exact integer sums (dot32: the values fit int8, the inputs
+// are in [-127, 127]), reduced into one vector and given llama.cpp's float step for 8 rows at once.
+template <class V>
+struct LegacyLanes {
+    using Type = typename V::Type;
+    using Blocks = types::Blocks32<Type>;
+    static constexpr size_t lanes = 8, columns = 4;
+    static constexpr bool striped = true;
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        const size_t blocks = m.cols / types::blocks32_values;
+        const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                   _mm256_set1_epi32(int(w_lane_stride)));
+        __m256 acc[N];
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < N; c++) acc[c] = _mm256_setzero_ps();
+        for (size_t b = 0; b < blocks; b++, w += Type::bytes, x += Blocks::input_bytes) {
+            __m256i values[lanes];
+            #pragma GCC unroll 8
+            for (size_t l = 0; l < lanes; l++) {
+                prefetch(w + l * w_lane_stride);
+                values[l] = V::decode(w + l * w_lane_stride);
+            }
+            const __m256 wd = Q8_0Blocks::lane_scales(w, offsets);
+            const __m256 wm = Type::has_min ? Q8_0Blocks::lane_scales(w + 2, offsets) : wd;
+            #pragma GCC unroll 4
+            for (size_t c = 0; c < N; c++) {
+                const uint8_t* xc = x + c * x_column_stride;
+                const __m256i xv = load32(xc + Blocks::input_values_offset);
+                __m256i isum[lanes];
+                #pragma GCC unroll 8
+                for (size_t l = 0; l < lanes; l++) isum[l] = dot32(values[l], xv);
+                const __m256 sums = _mm256_cvtepi32_ps(hsum8(isum));
+                const __m256 xd = _mm256_set1_ps(types::half_at(xc));
+                if constexpr (Type::has_min) {
+                    // acc + ((w_d * x_d) * isum + w_m * x_s)
+                    const __m256 xs = _mm256_set1_ps(types::half_at(xc + 2));
+                    acc[c] = _mm256_add_ps(acc[c], _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(wd, xd), sums),
+                                                                 _mm256_mul_ps(wm, xs)));
+                } else {
+                    acc[c] = Q8_0Blocks::accumulate(acc[c], sums, wd, types::half_at(xc));
+                }
+            }
+        }
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < N; c++) {
+            alignas(32) float sums[lanes];
+            _mm256_store_ps(sums, acc[c]);
+            for (size_t l = 0; l < lanes; l++) y[c * y_column_stride + l * y_lane_stride] = sums[l];
+        }
+    }
+    // The reference's arithmetic, which the lanes reproduce bit for bit.
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return Blocks::row_dot(w, x, m.cols);
+    }
+};
+
+template <class V>
+void product_legacy(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                    size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<LegacyLanes<V>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+}
+
 // --- AQLM -------------------------------------------------------------------------------------
 
 int32_t hmax(__m256i v) {
@@ -743,8 +880,14 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;
     set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K>;
     set.product[size_t(WeightType::Q2_K)] = product_k<types::Q2K>;
+    set.product[size_t(WeightType::Q4_0)] = product_legacy<Q4_0Values>;
+    set.product[size_t(WeightType::Q4_1)] = product_legacy<Q4_1Values>;
+    set.product[size_t(WeightType::Q5_0)] = product_legacy<Q5_0Values>;
+    set.product[size_t(WeightType::Q5_1)] = product_legacy<Q5_1Values>;
+    set.product[size_t(WeightType::IQ4_NL)] = product_legacy<IQ4_NLValues>;
     set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
+    set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy;
     set.axpy_f16 = axpy_f16;

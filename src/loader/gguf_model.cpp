@@ -655,7 +655,12 @@ uint32_t ftype_of(WeightType t) {
     switch (type_info(t).gguf_id) {
         case 0: return 0;   // all F32
         case 1: return 1;   // mostly F16
+        case 2: return 2;   // mostly Q4_0
+        case 3: return 3;   // mostly Q4_1
+        case 6: return 8;   // mostly Q5_0
+        case 7: return 9;   // mostly Q5_1
         case 8: return 7;   // mostly Q8_0
+        case 20: return 25; // mostly IQ4_NL
         case 30: return 32; // mostly BF16
         default: return 0;
     }
