@@ -19,6 +19,7 @@
 #include "llamaport/error.hpp"
 #include "llamaport/gguf.hpp"
 #include "llamaport/tokenizer.hpp"
+#include "tokenizer/gguf_vocab.hpp"
 #include "llamaport/sampler.hpp"
 #include "types/f16.hpp"
 #include "types/q8_0.hpp"
@@ -175,9 +176,6 @@ Config read_config(const GgufFile& file, const Metadata& meta) {
     if (meta.integer("llama.vocab_size", c.vocab_size) != c.vocab_size)
         file.fail("llama.vocab_size differs from the " + std::to_string(c.vocab_size) +
                   " tokens in tokenizer.ggml.tokens");
-    if (file.find("tokenizer.ggml.model") && meta.string("tokenizer.ggml.model") != "llama")
-        file.fail("tokenizer is " + gguf::quoted(meta.string("tokenizer.ggml.model")) +
-                  "; llamaport supports only SentencePiece ('llama') vocabularies");
     return c;
 }
 
@@ -362,7 +360,11 @@ void load_gguf(Model& model, const LoadOptions& options) {
     const GgufFile file(model.blob->data(), model.blob->size(), model.path);
     const Metadata meta(file);
     model.config = read_config(file, meta);
-    model.vocab = read_vocab(file, meta, model.config);
+    // The SentencePiece pieces in llama2.c's form, for writing the vocabulary back.
+    const Vocabulary vocabulary = read_gguf_vocabulary(file);
+    if (vocabulary.model == Vocabulary::Model::sentencepiece)
+        model.vocab = read_vocab(file, meta, model.config);
+    model.tokenizer = std::make_shared<const Tokenizer>(vocabulary);
 
     Weights& w = model.weights;
     w.layers.resize(size_t(model.config.n_layers));
