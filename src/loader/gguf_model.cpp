@@ -20,6 +20,7 @@
 #include "llamaport/gguf.hpp"
 #include "llamaport/tokenizer.hpp"
 #include "tokenizer/gguf_vocab.hpp"
+#include "tokenizer/sentencepiece.hpp"
 #include "llamaport/sampler.hpp"
 #include "types/f16.hpp"
 #include "types/q8_0.hpp"
@@ -33,19 +34,11 @@ using gguf::TensorInfo;
 using gguf::Value;
 using gguf::ValueType;
 
-const std::string sentencepiece_space = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
-
 // llama.cpp's token types (llama_token_type).
 constexpr int32_t token_normal = 1, token_unknown = 2, token_control = 3, token_byte = 6;
 
 // llama.cpp's file types (llama_ftype) for general.file_type.
 constexpr uint32_t ftype_all_f32 = 0, ftype_mostly_q8_0 = 7;
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-        s.replace(at, from.size(), to);
-    return s;
-}
 
 // One tensor of the llama architecture: its GGUF name, where it goes in Weights, its shape.
 struct Slot {

@@ -6,11 +6,11 @@
 #include "llamaport/tokenizer.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/pre_tokenizer.hpp"
+#include "tokenizer/sentencepiece.hpp"
 
 namespace llamaport {
 namespace {
 
-const std::string sentencepiece_space = "\xE2\x96\x81";  // U+2581
 // What llama.cpp prints for an unknown token: U+2585.
 const std::string unknown_text = "\xE2\x96\x85";
 
@@ -18,12 +18,6 @@ const std::string unknown_text = "\xE2\x96\x85";
 // and EOM ids the metadata names.
 const char* const end_of_turn_texts[] = {"<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>",
                                          "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>"};
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-        s.replace(at, from.size(), to);
-    return s;
-}
 
 size_t utf8_length(unsigned char lead) {
     if (lead < 0xC0) return 1;  // ASCII, or a stray continuation byte: one byte alone
