@@ -788,9 +788,15 @@ TEST_CASE("GGUF files that are not runnable llama models are refused with the re
            "partial rotary embeddings are not supported");
     expect(load_error(rebuild(good,
                               [](Metadata& kv, Tensors&) {
-                                  set_key(kv, "tokenizer.ggml.model", Value::string("gpt2"));
+                                  set_key(kv, "tokenizer.ggml.model", Value::string("bert"));
                               })),
-           "tokenizer is 'gpt2'");
+           "tokenizer is 'bert'");
+    expect(load_error(rebuild(good,
+                              [](Metadata& kv, Tensors&) {
+                                  set_key(kv, "tokenizer.ggml.model", Value::string("gpt2"));
+                                  set_key(kv, "tokenizer.ggml.pre", Value::string("qwen2"));
+                              })),
+           "pre-tokenizer 'qwen2'");
     expect(load_error(rebuild(good,
                               [](Metadata& kv, Tensors&) {
                                   set_key(kv, "tokenizer.ggml.scores", Value::f32_array({1, 2}));
@@ -800,7 +806,7 @@ TEST_CASE("GGUF files that are not runnable llama models are refused with the re
                               [](Metadata& kv, Tensors&) {
                                   set_key(kv, "tokenizer.ggml.eos_token_id", Value::u32(300));
                               })),
-           "EOS token id out of range");
+           "'tokenizer.ggml.eos_token_id' = 300 is outside the vocabulary");
     // Defaults: head_count_kv = head_count (so K and V become 64 x 64), rope base 10000,
     // epsilon 1e-5.
     const std::vector<float> wide(64 * 64, 0.5f);

@@ -19,6 +19,8 @@
 #include "llamaport/error.hpp"
 #include "llamaport/gguf.hpp"
 #include "llamaport/tokenizer.hpp"
+#include "tokenizer/gguf_vocab.hpp"
+#include "tokenizer/sentencepiece.hpp"
 #include "llamaport/sampler.hpp"
 #include "types/f16.hpp"
 #include "types/q8_0.hpp"
@@ -32,19 +34,11 @@ using gguf::TensorInfo;
 using gguf::Value;
 using gguf::ValueType;
 
-const std::string sentencepiece_space = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
-
 // llama.cpp's token types (llama_token_type).
 constexpr int32_t token_normal = 1, token_unknown = 2, token_control = 3, token_byte = 6;
 
 // llama.cpp's file types (llama_ftype) for general.file_type.
 constexpr uint32_t ftype_all_f32 = 0, ftype_mostly_q8_0 = 7;
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-        s.replace(at, from.size(), to);
-    return s;
-}
 
 // One tensor of the llama architecture: its GGUF name, where it goes in Weights, its shape.
 struct Slot {
@@ -175,9 +169,6 @@ Config read_config(const GgufFile& file, const Metadata& meta) {
     if (meta.integer("llama.vocab_size", c.vocab_size) != c.vocab_size)
         file.fail("llama.vocab_size differs from the " + std::to_string(c.vocab_size) +
                   " tokens in tokenizer.ggml.tokens");
-    if (file.find("tokenizer.ggml.model") && meta.string("tokenizer.ggml.model") != "llama")
-        file.fail("tokenizer is " + gguf::quoted(meta.string("tokenizer.ggml.model")) +
-                  "; llamaport supports only SentencePiece ('llama') vocabularies");
     return c;
 }
 
@@ -362,7 +353,11 @@ void load_gguf(Model& model, const LoadOptions& options) {
     const GgufFile file(model.blob->data(), model.blob->size(), model.path);
     const Metadata meta(file);
     model.config = read_config(file, meta);
-    model.vocab = read_vocab(file, meta, model.config);
+    // The SentencePiece pieces in llama2.c's form, for writing the vocabulary back.
+    const Vocabulary vocabulary = read_gguf_vocabulary(file);
+    if (vocabulary.model == Vocabulary::Model::sentencepiece)
+        model.vocab = read_vocab(file, meta, model.config);
+    model.tokenizer = std::make_shared<const Tokenizer>(vocabulary);
 
     Weights& w = model.weights;
     w.layers.resize(size_t(model.config.n_layers));
