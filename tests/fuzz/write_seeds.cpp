@@ -100,6 +100,18 @@ void write_text_seeds() {
     for (const std::string& c : command_lines) write("cli", "args" + std::to_string(n++), c);
 }
 
+void write_json_seeds() {
+    const std::string texts[] = {
+        R"({"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "rms_norm_eps": 1e-05,
+"rope_scaling": {"factor": 8.0, "rope_type": "llama3"}, "tie_word_embeddings": true, "x": null})",
+        R"({"model": {"type": "BPE", "vocab": {"a": 0, "\u0120b": 1}, "merges": ["a b", ["\ud83d\ude00", "c"]]}})",
+        R"(["\"\\\/\b\f\n\r\t", -0, 0.5e-3, 9007199254740993, 1E+2, true, false, [], {}])",
+        "\xEF\xBB\xBF [[[[{\"\xC3\xA9\": \"\xF0\x9F\x98\x80\"}]]]] ",
+    };
+    int n = 0;
+    for (const std::string& t : texts) write("json", "text" + std::to_string(n++) + ".json", t);
+}
+
 void copy_real_files(const fs::path& models) {
     const std::pair<const char*, const char*> model_files[] = {{"stories260K.bin", "llama2c"},
                                                                {"stories260K-F32.gguf", "gguf"}};
@@ -122,6 +134,7 @@ int main(int argc, char** argv) {
         write_llama2c_seeds();
         write_gguf_seeds();
         write_text_seeds();
+        write_json_seeds();
         if (argc == 3) copy_real_files(argv[2]);
     } catch (const Error& e) {
         std::cerr << "fuzz-write-seeds: " << e.what() << "\n";
