@@ -811,3 +811,14 @@ void write_random_gguf(std::ostream& out, const Config& c, bool tied, const Rand
 }
 
 }  // namespace llamaport
+
+namespace llamaport {
+
+// For the Hugging Face importer (src/import/), which streams its tensors itself.
+std::vector<std::pair<std::string, gguf::Value>> gguf_llama_metadata(const Model& model,
+                                                                     const GgufWriteOptions& o,
+                                                                     WeightType matrix_type) {
+    return llama_metadata(model, model.config, o, ftype_of(matrix_type));
+}
+
+}  // namespace llamaport
