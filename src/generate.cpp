@@ -178,14 +178,15 @@ ChatSession::Turn ChatSession::reply(const std::string& user, const TokenCallbac
             turn.end = End::end_of_turn;
             break;
         }
-        if (position() == context) {
-            turn.end = End::context_full;
-            break;
-        }
         const std::string_view piece = tokenizer_.decode(prev, next);
         turn.answer_text += piece;
         turn.answer.push_back(next);
         const bool go_on = on_token(next, piece);
+        // The last token shows (as run.c shows it) but has no place in the cache.
+        if (position() == context) {
+            turn.end = End::context_full;
+            break;
+        }
         start = Clock::now();
         logits = transformer_.forward(next, position());
         stats_.generated_tokens++;

@@ -64,7 +64,8 @@ public:
     enum class End {
         end_of_turn,   // the model sampled an end-of-turn token
         token_limit,   // max_answer_tokens reached
-        context_full,  // no room for the turn or for the next token of the answer
+        context_full,  // no room for the turn, or the answer's last token filled the cache
+                       // (that token is reported and in `answer` but not fed)
         stopped,       // on_token returned false
     };
     struct Turn {
