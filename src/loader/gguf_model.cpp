@@ -182,6 +182,7 @@ EmbeddedVocab read_vocab(const GgufFile& file, const Metadata& meta, const Confi
     for (size_t i = 0; i < n; i++) v.scores.push_back(float(scores.element(i).as_float()));
     v.bos_id = meta.integer("tokenizer.ggml.bos_token_id", v.bos_id);
     v.eos_id = meta.integer("tokenizer.ggml.eos_token_id", v.eos_id);
+    if (file.find("tokenizer.chat_template")) v.chat_template = meta.string("tokenizer.chat_template");
     if (v.bos_id >= c.vocab_size || v.eos_id >= c.vocab_size)
         file.fail("BOS/EOS token id out of range for a vocabulary of " + std::to_string(n));
     for (std::string& piece : v.pieces)
