@@ -14,7 +14,7 @@
 //   set's logits bit for bit in every case (glibc); as committed, within 4.4e-7 of the largest.
 // - The SIMD sets add an fp32 product's terms in their own order: a relative error of up to
 //   about n * 2^-24 per product (n <= 352 terms here: 2.1e-5 at worst, ~1e-6 in practice, as
-//   rounding errors partly cancel); observed up to 1.2e-6 (AVX2, AltiVec, NEON). Q8_G and Q8_0
+//   rounding errors partly cancel); observed up to 1.3e-6 (AVX2, AltiVec, NEON). Q8_G and Q8_0
 //   products are exact integer sums with float steps in one order in every set: they match the
 //   scalar set bit for bit.
 // - A last-bit libm difference could, rarely, move an activation across a rounding boundary of
