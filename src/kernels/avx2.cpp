@@ -441,7 +441,8 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
 // --- K-quants (Q2_K ... Q6_K) against Q8_K --------------------------------------------------------
 
 // A K-quant block decoded once for all the input columns: 8 chunks of 32 unsigned values (at
-// most 63), chunk k's two group scales as int16 (8 lanes each), all 16 scales and mins as int16.
+// most 63), chunk k's two group scales as int16 (8 lanes each), the 16 groups' mins as int16 and
+// (for the types with an offset) their scales.
 struct KDecoded {
     __m256i u[8], chunk_scale[8], scales, mins;
     float d, dmin;
@@ -472,29 +473,39 @@ struct KUnpacked {
         for (size_t k = 0; k < 8; k++) out.u[k] = load32(b.u + 32 * k);
         out.scales = _mm256_load_si256(reinterpret_cast<const __m256i*>(scales));
         out.mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
+        spread_scales(out);
         out.d = b.d;
         out.dmin = b.dmin;
     }
 };
 
+// The 6-bit scales and mins from their 12 bytes with word operations (k_scale_min's rules, 4 bytes
+// at a time; x86 is little-endian): bytes 0-7 the groups' scales, 8-15 their mins.
+__m128i q4k_scale_mins(const uint8_t* p) {
+    uint32_t a[3];
+    std::memcpy(a, p, 12);
+    const uint32_t low6 = 0x3F3F3F3F, low4 = 0x0F0F0F0F, low2 = 0x03030303;
+    return _mm_setr_epi32(int(a[0] & low6), int((a[2] & low4) | ((a[0] >> 6) & low2) << 4),
+                          int(a[1] & low6), int(((a[2] >> 4) & low4) | ((a[1] >> 6) & low2) << 4));
+}
+
 struct Q4KDecode {
     static void decode(const uint8_t* block, KDecoded& out) {
         const __m256i low4 = _mm256_set1_epi8(0xF);
+        const __m128i scale_mins = q4k_scale_mins(block + types::Q4K::scales);
+        const __m128i scales = _mm_cvtepu8_epi16(scale_mins);
         #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) {
             const __m256i q = load32(block + types::Q4K::qs + 32 * c);
             out.u[2 * c] = _mm256_and_si256(q, low4);
             out.u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
         }
-        types::KBlock b;  // only its scales and mins: 8 byte operations each
-        types::k_unpack_scale_mins(block + types::Q4K::scales, b);
-        alignas(32) int16_t scales[16], mins[16];
-        for (size_t g = 0; g < 16; g++) {
-            scales[g] = int16_t(b.scale[g]);
-            mins[g] = int16_t(b.min[g]);
-        }
-        out.scales = _mm256_load_si256(reinterpret_cast<const __m256i*>(scales));
-        out.mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
+        // A chunk of 32 is one group: its scale in every lane.
+        #pragma GCC unroll 8
+        for (int k = 0; k < 8; k++)
+            out.chunk_scale[k] = _mm256_broadcastsi128_si256(
+                _mm_shuffle_epi8(scales, _mm_set1_epi16(int16_t(2 * k | (2 * k + 1) << 8))));
+        out.mins = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(scale_mins, scale_mins));
         out.d = fp16_to_fp32(load_u16(block + types::Q4K::d));
         out.dmin = fp16_to_fp32(load_u16(block + types::Q4K::dmin));
     }
@@ -521,6 +532,7 @@ struct Q6KDecode {
         out.scales = _mm256_cvtepi8_epi16(
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + types::Q6K::scales)));
         out.mins = _mm256_setzero_si256();
+        spread_scales(out);
         out.d = fp16_to_fp32(load_u16(block + types::Q6K::d));
         out.dmin = 0.0f;
     }
@@ -549,7 +561,6 @@ struct KLanes {
         for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
             prefetch(w);
             Decode::decode(w, b);
-            spread_scales(b);
             #pragma GCC unroll 4
             for (size_t c = 0; c < N; c++) {
                 const uint8_t* xb = x + c * x_column_stride;
