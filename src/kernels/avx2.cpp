@@ -545,44 +545,50 @@ int32_t hsum_epi32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-// One row at a time, for up to 4 input columns: each block decoded once, then per column the
-// exact integer sums (maddubs of u <= 63 and x in [-127, 127] never saturates) and the
-// reference's float steps (KAccumulator), so every result is the scalar set's bit for bit.
+// 4 adjacent rows, for up to 4 input columns: each block decoded once, then per column the exact
+// integer sums (maddubs of u <= 63 and x in [-127, 127] never saturates) and the reference's
+// float steps (KAccumulator), so every result is the scalar set's bit for bit. The rows are
+// independent chains: 4 of them keep more loads and float steps in flight than one.
 template <class T, class Decode>
 struct KLanes {
-    static constexpr size_t lanes = 1, columns = 4;
+    static constexpr size_t lanes = 4, columns = 4;
     static constexpr bool striped = false;
-    template <size_t N>
-    static void rows(float* y, size_t, size_t y_column_stride, const uint8_t* w, size_t,
-                     const Matrix& m, const uint8_t* x, size_t x_column_stride) {
-        types::KAccumulator acc[N];
+    template <size_t N, size_t L = lanes>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        types::KAccumulator acc[L][N];
         KDecoded b;
         const size_t blocks = m.cols / types::k_values;
         for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
-            prefetch(w);
-            Decode::decode(w, b);
             #pragma GCC unroll 4
-            for (size_t c = 0; c < N; c++) {
-                const uint8_t* xb = x + c * x_column_stride;
-                const int8_t* q = types::q8_k_values_of(xb);
-                __m256i sum = _mm256_setzero_si256();
-                #pragma GCC unroll 8
-                for (int k = 0; k < 8; k++) {
-                    const __m256i p = _mm256_maddubs_epi16(b.u[k], load32(reinterpret_cast<const uint8_t*>(q) + 32 * k));
-                    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
+            for (size_t l = 0; l < L; l++) {
+                prefetch(w + l * w_lane_stride);
+                Decode::decode(w + l * w_lane_stride, b);
+                #pragma GCC unroll 4
+                for (size_t c = 0; c < N; c++) {
+                    const uint8_t* xb = x + c * x_column_stride;
+                    const uint8_t* q = xb + types::q8_k_values_offset;
+                    __m256i sum = _mm256_setzero_si256();
+                    #pragma GCC unroll 8
+                    for (int k = 0; k < 8; k++) {
+                        const __m256i p = _mm256_maddubs_epi16(b.u[k], load32(q + 32 * k));
+                        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
+                    }
+                    const __m256i bsums = load32(xb + types::q8_k_bsums_offset);
+                    int32_t isum = hsum_epi32(sum), msum = 0;
+                    if (T::offset) isum -= T::offset * hsum_epi32(_mm256_madd_epi16(b.scales, bsums));
+                    if (T::has_min) msum = hsum_epi32(_mm256_madd_epi16(b.mins, bsums));
+                    acc[l][c].add(types::q8_k_scale(xb), b.d, b.dmin, isum, msum);
                 }
-                const __m256i bsums = load32(xb + types::q8_k_bsums_offset);
-                int32_t isum = hsum_epi32(sum), msum = 0;
-                if (T::offset) isum -= T::offset * hsum_epi32(_mm256_madd_epi16(b.scales, bsums));
-                if (T::has_min) msum = hsum_epi32(_mm256_madd_epi16(b.mins, bsums));
-                acc[c].add(types::q8_k_scale(xb), b.d, b.dmin, isum, msum);
             }
         }
-        for (size_t c = 0; c < N; c++) y[c * y_column_stride] = acc[c].result();
+        for (size_t l = 0; l < L; l++)
+            for (size_t c = 0; c < N; c++) y[c * y_column_stride + l * y_lane_stride] = acc[l][c].result();
     }
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
         float y;
-        rows<1>(&y, 0, 0, w, 0, m, x, 0);
+        rows<1, 1>(&y, 0, 0, w, 0, m, x, 0);
         return y;
     }
 };
