@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "aqlm_table.hpp"
+#include "k_lanes.hpp"
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
 #include "types/iq4_nl.hpp"
@@ -347,6 +348,26 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
                   size_t columns, size_t row_begin, size_t row_end) {
     lanes_product<Q8Lanes<Q8_0Blocks, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
+
+// --- K-quants (Q2_K ... Q6_K) against Q8_K (k_lanes.hpp) ------------------------------------------
+
+// Per group of 16, the byte products in int16 (vec_mule + vec_mulo of values <= 63 as signed
+// bytes: at most 2 * 63 * 127 per lane), times the group's scale summed into int32 (vec_msum).
+// The Q8_K values sit 4 bytes into their block: loaded shifted into place.
+struct KDot {
+    static int32_t dot(const types::KBlock& b, const int8_t* q) {
+        Streams<vs8, 1, false> xs(q, 0);
+        vs32 sum = vec_splat_s32(0);
+        for (size_t g = 0; g < types::k_groups; g++, xs.advance()) {
+            const vs8 u = *reinterpret_cast<const vs8*>(b.u + 16 * g), xv = xs.at(0);
+            const vs16 products = vec_add(vec_mule(u, xv), vec_mulo(u, xv));
+            sum = vec_msum(products, vec_splats(int16_t(b.scale[g])), sum);
+        }
+        alignas(16) int32_t lanes[4];
+        *reinterpret_cast<vs32*>(lanes) = sum;
+        return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    }
+};
 
 // Group sizes of whole vectors; the common ones unrolled. Others take the reference.
 void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
@@ -701,6 +722,7 @@ bool add_altivec_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q5_0)] = product_legacy<Q5_0Values>;
     set.product[size_t(WeightType::Q5_1)] = product_legacy<Q5_1Values>;
     set.product[size_t(WeightType::IQ4_NL)] = product_legacy<IQ4_NLValues>;
+    add_k_unpacked_products<KDot, 2>(set);
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy;
     return true;

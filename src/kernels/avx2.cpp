@@ -448,7 +448,8 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
 // --- K-quants (Q2_K ... Q6_K) against Q8_K --------------------------------------------------------
 
 // A K-quant block decoded once for all the input columns: 8 chunks of 32 unsigned values (at
-// most 63), chunk k's two group scales as int16 (8 lanes each), all 16 scales and mins as int16.
+// most 63), chunk k's two group scales as int16 (8 lanes each), the 16 groups' mins as int16 and
+// (for the types with an offset) their scales.
 struct KDecoded {
     __m256i u[8], chunk_scale[8], scales, mins;
     float d, dmin;
@@ -479,29 +480,39 @@ struct KUnpacked {
         for (size_t k = 0; k < 8; k++) out.u[k] = load32(b.u + 32 * k);
         out.scales = _mm256_load_si256(reinterpret_cast<const __m256i*>(scales));
         out.mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
+        spread_scales(out);
         out.d = b.d;
         out.dmin = b.dmin;
     }
 };
 
+// The 6-bit scales and mins from their 12 bytes with word operations (k_scale_min's rules, 4 bytes
+// at a time; x86 is little-endian): bytes 0-7 the groups' scales, 8-15 their mins.
+__m128i q4k_scale_mins(const uint8_t* p) {
+    uint32_t a[3];
+    std::memcpy(a, p, 12);
+    const uint32_t low6 = 0x3F3F3F3F, low4 = 0x0F0F0F0F, low2 = 0x03030303;
+    return _mm_setr_epi32(int(a[0] & low6), int((a[2] & low4) | ((a[0] >> 6) & low2) << 4),
+                          int(a[1] & low6), int(((a[2] >> 4) & low4) | ((a[1] >> 6) & low2) << 4));
+}
+
 struct Q4KDecode {
     static void decode(const uint8_t* block, KDecoded& out) {
         const __m256i low4 = _mm256_set1_epi8(0xF);
+        const __m128i scale_mins = q4k_scale_mins(block + types::Q4K::scales);
+        const __m128i scales = _mm_cvtepu8_epi16(scale_mins);
         #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) {
             const __m256i q = load32(block + types::Q4K::qs + 32 * c);
             out.u[2 * c] = _mm256_and_si256(q, low4);
             out.u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
         }
-        types::KBlock b;  // only its scales and mins: 8 byte operations each
-        types::k_unpack_scale_mins(block + types::Q4K::scales, b);
-        alignas(32) int16_t scales[16], mins[16];
-        for (size_t g = 0; g < 16; g++) {
-            scales[g] = int16_t(b.scale[g]);
-            mins[g] = int16_t(b.min[g]);
-        }
-        out.scales = _mm256_load_si256(reinterpret_cast<const __m256i*>(scales));
-        out.mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
+        // A chunk of 32 is one group: its scale in every lane.
+        #pragma GCC unroll 8
+        for (int k = 0; k < 8; k++)
+            out.chunk_scale[k] = _mm256_broadcastsi128_si256(
+                _mm_shuffle_epi8(scales, _mm_set1_epi16(int16_t(2 * k | (2 * k + 1) << 8))));
+        out.mins = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(scale_mins, scale_mins));
         out.d = fp16_to_fp32(load_u16(block + types::Q4K::d));
         out.dmin = fp16_to_fp32(load_u16(block + types::Q4K::dmin));
     }
@@ -528,6 +539,7 @@ struct Q6KDecode {
         out.scales = _mm256_cvtepi8_epi16(
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + types::Q6K::scales)));
         out.mins = _mm256_setzero_si256();
+        spread_scales(out);
         out.d = fp16_to_fp32(load_u16(block + types::Q6K::d));
         out.dmin = 0.0f;
     }
@@ -540,45 +552,50 @@ int32_t hsum_epi32(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-// One row at a time, for up to 4 input columns: each block decoded once, then per column the
-// exact integer sums (maddubs of u <= 63 and x in [-127, 127] never saturates) and the
-// reference's float steps (KAccumulator), so every result is the scalar set's bit for bit.
+// 4 adjacent rows, for up to 4 input columns: each block decoded once, then per column the exact
+// integer sums (maddubs of u <= 63 and x in [-127, 127] never saturates) and the reference's
+// float steps (KAccumulator), so every result is the scalar set's bit for bit. The rows are
+// independent chains: 4 of them keep more loads and float steps in flight than one.
 template <class T, class Decode>
 struct KLanes {
-    static constexpr size_t lanes = 1, columns = 4;
+    static constexpr size_t lanes = 4, columns = 4;
     static constexpr bool striped = false;
-    template <size_t N>
-    static void rows(float* y, size_t, size_t y_column_stride, const uint8_t* w, size_t,
-                     const Matrix& m, const uint8_t* x, size_t x_column_stride) {
-        types::KAccumulator acc[N];
+    template <size_t N, size_t L = lanes>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        types::KAccumulator acc[L][N];
         KDecoded b;
         const size_t blocks = m.cols / types::k_values;
         for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
-            prefetch(w);
-            Decode::decode(w, b);
-            spread_scales(b);
             #pragma GCC unroll 4
-            for (size_t c = 0; c < N; c++) {
-                const uint8_t* xb = x + c * x_column_stride;
-                const int8_t* q = types::q8_k_values_of(xb);
-                __m256i sum = _mm256_setzero_si256();
-                #pragma GCC unroll 8
-                for (int k = 0; k < 8; k++) {
-                    const __m256i p = _mm256_maddubs_epi16(b.u[k], load32(reinterpret_cast<const uint8_t*>(q) + 32 * k));
-                    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
+            for (size_t l = 0; l < L; l++) {
+                prefetch(w + l * w_lane_stride);
+                Decode::decode(w + l * w_lane_stride, b);
+                #pragma GCC unroll 4
+                for (size_t c = 0; c < N; c++) {
+                    const uint8_t* xb = x + c * x_column_stride;
+                    const uint8_t* q = xb + types::q8_k_values_offset;
+                    __m256i sum = _mm256_setzero_si256();
+                    #pragma GCC unroll 8
+                    for (int k = 0; k < 8; k++) {
+                        const __m256i p = _mm256_maddubs_epi16(b.u[k], load32(q + 32 * k));
+                        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
+                    }
+                    const __m256i bsums = load32(xb + types::q8_k_bsums_offset);
+                    int32_t isum = hsum_epi32(sum), msum = 0;
+                    if (T::offset) isum -= T::offset * hsum_epi32(_mm256_madd_epi16(b.scales, bsums));
+                    if (T::has_min) msum = hsum_epi32(_mm256_madd_epi16(b.mins, bsums));
+                    acc[l][c].add(types::q8_k_scale(xb), b.d, b.dmin, isum, msum);
                 }
-                const __m256i bsums = load32(xb + types::q8_k_bsums_offset);
-                int32_t isum = hsum_epi32(sum), msum = 0;
-                if (T::offset) isum -= T::offset * hsum_epi32(_mm256_madd_epi16(b.scales, bsums));
-                if (T::has_min) msum = hsum_epi32(_mm256_madd_epi16(b.mins, bsums));
-                acc[c].add(types::q8_k_scale(xb), b.d, b.dmin, isum, msum);
             }
         }
-        for (size_t c = 0; c < N; c++) y[c * y_column_stride] = acc[c].result();
+        for (size_t l = 0; l < L; l++)
+            for (size_t c = 0; c < N; c++) y[c * y_column_stride + l * y_lane_stride] = acc[l][c].result();
     }
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
         float y;
-        rows<1>(&y, 0, 0, w, 0, m, x, 0);
+        rows<1, 1>(&y, 0, 0, w, 0, m, x, 0);
         return y;
     }
 };

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "aqlm_table.hpp"
+#include "k_lanes.hpp"
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
 #include "types/f16.hpp"
@@ -291,6 +292,21 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
                   size_t columns, size_t row_begin, size_t row_end) {
     lanes_product<Q8Lanes<Q8_0Blocks, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
+
+// --- K-quants (Q2_K ... Q6_K) against Q8_K (k_lanes.hpp) ------------------------------------------
+
+// The unpacked values are at most 63, so they fit int8 for dot16.
+struct KDot {
+    static int32_t dot(const types::KBlock& b, const int8_t* q) {
+        int32x4_t sum = vdupq_n_s32(0);
+        #pragma GCC unroll 16
+        for (size_t g = 0; g < types::k_groups; g++) {
+            const int8x16_t u = vld1q_s8(values(b.u + 16 * g));
+            sum = vmlaq_n_s32(sum, dot16(vdupq_n_s32(0), u, vld1q_s8(q + 16 * g)), b.scale[g]);
+        }
+        return vaddvq_s32(sum);
+    }
+};
 
 // Group sizes of whole 16-byte chunks; the common ones unrolled. Others take the reference.
 void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
@@ -581,6 +597,7 @@ bool add_neon_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q5_0)] = product_legacy<Q5_0Values>;
     set.product[size_t(WeightType::Q5_1)] = product_legacy<Q5_1Values>;
     set.product[size_t(WeightType::IQ4_NL)] = product_legacy<IQ4_NLValues>;
+    add_k_unpacked_products<KDot, 4>(set);
     set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;

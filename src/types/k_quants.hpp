@@ -155,10 +155,21 @@ void k_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, si
 // A table row of K-quant type T (fields: its fp16 factors).
 template <class T>
 constexpr WeightTypeInfo k_type(WeightType type, const char* name, uint32_t gguf_id,
-                                BlockField d, BlockField dmin) {
+                                BlockField d, BlockField dmin,
+                                void (*quantize_row)(uint8_t*, const float*, size_t) = nullptr) {
     return {type,       name,         gguf_id,          k_values,          T::bytes,
             {d, dmin},  InputFormat::Q8_K, 8,           k_row_bytes<T>,    k_dequantize_row<T>,
-            k_product<T>, nullptr};
+            k_product<T>, nullptr,    quantize_row};
+}
+
+// The simple quantizers' rounding: v to the nearest integer in [lo, hi] (ties to even), NaN to 0.
+inline int k_round(float v, float lo, float hi) {
+    return int(nearest_even(v >= lo ? (v <= hi ? v : hi) : (v < lo ? lo : 0.0f)));
+}
+
+inline void k_put_half(uint8_t* p, float v) {
+    const uint16_t h = fp32_to_fp16(v);
+    std::memcpy(p, &h, 2);
 }
 
 }  // namespace llamaport::types
