@@ -617,3 +617,51 @@ TEST_CASE("import: bad directories give one line naming the file and the problem
     o.type = WeightType::AQLM;
     CHECK(import_error() == "import: cannot write dense matrices as aqlm (f32, f16, bf16 or q8_0)");
 }
+
+TEST_CASE("import: Llama 3's tokenizer.json and chat template as llama.cpp reads them", "[import][models]") {
+    TempDir dir;
+    Spec s;
+    s.vocab = 128256;
+    s.layers = 1;
+    s.dense_dtype = DType::F16;
+    write_directory(dir, s, 9);
+    const std::string config = read_file(dir.file("config.json"));
+    // Llama 3.1 Instruct's ids: BOS 128000, three EOS ids of which GGUF keeps the first.
+    std::string edited = config;
+    edited.replace(edited.find("\"bos_token_id\": 1, \"eos_token_id\": 2"), 36,
+                   "\"bos_token_id\": 128000, \"eos_token_id\": [128001, 128008, 128009]");
+    dir.write("config.json", edited);
+    dir.write("tokenizer.json", read_file(shared_dir() + "/models/llama3/tokenizer.json"));
+    const std::string jinja = read_file(shared_dir() + "/models/llama3/chat_template.jinja");
+    std::string quoted = "\"";
+    for (char ch : jinja) {
+        if (ch == '"' || ch == '\\') quoted += '\\', quoted += ch;
+        else if (ch == '\n') quoted += "\\n";
+        else quoted += ch;
+    }
+    dir.write("tokenizer_config.json", "{\"chat_template\": " + quoted + "\"}");
+    HfImportOptions o;
+    o.type = WeightType::F16;
+    const std::string bytes = import_bytes(dir, o);
+    const gguf::GgufFile f(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "l3.gguf");
+    auto value = [&](const std::string& key) {
+        const gguf::KeyValue* kv = f.find(key);
+        REQUIRE(kv);
+        return f.value(*kv);
+    };
+    const gguf::Value tokens = value("tokenizer.ggml.tokens");
+    REQUIRE(tokens.strings.size() == 128256);
+    CHECK(tokens.strings[9906] == "Hello");
+    CHECK(tokens.strings[1917] == "\xC4\xA0world");  // byte-level BPE's visible space
+    CHECK(tokens.strings[128000] == "<|begin_of_text|>");
+    CHECK(tokens.strings[128009] == "<|eot_id|>");
+    const gguf::Value types = value("tokenizer.ggml.token_type");
+    CHECK(types.element(9906).as_int() == 1);
+    CHECK(types.element(128009).as_int() == 3);
+    CHECK(types.element(128255).as_int() == 3);
+    CHECK(value("tokenizer.ggml.merges").strings.size() == 280147);
+    CHECK(value("tokenizer.ggml.merges").strings[0] == "\xC4\xA0 \xC4\xA0");
+    CHECK(value("tokenizer.ggml.bos_token_id").as_int() == 128000);
+    CHECK(value("tokenizer.ggml.eos_token_id").as_int() == 128001);
+    CHECK(value("tokenizer.chat_template").str == jinja);
+}
