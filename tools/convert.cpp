@@ -41,7 +41,9 @@ const char* const usage_text =
     "                     (default: gguf when OUT ends in .gguf, else v0)\n"
     "  --type TYPE        gguf matrices: f32 or q8_0 (default f32; rows not a multiple of 32\n"
     "                     stay f32, as in llama.cpp); with --random any GGUF type llamaport\n"
-    "                     runs (f32, f16, bf16, q8_0, ...; default f16); from HF_DIR the dense\n"
+    "                     runs (f32, f16, bf16, q8_0, ...; default f16), or aqlm-MxB (e.g.\n"
+    "                     aqlm-2x8, aqlm-1x16): random AQLM codes, groups of 8, embedding and\n"
+    "                     classifier q8_0 unless given; from HF_DIR the dense\n"
     "                     matrices' type: f32, f16, bf16 or q8_0 (default f16)\n"
     "  --embedding-type T, --output-type T\n"
     "                     with --random or HF_DIR: the token embedding's and the classifier's type\n"
@@ -174,9 +176,23 @@ uint64_t write_streamed(const std::string& out, const std::function<void(std::os
 int write_random(const Options& o) {
     const NamedShape shape = named_model_shape(o.random_shape);
     RandomGgufOptions r;
-    r.matrix_type = gguf_type("--type", o.type);
-    r.embedding_type = o.embedding_type.empty() ? r.matrix_type : gguf_type("--embedding-type", o.embedding_type);
-    r.output_type = o.output_type.empty() ? r.matrix_type : gguf_type("--output-type", o.output_type);
+    unsigned codebooks = 0, bits = 0;
+    char end = 0;
+    if (std::sscanf(o.type.c_str(), "aqlm-%ux%u%c", &codebooks, &bits, &end) == 2) {
+        if (codebooks < 1 || codebooks > 16 || bits < 1 || bits > 16)
+            throw tools::UsageError{"--type: AQLM takes 1 to 16 codebooks of 1 to 16 bits, got '" + o.type + "'"};
+        // Random codes and codebooks, groups of 8 as the published checkpoints have them; the
+        // embedding and classifier default to Q8_0, as the AQLM paper keeps them.
+        r.matrix_type = bits <= 8 ? WeightType::AQLM : WeightType::AQLM_WIDE;
+        r.aqlm.codebooks = codebooks;
+        r.aqlm.bits = bits;
+        r.aqlm.group_size = 8;
+    } else {
+        r.matrix_type = gguf_type("--type", o.type);
+    }
+    const WeightType dense = r.aqlm.codebooks ? WeightType::Q8_0 : r.matrix_type;
+    r.embedding_type = o.embedding_type.empty() ? dense : gguf_type("--embedding-type", o.embedding_type);
+    r.output_type = o.output_type.empty() ? dense : gguf_type("--output-type", o.output_type);
     r.seed = o.seed;
     r.big_endian = o.big_endian;
     const uint64_t size = write_streamed(o.out, [&](std::ostream& file, const Progress& progress) {

@@ -16,6 +16,9 @@
 #include "llamaport/gguf.hpp"
 #include "llamaport/llama2c.hpp"
 #include "llamaport/random_model.hpp"
+#include "loader/gguf.hpp"
+#include "tokenizer/byte_level.hpp"
+#include "tokenizer/sentencepiece.hpp"
 
 using namespace llamaport;
 namespace fs = std::filesystem;
@@ -113,6 +116,44 @@ void write_json_seeds() {
     for (const std::string& t : texts) write("json", "text" + std::to_string(n++) + ".json", t);
 }
 
+// fuzz_vocab's inputs: GGUF files holding only a vocabulary.
+void write_vocab_seeds() {
+    using gguf::Value;
+    const Tokenizer spm = fuzz::small_tokenizer();
+    std::vector<int32_t> types(spm.pieces().size(), 1);
+    types[0] = 2;
+    types[1] = types[2] = 3;
+    for (size_t i = 3; i < 259; i++) types[i] = 6;
+    std::vector<std::string> pieces;
+    for (const std::string& piece : spm.pieces()) pieces.push_back(replace_all(piece, " ", sentencepiece_space));
+    write("vocab", "spm.gguf",
+          gguf::write_gguf({{"tokenizer.ggml.model", Value::string("llama")},
+                            {"tokenizer.ggml.tokens", Value::string_array(pieces)},
+                            {"tokenizer.ggml.scores", Value::f32_array(spm.scores())},
+                            {"tokenizer.ggml.token_type", Value::i32_array(types)},
+                            {"tokenizer.ggml.bos_token_id", Value::u32(1)},
+                            {"tokenizer.ggml.eos_token_id", Value::u32(2)}},
+                           {}, ByteOrder::Little));
+    std::vector<std::string> tokens;
+    for (int b = 0; b < 256; b++) tokens.push_back(byte_level::encode(std::string(1, char(b))));
+    for (const char* t : {"\xC4\xA0t", "he", "\xC4\xA0the", "<|begin_of_text|>", "<|eot_id|>"}) tokens.push_back(t);
+    std::vector<int32_t> bpe_types(tokens.size(), 1);
+    bpe_types[259] = bpe_types[260] = 3;
+    for (const char* pre : {"llama-bpe", "gpt-2"})
+        write("vocab", std::string("bpe-") + pre + ".gguf",
+              gguf::write_gguf({{"tokenizer.ggml.model", Value::string("gpt2")},
+                                {"tokenizer.ggml.pre", Value::string(pre)},
+                                {"tokenizer.ggml.tokens", Value::string_array(tokens)},
+                                {"tokenizer.ggml.token_type", Value::i32_array(bpe_types)},
+                                {"tokenizer.ggml.merges", Value::string_array({"\xC4\xA0 t", "h e", "\xC4\xA0t he"})},
+                                {"tokenizer.ggml.bos_token_id", Value::u32(259)},
+                                {"tokenizer.ggml.eot_token_id", Value::u32(260)}},
+                               {}, ByteOrder::Big));
+    const std::string texts[] = {"I'm HERE'S 1234567 naïve  café\n\n\tx", "a\xFF\xC3(b \xF0\x9F\xA6\x99"};
+    int n = 0;
+    for (const std::string& text : texts) write("pretokenize", "text" + std::to_string(n++), text);
+}
+
 void write_safetensors_seeds() {
     using safetensors::DType;
     const std::string two_floats("\0\0\x80\x3F\0\0\0\xC0", 8);  // 1.0f, -2.0f little-endian
@@ -134,6 +175,8 @@ void copy_real_files(const fs::path& models) {
     const std::pair<const char*, int> tokenizers[] = {{"tok512.bin", 512}, {"tokenizer.bin", 32000}};
     for (const auto& [name, vocab] : tokenizers)
         if (fs::exists(models / name)) write("tokenizer", name, tokenizer_input(vocab, read(models / name)));
+    const fs::path spm_vocab = models / ".." / "reference" / "tokenizers" / "ggml-vocab-llama-spm.gguf";
+    if (fs::exists(spm_vocab)) write("vocab", "llama-spm.gguf", read(spm_vocab));
 }
 
 }  // namespace
@@ -149,6 +192,7 @@ int main(int argc, char** argv) {
         write_gguf_seeds();
         write_text_seeds();
         write_json_seeds();
+        write_vocab_seeds();
         write_safetensors_seeds();
         if (argc == 3) copy_real_files(argv[2]);
     } catch (const Error& e) {
