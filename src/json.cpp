@@ -57,8 +57,8 @@ private:
     }
 
     void skip_space() {
-        while (pos_ < text_.size() &&
-               (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r'))
+        while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                       text_[pos_] == '\n' || text_[pos_] == '\r'))
             pos_++;
     }
 
@@ -100,11 +100,13 @@ private:
     }
 
     void enter(int depth) {
-        if (depth >= max_depth_) fail("nesting deeper than " + std::to_string(max_depth_) + " levels");
+        if (depth >= max_depth_)
+            fail("nesting deeper than " + std::to_string(max_depth_) + " levels");
     }
 
     void literal(std::string_view word) {
-        if (text_.substr(pos_, word.size()) != word) fail("expected a value, found " + describe_here());
+        if (text_.substr(pos_, word.size()) != word)
+            fail("expected a value, found " + describe_here());
         pos_ += word.size();
     }
 
@@ -171,7 +173,8 @@ private:
         const size_t int_start = pos_;
         const size_t int_digits = digits();
         if (int_digits == 0) fail("expected a digit, found " + describe_here());
-        if (int_digits > 1 && text_[int_start] == '0') fail_at("leading zero in a number", int_start);
+        if (int_digits > 1 && text_[int_start] == '0')
+            fail_at("leading zero in a number", int_start);
         bool integral = true;
         if (pos_ < text_.size() && text_[pos_] == '.') {
             pos_++;
@@ -207,10 +210,14 @@ private:
         for (int i = 0; i < 4; i++) {
             const char c = text_[pos_ + i];
             unsigned d;
-            if (c >= '0' && c <= '9') d = unsigned(c - '0');
-            else if (c >= 'a' && c <= 'f') d = unsigned(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') d = unsigned(c - 'A' + 10);
-            else fail_at("expected four hex digits after \\u", pos_ + i);
+            if (c >= '0' && c <= '9')
+                d = unsigned(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                d = unsigned(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                d = unsigned(c - 'A' + 10);
+            else
+                fail_at("expected four hex digits after \\u", pos_ + i);
             code = code * 16 + d;
         }
         pos_ += 4;
@@ -272,10 +279,12 @@ private:
                 unsigned code = hex4();
                 if (code >= 0xDC00 && code <= 0xDFFF) fail_at("lone low surrogate", escape);
                 if (code >= 0xD800 && code <= 0xDBFF) {
-                    if (text_.substr(pos_, 2) != "\\u") fail_at("high surrogate without its low half", escape);
+                    if (text_.substr(pos_, 2) != "\\u")
+                        fail_at("high surrogate without its low half", escape);
                     pos_ += 2;
                     const unsigned low = hex4();
-                    if (low < 0xDC00 || low > 0xDFFF) fail_at("high surrogate without its low half", escape);
+                    if (low < 0xDC00 || low > 0xDFFF)
+                        fail_at("high surrogate without its low half", escape);
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
                 }
                 append_utf8(out, code);

@@ -2,7 +2,8 @@
 // against the reference formula W[o][i] = scales[o / og] * sum_m codebooks[m][code][o % og][i % ig]
 // (2x8, 1x16 and 1x8, out_group 1 and 2, tied and untied head, one file and shards), q_proj/k_proj
 // rows moved from Hugging Face's rotate-half order to GGUF's interleaved pairs, dense checkpoints
-// in every dtype, tokenizer.json's metadata, llama3 rope factors, and one-line errors for bad input.
+// in every dtype, tokenizer.json's metadata, llama3 rope factors, and one-line errors for bad
+// input.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -65,7 +66,9 @@ struct Dense {
     float at(size_t r, size_t c) const { return w[r * cols + c]; }
 };
 
-float half(float v) { return fp16_to_fp32(fp32_to_fp16(v)); }
+float half(float v) {
+    return fp16_to_fp32(fp32_to_fp16(v));
+}
 
 // Values that survive a round trip through the dtype unchanged, so every comparison is exact.
 std::vector<float> random_values(std::mt19937& rng, size_t n, DType dtype, float range = 1.0f) {
@@ -90,8 +93,10 @@ std::map<std::string, Dense> write_directory(const TempDir& dir, const Spec& s, 
     std::vector<safetensors::WriteTensor> tensors;
     auto dense = [&](const std::string& name, size_t rows, size_t cols, DType dtype) {
         Dense d{rows, cols, random_values(rng, rows * cols, dtype)};
-        tensors.push_back(tensor(name, dtype, rows == 1 ? std::vector<uint64_t>{cols} : std::vector<uint64_t>{rows, cols},
-                                 encode(d.w, dtype)));
+        tensors.push_back(
+            tensor(name, dtype,
+                   rows == 1 ? std::vector<uint64_t>{cols} : std::vector<uint64_t>{rows, cols},
+                   encode(d.w, dtype)));
         expected[name] = std::move(d);
     };
     auto aqlm = [&](const std::string& prefix, size_t rows, size_t cols) {
@@ -117,10 +122,12 @@ std::map<std::string, Dense> write_directory(const TempDir& dir, const Spec& s, 
         expected[prefix + ".weight"] = std::move(d);
         // Codes as the reference stores them: the unsigned index's bit pattern in int8 / int16.
         const size_t width = a.bits <= 8 ? 1 : 2;
-        tensors.push_back(tensor(prefix + ".codes", width == 1 ? DType::I8 : DType::I16, {out_groups, groups, M},
-                                 int_bytes(codes, width)));
-        tensors.push_back(tensor(prefix + ".codebooks", DType::F16, {M, entries, og, ig}, f16_bytes(books)));
-        tensors.push_back(tensor(prefix + ".scales", DType::F16, {out_groups, 1, 1, 1}, f16_bytes(scales)));
+        tensors.push_back(tensor(prefix + ".codes", width == 1 ? DType::I8 : DType::I16,
+                                 {out_groups, groups, M}, int_bytes(codes, width)));
+        tensors.push_back(
+            tensor(prefix + ".codebooks", DType::F16, {M, entries, og, ig}, f16_bytes(books)));
+        tensors.push_back(
+            tensor(prefix + ".scales", DType::F16, {out_groups, 1, 1, 1}, f16_bytes(scales)));
     };
     const size_t dim = size_t(s.dim), hidden = size_t(s.hidden), head = dim / size_t(s.heads);
     const size_t kv = head * size_t(s.kv_heads);
@@ -128,13 +135,17 @@ std::map<std::string, Dense> write_directory(const TempDir& dir, const Spec& s, 
     for (int l = 0; l < s.layers; l++) {
         const std::string p = "model.layers." + std::to_string(l) + ".";
         const std::pair<std::string, std::pair<size_t, size_t>> linears[] = {
-            {"self_attn.q_proj", {dim, dim}}, {"self_attn.k_proj", {kv, dim}}, {"self_attn.v_proj", {kv, dim}},
-            {"self_attn.o_proj", {dim, dim}}, {"mlp.gate_proj", {hidden, dim}}, {"mlp.down_proj", {dim, hidden}},
+            {"self_attn.q_proj", {dim, dim}}, {"self_attn.k_proj", {kv, dim}},
+            {"self_attn.v_proj", {kv, dim}},  {"self_attn.o_proj", {dim, dim}},
+            {"mlp.gate_proj", {hidden, dim}}, {"mlp.down_proj", {dim, hidden}},
             {"mlp.up_proj", {hidden, dim}}};
         for (const auto& [name, shape] : linears) {
-            const bool keep_dense = std::find(s.dense_layers.begin(), s.dense_layers.end(), p + name) != s.dense_layers.end();
-            if (s.aqlm && !keep_dense) aqlm(p + name, shape.first, shape.second);
-            else dense(p + name + ".weight", shape.first, shape.second, s.dense_dtype);
+            const bool keep_dense = std::find(s.dense_layers.begin(), s.dense_layers.end(),
+                                              p + name) != s.dense_layers.end();
+            if (s.aqlm && !keep_dense)
+                aqlm(p + name, shape.first, shape.second);
+            else
+                dense(p + name + ".weight", shape.first, shape.second, s.dense_dtype);
         }
         dense(p + "input_layernorm.weight", 1, dim, s.dense_dtype);
         dense(p + "post_attention_layernorm.weight", 1, dim, s.dense_dtype);
@@ -148,35 +159,42 @@ std::map<std::string, Dense> write_directory(const TempDir& dir, const Spec& s, 
         std::string map;
         const size_t per = (tensors.size() + size_t(s.shards) - 1) / size_t(s.shards);
         for (int i = 0; i < s.shards; i++) {
-            const std::string name = "model-" + std::to_string(i + 1) + "-of-" + std::to_string(s.shards) + ".safetensors";
+            const std::string name = "model-" + std::to_string(i + 1) + "-of-" +
+                                     std::to_string(s.shards) + ".safetensors";
             std::vector<safetensors::WriteTensor> part;
-            for (size_t t = size_t(i) * per; t < std::min(tensors.size(), size_t(i + 1) * per); t++) {
+            for (size_t t = size_t(i) * per; t < std::min(tensors.size(), size_t(i + 1) * per);
+                 t++) {
                 part.push_back(tensors[t]);
-                map += std::string(map.empty() ? "" : ",") + "\"" + tensors[t].name + "\": \"" + name + "\"";
+                map += std::string(map.empty() ? "" : ",") + "\"" + tensors[t].name + "\": \"" +
+                       name + "\"";
             }
             dir.write(name, safetensors::write_file(part));
         }
-        dir.write("model.safetensors.index.json", "{\"metadata\": {}, \"weight_map\": {" + map + "}}");
+        dir.write("model.safetensors.index.json",
+                  "{\"metadata\": {}, \"weight_map\": {" + map + "}}");
     }
     std::string quant;
     if (s.aqlm) {
         std::string keep = "\"model.embed_tokens.weight\", \"lm_head.weight\"";
         for (const std::string& d : s.dense_layers) keep += ", \"" + d + "\"";
         quant = "\"quantization_config\": {\"quant_method\": \"aqlm\", \"nbits_per_codebook\": " +
-                std::to_string(s.aqlm->bits) + ", \"num_codebooks\": " + std::to_string(s.aqlm->codebooks) +
-                ", \"in_group_size\": " + std::to_string(s.aqlm->in_group) + ", \"out_group_size\": " +
-                std::to_string(s.aqlm->out_group) + ", \"linear_weights_not_to_quantize\": [" + keep + "]},";
+                std::to_string(s.aqlm->bits) +
+                ", \"num_codebooks\": " + std::to_string(s.aqlm->codebooks) +
+                ", \"in_group_size\": " + std::to_string(s.aqlm->in_group) +
+                ", \"out_group_size\": " + std::to_string(s.aqlm->out_group) +
+                ", \"linear_weights_not_to_quantize\": [" + keep + "]},";
     }
-    dir.write("config.json", "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", " + quant +
-                                 s.extra_config + "\"hidden_size\": " + std::to_string(s.dim) +
-                                 ", \"intermediate_size\": " + std::to_string(s.hidden) +
-                                 ", \"num_hidden_layers\": " + std::to_string(s.layers) +
-                                 ", \"num_attention_heads\": " + std::to_string(s.heads) +
-                                 ", \"num_key_value_heads\": " + std::to_string(s.kv_heads) +
-                                 ", \"vocab_size\": " + std::to_string(s.vocab) +
-                                 ", \"max_position_embeddings\": 32, \"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0" +
-                                 ", \"tie_word_embeddings\": " + (s.tied ? "true" : "false") +
-                                 ", \"bos_token_id\": 1, \"eos_token_id\": 2, \"head_dim\": null}");
+    dir.write(
+        "config.json",
+        "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", " + quant +
+            s.extra_config + "\"hidden_size\": " + std::to_string(s.dim) +
+            ", \"intermediate_size\": " + std::to_string(s.hidden) + ", \"num_hidden_layers\": " +
+            std::to_string(s.layers) + ", \"num_attention_heads\": " + std::to_string(s.heads) +
+            ", \"num_key_value_heads\": " + std::to_string(s.kv_heads) +
+            ", \"vocab_size\": " + std::to_string(s.vocab) +
+            ", \"max_position_embeddings\": 32, \"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0" +
+            ", \"tie_word_embeddings\": " + (s.tied ? "true" : "false") +
+            ", \"bos_token_id\": 1, \"eos_token_id\": 2, \"head_dim\": null}");
     return expected;
 }
 
@@ -192,7 +210,8 @@ std::string write_tokenizer(const TempDir& dir, int n) {
     return dir.file("tokenizer.bin");
 }
 
-std::string import_bytes(const TempDir& dir, HfImportOptions o, HfImportSummary* summary = nullptr) {
+std::string import_bytes(const TempDir& dir, HfImportOptions o,
+                         HfImportSummary* summary = nullptr) {
     std::ostringstream out;
     const HfImportSummary s = import_hf(dir.path(), out, o);
     if (summary) *summary = s;
@@ -311,7 +330,8 @@ TEST_CASE("import: AQLM codes keep their bit pattern, never sign-extended", "[im
     // Rewrite q_proj with codes 0..255 in its first row and a codebook whose entry e is all e.
     const size_t rows = 256, cols = 256, groups = cols / 8;
     std::vector<int64_t> codes(rows * groups);
-    for (size_t i = 0; i < codes.size(); i++) codes[i] = int64_t(i % 256) - (i % 256 >= 128 ? 256 : 0);
+    for (size_t i = 0; i < codes.size(); i++)
+        codes[i] = int64_t(i % 256) - (i % 256 >= 128 ? 256 : 0);
     std::vector<float> books(256 * 8);
     for (size_t e = 0; e < 256; e++)
         for (size_t j = 0; j < 8; j++) books[e * 8 + j] = float(e);
@@ -321,7 +341,8 @@ TEST_CASE("import: AQLM codes keep their bit pattern, never sign-extended", "[im
         std::string bytes(reinterpret_cast<const char*>(t.data), t.bytes);
         if (t.name == "model.layers.0.self_attn.q_proj.codes") bytes = int_bytes(codes, 1);
         if (t.name == "model.layers.0.self_attn.q_proj.codebooks") bytes = f16_bytes(books);
-        if (t.name == "model.layers.0.self_attn.q_proj.scales") bytes = f16_bytes(std::vector<float>(rows, 1.0f));
+        if (t.name == "model.layers.0.self_attn.q_proj.scales")
+            bytes = f16_bytes(std::vector<float>(rows, 1.0f));
         tensors.push_back(tensor(t.name, t.dtype, t.shape, bytes));
     }
     dir.write("model.safetensors", safetensors::write_file(tensors));
@@ -352,11 +373,13 @@ TEST_CASE("import: a dense checkpoint of a model computes its logits", "[import]
             std::vector<safetensors::WriteTensor> t;
             auto matrix = [&](const std::string& name, const Matrix& m, size_t heads) {
                 std::vector<float> w(m.rows * m.cols);
-                for (size_t r = 0; r < m.rows; r++) m.row_to_f32(heads ? gguf_row(r, m.rows, heads) : r, &w[r * m.cols]);
+                for (size_t r = 0; r < m.rows; r++)
+                    m.row_to_f32(heads ? gguf_row(r, m.rows, heads) : r, &w[r * m.cols]);
                 t.push_back(tensor(name, DType::F32, {m.rows, m.cols}, f32_bytes(w)));
             };
             auto norm = [&](const std::string& name, const float* v) {
-                t.push_back(tensor(name, DType::F32, {uint64_t(c.dim)}, f32_bytes(std::vector<float>(v, v + c.dim))));
+                t.push_back(tensor(name, DType::F32, {uint64_t(c.dim)},
+                                   f32_bytes(std::vector<float>(v, v + c.dim))));
             };
             const Weights& w = original->weights;
             matrix("model.embed_tokens.weight", w.token_embedding, 0);
@@ -378,27 +401,34 @@ TEST_CASE("import: a dense checkpoint of a model computes its logits", "[import]
             if (shards == 1) {
                 dir.write("model.safetensors", safetensors::write_file(t));
             } else {
-                const std::vector<safetensors::WriteTensor> a(t.begin(), t.begin() + 5), b(t.begin() + 5, t.end());
+                const std::vector<safetensors::WriteTensor> a(t.begin(), t.begin() + 5),
+                    b(t.begin() + 5, t.end());
                 dir.write("a.safetensors", safetensors::write_file(a));
                 dir.write("b.safetensors", safetensors::write_file(b));
                 std::string map;
                 for (size_t i = 0; i < t.size(); i++)
-                    map += std::string(i ? "," : "") + "\"" + t[i].name + "\": \"" + (i < 5 ? "a" : "b") + ".safetensors\"";
+                    map += std::string(i ? "," : "") + "\"" + t[i].name + "\": \"" +
+                           (i < 5 ? "a" : "b") + ".safetensors\"";
                 dir.write("model.safetensors.index.json", "{\"weight_map\": {" + map + "}}");
             }
-            dir.write("config.json", "{\"hidden_size\": 16, \"intermediate_size\": 36, \"num_hidden_layers\": 2, "
-                                     "\"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"vocab_size\": 300, "
-                                     "\"max_position_embeddings\": 32, \"rms_norm_eps\": 1e-5, \"tie_word_embeddings\": " +
-                                         std::string(tied ? "true" : "false") + "}");
+            dir.write(
+                "config.json",
+                "{\"hidden_size\": 16, \"intermediate_size\": 36, \"num_hidden_layers\": 2, "
+                "\"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"vocab_size\": 300, "
+                "\"max_position_embeddings\": 32, \"rms_norm_eps\": 1e-5, "
+                "\"tie_word_embeddings\": " +
+                    std::string(tied ? "true" : "false") + "}");
             HfImportOptions o;
             o.type = WeightType::F32;
             o.llama2c_tokenizer = write_tokenizer(dir, c.vocab_size);
             const auto loaded = load_model(own_memory(import_bytes(dir, o), "dense.gguf"));
             Transformer a(*original, scalar_kernels()), b(*loaded, scalar_kernels());
             const std::vector<int> tokens = {1, 7, 99, 12, 250, 3};
-            const float* la = a.forward(tokens.data(), int(tokens.size()), 0, Transformer::Logits::last);
+            const float* la =
+                a.forward(tokens.data(), int(tokens.size()), 0, Transformer::Logits::last);
             const std::vector<float> first(la, la + c.vocab_size);
-            const float* lb = b.forward(tokens.data(), int(tokens.size()), 0, Transformer::Logits::last);
+            const float* lb =
+                b.forward(tokens.data(), int(tokens.size()), 0, Transformer::Logits::last);
             CHECK(std::equal(first.begin(), first.end(), lb));
         }
     }
@@ -437,11 +467,13 @@ TEST_CASE("import: dense checkpoints in every dtype and output type", "[import]"
         CHECK(L.wq.type == WeightType::Q8_0);
         CHECK(L.w2.type == WeightType::F16);
         CHECK(notes.size() == size_t(s.layers));
-        CHECK(notes[0] == "blk.0.ffn_down.weight: rows of 48 values are not whole Q8_0 blocks; written as f16");
+        CHECK(notes[0] ==
+              "blk.0.ffn_down.weight: rows of 48 values are not whole Q8_0 blocks; written as f16");
         const Dense& up = expected.at("model.layers.0.mlp.up_proj.weight");
         std::vector<uint8_t> blocks(weight_row_bytes(WeightType::Q8_0, up.cols) * up.rows);
         for (size_t r = 0; r < up.rows; r++)
-            types::q8_0_quantize_weights(&blocks[r * blocks.size() / up.rows], &up.w[r * up.cols], up.cols);
+            types::q8_0_quantize_weights(&blocks[r * blocks.size() / up.rows], &up.w[r * up.cols],
+                                         up.cols);
         const Matrix want = weight_matrix(WeightType::Q8_0, blocks.data(), up.rows, up.cols);
         std::vector<float> a(up.cols), b(up.cols);
         for (size_t r = 0; r < up.rows; r++) {
@@ -475,8 +507,10 @@ TEST_CASE("import: llama3 rope scaling gives convert_hf_to_gguf.py's factors", "
     s.heads = 2;  // head size 64: 32 rotation pairs, spanning all three regimes
     s.kv_heads = 1;
     s.layers = 1;
-    s.extra_config = "\"rope_scaling\": {\"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, "
-                     "\"original_max_position_embeddings\": 8192, \"rope_type\": \"llama3\"}, \"rope_theta_unused\": 1,";
+    s.extra_config =
+        "\"rope_scaling\": {\"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, "
+        "\"original_max_position_embeddings\": 8192, \"rope_type\": \"llama3\"}, "
+        "\"rope_theta_unused\": 1,";
     write_directory(dir, s, 5);
     HfImportOptions o;
     o.type = WeightType::F32;
@@ -491,8 +525,10 @@ TEST_CASE("import: llama3 rope scaling gives convert_hf_to_gguf.py's factors", "
     for (int i = 0; i < 32; i++) {
         const double wavelength = 2 * pi * std::pow(10000.0, 2.0 * i / 64);
         double want;
-        if (wavelength < 8192.0 / 4) want = 1, ones++;
-        else if (wavelength > 8192.0) want = 8, eights++;
+        if (wavelength < 8192.0 / 4)
+            want = 1, ones++;
+        else if (wavelength > 8192.0)
+            want = 8, eights++;
         else {
             const double smooth = (8192.0 / wavelength - 1) / 3;
             want = 1 / ((1 - smooth) / 8 + smooth);
@@ -518,7 +554,9 @@ TEST_CASE("import: tokenizer.json becomes llama.cpp's gpt2 tokenizer keys", "[im
             {"id": 11, "content": "my\u2581word", "special": false, "normalized": true}],
         "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "\u0120a": 3, "\u00e9": 4, "c": 5, "abc": 7},
                   "merges": ["a b", ["ab", "c"]]}})");
-    dir.write("tokenizer_config.json", R"({"add_bos_token": true, "chat_template": "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}"})");
+    dir.write(
+        "tokenizer_config.json",
+        R"({"add_bos_token": true, "chat_template": "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}"})");
     HfImportOptions o;
     o.type = WeightType::F32;
     HfImportSummary summary;
@@ -533,8 +571,11 @@ TEST_CASE("import: tokenizer.json becomes llama.cpp's gpt2 tokenizer keys", "[im
     CHECK(value("tokenizer.ggml.model").str == "gpt2");
     CHECK(value("tokenizer.ggml.pre").str == "llama-bpe");
     CHECK(value("tokenizer.ggml.tokens").strings ==
-          std::vector<std::string>{"a", "b", "ab", "\xC4\xA0" "a", "\xC3\xA9", "c", "[PAD6]", "abc",
-                                   "[PAD8]", "<|begin_of_text|>", "<|eot_id|>", "my word"});
+          std::vector<std::string>{"a", "b", "ab",
+                                   "\xC4\xA0"
+                                   "a",
+                                   "\xC3\xA9", "c", "[PAD6]", "abc", "[PAD8]", "<|begin_of_text|>",
+                                   "<|eot_id|>", "my word"});
     const gguf::Value types = value("tokenizer.ggml.token_type");
     std::vector<int64_t> type_values;
     for (size_t i = 0; i < types.size(); i++) type_values.push_back(types.element(i).as_int());
@@ -569,15 +610,21 @@ TEST_CASE("import: bad directories give one line naming the file and the problem
     };
     dir.write("config.json", edited(config, "\"hidden_size\": 32, ", ""));
     CHECK(import_error() == dir.file("config.json") + ": missing key 'hidden_size'");
-    dir.write("config.json", edited(config, "\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3"));
+    dir.write("config.json",
+              edited(config, "\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3"));
     CHECK(import_error().find(dir.file("config.json") + ": ") == 0);
-    dir.write("config.json", edited(config, "\"nbits_per_codebook\": 8", "\"nbits_per_codebook\": 8.5"));
+    dir.write("config.json",
+              edited(config, "\"nbits_per_codebook\": 8", "\"nbits_per_codebook\": 8.5"));
     CHECK(import_error() == dir.file("config.json") +
-                                ": 'quantization_config.nbits_per_codebook' is not a whole number, expected a whole number");
-    dir.write("config.json", edited(config, "\"quant_method\": \"aqlm\"", "\"quant_method\": \"gptq\""));
-    CHECK(import_error() == dir.file("config.json") + ": quantization method 'gptq' is not supported (plain or aqlm)");
+                                ": 'quantization_config.nbits_per_codebook' is not a whole number, "
+                                "expected a whole number");
+    dir.write("config.json",
+              edited(config, "\"quant_method\": \"aqlm\"", "\"quant_method\": \"gptq\""));
+    CHECK(import_error() == dir.file("config.json") +
+                                ": quantization method 'gptq' is not supported (plain or aqlm)");
     dir.write("config.json", edited(config, "\"vocab_size\": 64", "\"vocab_size\": 64,"));
-    CHECK(import_error() == dir.file("config.json") + ": expected a string key, found ',' at byte " +
+    CHECK(import_error() == dir.file("config.json") +
+                                ": expected a string key, found ',' at byte " +
                                 std::to_string(config.find("\"vocab_size\": 64") + 17));
     dir.write("config.json", config);
 
@@ -595,7 +642,8 @@ TEST_CASE("import: bad directories give one line naming the file and the problem
     safetensors::File original(own_memory(weights, "w"));
     std::vector<safetensors::WriteTensor> tensors;
     for (const safetensors::Tensor& t : original.tensors()) {
-        safetensors::WriteTensor w = tensor(t.name, t.dtype, t.shape, std::string(reinterpret_cast<const char*>(t.data), t.bytes));
+        safetensors::WriteTensor w = tensor(
+            t.name, t.dtype, t.shape, std::string(reinterpret_cast<const char*>(t.data), t.bytes));
         if (t.name == "model.layers.0.mlp.up_proj.codes") {
             w.dtype = DType::I16;
             w.bytes += w.bytes;
@@ -603,17 +651,73 @@ TEST_CASE("import: bad directories give one line naming the file and the problem
         tensors.push_back(w);
     }
     dir.write("model.safetensors", safetensors::write_file(tensors));
-    CHECK(import_error() == dir.file("model.safetensors") +
-                                ": tensor 'model.layers.0.mlp.up_proj.codes' has dtype I16; 8-bit codes are I8");
+    CHECK(import_error() ==
+          dir.file("model.safetensors") +
+              ": tensor 'model.layers.0.mlp.up_proj.codes' has dtype I16; 8-bit codes are I8");
     tensors.erase(std::remove_if(tensors.begin(), tensors.end(),
-                                 [](const safetensors::WriteTensor& t) { return t.name == "model.layers.0.mlp.up_proj.codes"; }),
+                                 [](const safetensors::WriteTensor& t) {
+                                     return t.name == "model.layers.0.mlp.up_proj.codes";
+                                 }),
                   tensors.end());
     dir.write("model.safetensors", safetensors::write_file(tensors));
-    CHECK(import_error() == dir.file("model.safetensors") + ": no tensor 'model.layers.0.mlp.up_proj.codes'");
+    CHECK(import_error() ==
+          dir.file("model.safetensors") + ": no tensor 'model.layers.0.mlp.up_proj.codes'");
     dir.write("model.safetensors", weights);
 
     o.llama2c_tokenizer.clear();
     CHECK(import_error() == dir.path() + ": no tokenizer.json (give a llama2.c tokenizer with -z)");
     o.type = WeightType::AQLM;
     CHECK(import_error() == "import: cannot write dense matrices as aqlm (f32, f16, bf16 or q8_0)");
+}
+
+TEST_CASE("import: Llama 3's tokenizer.json and chat template as llama.cpp reads them",
+          "[import][models]") {
+    TempDir dir;
+    Spec s;
+    s.vocab = 128256;
+    s.layers = 1;
+    s.dense_dtype = DType::F16;
+    write_directory(dir, s, 9);
+    const std::string config = read_file(dir.file("config.json"));
+    // Llama 3.1 Instruct's ids: BOS 128000, three EOS ids of which GGUF keeps the first.
+    std::string edited = config;
+    edited.replace(edited.find("\"bos_token_id\": 1, \"eos_token_id\": 2"), 36,
+                   "\"bos_token_id\": 128000, \"eos_token_id\": [128001, 128008, 128009]");
+    dir.write("config.json", edited);
+    dir.write("tokenizer.json", read_file(shared_dir() + "/models/llama3/tokenizer.json"));
+    const std::string jinja = read_file(shared_dir() + "/models/llama3/chat_template.jinja");
+    std::string quoted = "\"";
+    for (char ch : jinja) {
+        if (ch == '"' || ch == '\\')
+            quoted += '\\', quoted += ch;
+        else if (ch == '\n')
+            quoted += "\\n";
+        else
+            quoted += ch;
+    }
+    dir.write("tokenizer_config.json", "{\"chat_template\": " + quoted + "\"}");
+    HfImportOptions o;
+    o.type = WeightType::F16;
+    const std::string bytes = import_bytes(dir, o);
+    const gguf::GgufFile f(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "l3.gguf");
+    auto value = [&](const std::string& key) {
+        const gguf::KeyValue* kv = f.find(key);
+        REQUIRE(kv);
+        return f.value(*kv);
+    };
+    const gguf::Value tokens = value("tokenizer.ggml.tokens");
+    REQUIRE(tokens.strings.size() == 128256);
+    CHECK(tokens.strings[9906] == "Hello");
+    CHECK(tokens.strings[1917] == "\xC4\xA0world");  // byte-level BPE's visible space
+    CHECK(tokens.strings[128000] == "<|begin_of_text|>");
+    CHECK(tokens.strings[128009] == "<|eot_id|>");
+    const gguf::Value types = value("tokenizer.ggml.token_type");
+    CHECK(types.element(9906).as_int() == 1);
+    CHECK(types.element(128009).as_int() == 3);
+    CHECK(types.element(128255).as_int() == 3);
+    CHECK(value("tokenizer.ggml.merges").strings.size() == 280147);
+    CHECK(value("tokenizer.ggml.merges").strings[0] == "\xC4\xA0 \xC4\xA0");
+    CHECK(value("tokenizer.ggml.bos_token_id").as_int() == 128000);
+    CHECK(value("tokenizer.ggml.eos_token_id").as_int() == 128001);
+    CHECK(value("tokenizer.chat_template").str == jinja);
 }

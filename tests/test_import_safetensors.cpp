@@ -92,25 +92,31 @@ TEST_CASE("safetensors: broken files give one line naming the file", "[import]")
     CHECK(file_error(with_header(R"({"w": {"dtype": "F32" "shape": [1]}})", 0)) ==
           "m.safetensors header: expected ',' or '}', found '\"' at byte 22");
     CHECK(file_error(with_header("[]", 0)) == "m.safetensors: header is an array, not an object");
-    const auto entry = [](const std::string& dtype, const std::string& shape, const std::string& offsets) {
-        return R"({"w": {"dtype": ")" + dtype + R"(", "shape": )" + shape + R"(, "data_offsets": )" + offsets + "}}";
+    const auto entry = [](const std::string& dtype, const std::string& shape,
+                          const std::string& offsets) {
+        return R"({"w": {"dtype": ")" + dtype + R"(", "shape": )" + shape +
+               R"(, "data_offsets": )" + offsets + "}}";
     };
     CHECK(file_error(with_header(entry("Q4", "[1]", "[0, 1]"), 1)) ==
           "m.safetensors: tensor 'w' has dtype 'Q4', which this reader does not know");
     CHECK(file_error(with_header(entry("F32", "[2, 3]", "[0, 20]"), 24)) ==
-          "m.safetensors: tensor 'w' of shape [2, 3] and dtype F32 needs 24 bytes, its data_offsets span 20");
+          "m.safetensors: tensor 'w' of shape [2, 3] and dtype F32 needs 24 bytes, its "
+          "data_offsets span 20");
     CHECK(file_error(with_header(entry("F32", "[2]", "[0, 8]"), 4)) ==
           "m.safetensors: tensor 'w' data_offsets [0, 8] are outside the data section (4 bytes)");
     CHECK(file_error(with_header(entry("F32", "[2]", "[8, 0]"), 8)) ==
           "m.safetensors: tensor 'w' data_offsets [8, 0] are outside the data section (8 bytes)");
     CHECK(file_error(with_header(entry("F32", "[-2]", "[0, 8]"), 8)) ==
           "m.safetensors: tensor 'w' shape entry is not a non-negative whole number");
-    CHECK(file_error(with_header(entry("F32", "[4294967296, 4294967296, 4294967296]", "[0, 8]"), 8)) ==
-          "m.safetensors: tensor 'w' of shape [4294967296, 4294967296, 4294967296] and dtype F32 needs "
+    CHECK(file_error(
+              with_header(entry("F32", "[4294967296, 4294967296, 4294967296]", "[0, 8]"), 8)) ==
+          "m.safetensors: tensor 'w' of shape [4294967296, 4294967296, 4294967296] and dtype F32 "
+          "needs "
           "more bytes than the file has, its data_offsets span 8");
     CHECK(file_error(with_header(R"({"w": {"dtype": "F32", "shape": [1]}})", 4)) ==
           "m.safetensors: tensor 'w' has no data_offsets [begin, end]");
-    CHECK(file_error(with_header(R"({"w": 3})", 4)) == "m.safetensors: tensor 'w' is a number, not an object");
+    CHECK(file_error(with_header(R"({"w": 3})", 4)) ==
+          "m.safetensors: tensor 'w' is a number, not an object");
     CHECK(file_error(with_header(
               R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                   "b": {"dtype": "F16", "shape": [2], "data_offsets": [6, 10]}})",
@@ -125,9 +131,11 @@ TEST_CASE("safetensors: broken files give one line naming the file", "[import]")
 
 TEST_CASE("safetensors: a sharded checkpoint finds each tensor in its shard", "[import]") {
     TempDir dir;
-    dir.write("model-1.safetensors", safetensors::write_file({tensor("a", DType::F32, {1}, f32_bytes({1})),
-                                                              tensor("b", DType::F32, {1}, f32_bytes({2}))}));
-    dir.write("model-2.safetensors", safetensors::write_file({tensor("c", DType::F16, {1}, f16_bytes({3}))}));
+    dir.write("model-1.safetensors",
+              safetensors::write_file({tensor("a", DType::F32, {1}, f32_bytes({1})),
+                                       tensor("b", DType::F32, {1}, f32_bytes({2}))}));
+    dir.write("model-2.safetensors",
+              safetensors::write_file({tensor("c", DType::F16, {1}, f16_bytes({3}))}));
     dir.write("model.safetensors.index.json",
               R"({"metadata": {"total_size": 10}, "weight_map": {"a": "model-1.safetensors",
                  "c": "model-2.safetensors", "b": "model-1.safetensors"}})");
@@ -137,14 +145,16 @@ TEST_CASE("safetensors: a sharded checkpoint finds each tensor in its shard", "[
     CHECK(ck.require("c").f32(0) == 3.0f);
     CHECK(ck.require("c").file == dir.file("model-2.safetensors"));
     CHECK(ck.names() == std::vector<std::string>{"a", "b", "c"});
-    CHECK(error_of([&] { ck.require("d"); }) == dir.file("model.safetensors.index.json") + ": no tensor 'd'");
+    CHECK(error_of([&] { ck.require("d"); }) ==
+          dir.file("model.safetensors.index.json") + ": no tensor 'd'");
 }
 
 TEST_CASE("safetensors: bad checkpoints are refused", "[import]") {
     TempDir dir;
     CHECK(error_of([&] { safetensors::Checkpoint ck(dir.path()); }) ==
           dir.path() + ": no model.safetensors or model.safetensors.index.json");
-    dir.write("model-1.safetensors", safetensors::write_file({tensor("a", DType::F32, {1}, f32_bytes({1}))}));
+    dir.write("model-1.safetensors",
+              safetensors::write_file({tensor("a", DType::F32, {1}, f32_bytes({1}))}));
     const std::string index = dir.file("model.safetensors.index.json");
     dir.write("model.safetensors.index.json", R"({"weight_map": {"z": "model-1.safetensors"}})");
     CHECK(error_of([&] { safetensors::Checkpoint ck(dir.path()); }) ==
@@ -153,10 +163,13 @@ TEST_CASE("safetensors: bad checkpoints are refused", "[import]") {
     CHECK(error_of([&] { safetensors::Checkpoint ck(dir.path()); }) ==
           index + ": shard name '../model-1.safetensors' is not a plain file name");
     dir.write("model.safetensors.index.json", R"({"weights": {}})");
-    CHECK(error_of([&] { safetensors::Checkpoint ck(dir.path()); }) == index + ": no \"weight_map\" object");
-    dir.write("model-2.safetensors", safetensors::write_file({tensor("a", DType::F32, {1}, f32_bytes({1}))}));
+    CHECK(error_of([&] { safetensors::Checkpoint ck(dir.path()); }) ==
+          index + ": no \"weight_map\" object");
+    dir.write("model-2.safetensors",
+              safetensors::write_file({tensor("a", DType::F32, {1}, f32_bytes({1}))}));
     dir.write("model.safetensors.index.json",
               R"({"weight_map": {"a": "model-1.safetensors", "b": "model-2.safetensors"}})");
     CHECK(error_of([&] { safetensors::Checkpoint ck(dir.path()); }) ==
-          dir.file("model-2.safetensors") + ": tensor 'a' is also in " + dir.file("model-1.safetensors"));
+          dir.file("model-2.safetensors") + ": tensor 'a' is also in " +
+              dir.file("model-1.safetensors"));
 }

@@ -61,7 +61,8 @@ TEST_CASE("json: a repeated key finds its last value", "[json]") {
 }
 
 TEST_CASE("json: integers past 2^53 stay exact", "[json]") {
-    const json::Value v = json::parse("[9007199254740993, -9223372036854775808, 18446744073709551616, -0]", "t");
+    const json::Value v =
+        json::parse("[9007199254740993, -9223372036854775808, 18446744073709551616, -0]", "t");
     CHECK(v.array[0].is_integer);
     CHECK(v.array[0].integer == 9007199254740993LL);  // a double would round it to ...992
     CHECK(v.array[1].integer == INT64_MIN);
@@ -73,10 +74,11 @@ TEST_CASE("json: integers past 2^53 stay exact", "[json]") {
 
 TEST_CASE("json: string escapes and UTF-8", "[json]") {
     const json::Value v = json::parse(
-        R"(["a\"b\\c\/d\b\f\n\r\t", "\u0041\u00e9\u20AC", "\ud83d\ude00", "Ġhello ü", "\u0000"])", "t");
+        R"(["a\"b\\c\/d\b\f\n\r\t", "\u0041\u00e9\u20AC", "\ud83d\ude00", "Ġhello ü", "\u0000"])",
+        "t");
     CHECK(v.array[0].string == "a\"b\\c/d\b\f\n\r\t");
     CHECK(v.array[1].string == "A\xC3\xA9\xE2\x82\xAC");
-    CHECK(v.array[2].string == "\xF0\x9F\x98\x80");  // U+1F600 from its surrogate pair
+    CHECK(v.array[2].string == "\xF0\x9F\x98\x80");        // U+1F600 from its surrogate pair
     CHECK(v.array[3].string == "\xC4\xA0hello \xC3\xBC");  // raw UTF-8 kept as is
     CHECK(v.array[4].string == std::string(1, '\0'));
 }
@@ -86,7 +88,8 @@ TEST_CASE("json: a byte order mark is skipped", "[json]") {
 }
 
 TEST_CASE("json: malformed text names the source and the byte offset", "[json]") {
-    CHECK(error_of(R"({"a": 1 "b": 2})") == "config.json: expected ',' or '}', found '\"' at byte 8");
+    CHECK(error_of(R"({"a": 1 "b": 2})") ==
+          "config.json: expected ',' or '}', found '\"' at byte 8");
     CHECK(error_of("[1, 2") == "config.json: expected ',' or ']', found end of text at byte 5");
     CHECK(error_of("[1,]") == "config.json: expected a value, found ']' at byte 3");
     CHECK(error_of(R"({"a" 1})") == "config.json: expected ':', found '1' at byte 5");
@@ -97,7 +100,8 @@ TEST_CASE("json: malformed text names the source and the byte offset", "[json]")
     CHECK(error_of("01") == "config.json: leading zero in a number at byte 0");
     CHECK(error_of("-") == "config.json: expected a digit, found end of text at byte 1");
     CHECK(error_of("1.") == "config.json: expected a digit after '.', found end of text at byte 2");
-    CHECK(error_of("1e+") == "config.json: expected a digit in the exponent, found end of text at byte 3");
+    CHECK(error_of("1e+") ==
+          "config.json: expected a digit in the exponent, found end of text at byte 3");
     CHECK(error_of("1e999") == "config.json: number out of range at byte 0");
     CHECK(error_of("NaN") == "config.json: expected a value, found 'N' at byte 0");
     CHECK(error_of("\"abc") == "config.json: unterminated string at byte 0");
@@ -106,8 +110,10 @@ TEST_CASE("json: malformed text names the source and the byte offset", "[json]")
     CHECK(error_of(R"("\u12G4")") == "config.json: expected four hex digits after \\u at byte 5");
     CHECK(error_of(R"("\u12")") == "config.json: expected four hex digits after \\u at byte 3");
     CHECK(error_of(R"(["\udc00"])") == "config.json: lone low surrogate at byte 2");
-    CHECK(error_of(R"(["\ud800x"])") == "config.json: high surrogate without its low half at byte 2");
-    CHECK(error_of(R"(["\ud800\u0041"])") == "config.json: high surrogate without its low half at byte 2");
+    CHECK(error_of(R"(["\ud800x"])") ==
+          "config.json: high surrogate without its low half at byte 2");
+    CHECK(error_of(R"(["\ud800\u0041"])") ==
+          "config.json: high surrogate without its low half at byte 2");
     CHECK(error_of("[\x01]") == "config.json: expected a value, found byte 0x01 at byte 1");
 }
 
@@ -118,5 +124,6 @@ TEST_CASE("json: nesting is limited", "[json]") {
     // The default limit stops a stack-exhausting input long before the stack runs out.
     const std::string very_deep(100000, '[');
     CHECK(error_of(very_deep) == "config.json: nesting deeper than 128 levels at byte 128");
-    CHECK(error_of(std::string(100000, '{')) == "config.json: expected a string key, found '{' at byte 1");
+    CHECK(error_of(std::string(100000, '{')) ==
+          "config.json: expected a string key, found '{' at byte 1");
 }

@@ -67,26 +67,32 @@ public:
     double real_or(const std::string& key, double fallback) const {
         const json::Value* v = find(key);
         if (!v) return fallback;
-        if (!v->is_number()) fail(key, std::string("is ") + json::type_name(v->type) + ", expected a number");
+        if (!v->is_number())
+            fail(key, std::string("is ") + json::type_name(v->type) + ", expected a number");
         return v->number;
     }
     bool boolean_or(const std::string& key, bool fallback) const {
         const json::Value* v = find(key);
         if (!v) return fallback;
-        if (v->type != json::Type::Bool) fail(key, std::string("is ") + json::type_name(v->type) + ", expected true or false");
+        if (v->type != json::Type::Bool)
+            fail(key, std::string("is ") + json::type_name(v->type) + ", expected true or false");
         return v->boolean;
     }
     std::string string_or(const std::string& key, const std::string& fallback) const {
         const json::Value* v = find(key);
         if (!v) return fallback;
-        if (!v->is_string()) fail(key, std::string("is ") + json::type_name(v->type) + ", expected a string");
+        if (!v->is_string())
+            fail(key, std::string("is ") + json::type_name(v->type) + ", expected a string");
         return v->string;
     }
     int64_t whole(const json::Value& v, const std::string& key, int64_t min, int64_t max) const {
-        if (!v.is_integer) fail(key, std::string("is ") + (v.is_number() ? "not a whole number" : json::type_name(v.type)) + ", expected a whole number");
+        if (!v.is_integer)
+            fail(key, std::string("is ") +
+                          (v.is_number() ? "not a whole number" : json::type_name(v.type)) +
+                          ", expected a whole number");
         if (v.integer < min || v.integer > max)
-            fail(key, "= " + std::to_string(v.integer) + " is out of range (" + std::to_string(min) + ".." +
-                          std::to_string(max) + ")");
+            fail(key, "= " + std::to_string(v.integer) + " is out of range (" +
+                          std::to_string(min) + ".." + std::to_string(max) + ")");
         return v.integer;
     }
 
@@ -138,7 +144,8 @@ HfConfig read_config(const std::string& dir) {
     const std::string model_type = f.string_or("model_type", "llama");
     bool llama_architecture = model_type == "llama";
     if (const json::Value* arch = f.find("architectures"); arch && arch->is_array())
-        for (const json::Value& a : arch->array) llama_architecture = llama_architecture || a.string == "LlamaForCausalLM";
+        for (const json::Value& a : arch->array)
+            llama_architecture = llama_architecture || a.string == "LlamaForCausalLM";
     if (!llama_architecture)
         throw Error(file + ": model_type '" + model_type + "' is not llama (LlamaForCausalLM)");
     Config& c = h.c;
@@ -153,7 +160,8 @@ HfConfig read_config(const std::string& dir) {
     c.rope_theta = float(f.real_or("rope_theta", 10000.0));
     const int head_dim = int(f.integer_or("head_dim", c.dim / c.n_heads, 2, 65536));
     if (head_dim != c.dim / c.n_heads || c.dim % c.n_heads != 0) c.head_dim = head_dim;
-    if (head_dim % 2 != 0) throw Error(file + ": 'head_dim' = " + std::to_string(head_dim) + " is odd");
+    if (head_dim % 2 != 0)
+        throw Error(file + ": 'head_dim' = " + std::to_string(head_dim) + " is odd");
     h.tied = f.boolean_or("tie_word_embeddings", false);
     h.bos = token_id(f, "bos_token_id");
     h.eos = token_id(f, "eos_token_id");
@@ -172,11 +180,14 @@ HfConfig read_config(const std::string& dir) {
         s.factor = r.real_or("factor", s.factor);
         s.low_freq_factor = r.real_or("low_freq_factor", s.low_freq_factor);
         s.high_freq_factor = r.real_or("high_freq_factor", s.high_freq_factor);
-        s.original_context = double(f.integer_or("original_max_position_embeddings",
-                                                 r.integer_or("original_max_position_embeddings", 8192, 1, max_int),
-                                                 1, max_int));
-        if (!(s.factor > 0) || !(s.low_freq_factor > 0) || !(s.high_freq_factor > s.low_freq_factor))
-            throw Error(file + ": rope_scaling factors must be positive with high_freq_factor > low_freq_factor");
+        s.original_context = double(f.integer_or(
+            "original_max_position_embeddings",
+            r.integer_or("original_max_position_embeddings", 8192, 1, max_int), 1, max_int));
+        if (!(s.factor > 0) || !(s.low_freq_factor > 0) ||
+            !(s.high_freq_factor > s.low_freq_factor))
+            throw Error(
+                file +
+                ": rope_scaling factors must be positive with high_freq_factor > low_freq_factor");
         h.llama3_rope = s;
     }
 
@@ -185,7 +196,8 @@ HfConfig read_config(const std::string& dir) {
         const Fields qf(*q, file, "quantization_config.");
         const std::string method = qf.string_or("quant_method", "");
         if (method != "aqlm")
-            throw Error(file + ": quantization method '" + method + "' is not supported (plain or aqlm)");
+            throw Error(file + ": quantization method '" + method +
+                        "' is not supported (plain or aqlm)");
         AqlmParams a;
         a.bits = size_t(qf.integer("nbits_per_codebook", 1, 16));
         a.codebooks = size_t(qf.integer("num_codebooks", 1, 16));
@@ -212,8 +224,9 @@ std::vector<float> llama3_rope_factors(const RopeScaling& s, int head_size, floa
         } else if (wavelength > low_wavelength) {
             out.push_back(float(s.factor));
         } else {
-            const float smooth = (float(s.original_context) / wavelength - float(s.low_freq_factor)) /
-                                 float(s.high_freq_factor - s.low_freq_factor);
+            const float smooth =
+                (float(s.original_context) / wavelength - float(s.low_freq_factor)) /
+                float(s.high_freq_factor - s.low_freq_factor);
             out.push_back(1.0f / ((1.0f - smooth) / float(s.factor) + smooth));
         }
     }
@@ -243,7 +256,8 @@ std::vector<std::pair<std::string, Value>> bpe_vocab(const std::string& dir, con
     std::vector<std::string> tokens(n);
     std::vector<int32_t> types(n, token_unused);
     std::vector<bool> present(n, false);
-    auto place = [&](const std::string& token, const json::Value& id, const std::string& where, int32_t type) {
+    auto place = [&](const std::string& token, const json::Value& id, const std::string& where,
+                     int32_t type) {
         const int64_t i = f.whole(id, where, 0, int64_t(n) - 1);
         tokens[size_t(i)] = token;
         types[size_t(i)] = type;
@@ -259,9 +273,11 @@ std::vector<std::pair<std::string, Value>> bpe_vocab(const std::string& dir, con
                                  (content.size() >= 4 && content.compare(0, 2, "<|") == 0 &&
                                   content.compare(content.size() - 2, 2, "|>") == 0);
             if (!special)
-                for (size_t at = content.find("\xE2\x96\x81"); at != std::string::npos; at = content.find("\xE2\x96\x81", at))
+                for (size_t at = content.find("\xE2\x96\x81"); at != std::string::npos;
+                     at = content.find("\xE2\x96\x81", at))
                     content.replace(at, 3, " ");
-            place(content, af.require("id"), "added_tokens[].id", special ? token_control : token_user_defined);
+            place(content, af.require("id"), "added_tokens[].id",
+                  special ? token_control : token_user_defined);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -274,14 +290,17 @@ std::vector<std::pair<std::string, Value>> bpe_vocab(const std::string& dir, con
         for (const json::Value& pair : ms->array) {
             if (pair.is_string()) {
                 merges.push_back(pair.string);
-            } else if (pair.is_array() && pair.array.size() == 2 && pair.array[0].is_string() && pair.array[1].is_string()) {
-                merges.push_back(pair.array[0].string + " " + pair.array[1].string);  // the newer pair form
+            } else if (pair.is_array() && pair.array.size() == 2 && pair.array[0].is_string() &&
+                       pair.array[1].is_string()) {
+                merges.push_back(pair.array[0].string + " " +
+                                 pair.array[1].string);  // the newer pair form
             } else {
                 m.fail("merges", "holds something other than \"a b\" strings or [a, b] pairs");
             }
         }
     }
-    description = "tokenizer.json (BPE, " + std::to_string(n) + " tokens, " + std::to_string(merges.size()) + " merges)";
+    description = "tokenizer.json (BPE, " + std::to_string(n) + " tokens, " +
+                  std::to_string(merges.size()) + " merges)";
 
     std::vector<std::pair<std::string, Value>> kv;
     kv.emplace_back("tokenizer.ggml.model", Value::string("gpt2"));
@@ -291,7 +310,9 @@ std::vector<std::pair<std::string, Value>> bpe_vocab(const std::string& dir, con
     kv.emplace_back("tokenizer.ggml.merges", Value::string_array(std::move(merges)));
     auto id_key = [&](const char* key, int id) {
         if (id < 0) return;
-        if (size_t(id) >= n) throw Error((fs::path(dir) / "config.json").string() + ": " + key + " " + std::to_string(id) + " is past the vocabulary");
+        if (size_t(id) >= n)
+            throw Error((fs::path(dir) / "config.json").string() + ": " + key + " " +
+                        std::to_string(id) + " is past the vocabulary");
         kv.emplace_back(key, Value::u32(uint32_t(id)));
     };
     id_key("tokenizer.ggml.bos_token_id", h.bos);
@@ -303,15 +324,18 @@ std::vector<std::pair<std::string, Value>> bpe_vocab(const std::string& dir, con
         const json::Value tc = json::parse(read_text(config_file), config_file);
         const Fields t(tc, config_file);
         if (t.find("add_bos_token"))
-            kv.emplace_back("tokenizer.ggml.add_bos_token", Value::boolean(t.boolean_or("add_bos_token", false)));
+            kv.emplace_back("tokenizer.ggml.add_bos_token",
+                            Value::boolean(t.boolean_or("add_bos_token", false)));
         if (const json::Value* tmpl = t.find("chat_template")) {
             std::string text;
             if (tmpl->is_string()) {
                 text = tmpl->string;
             } else if (tmpl->is_array()) {  // named templates: the default one
                 for (const json::Value& named : tmpl->array)
-                    if (const json::Value* name = named.find("name"); name && name->string == "default")
-                        if (const json::Value* tx = named.find("template"); tx && tx->is_string()) text = tx->string;
+                    if (const json::Value* name = named.find("name");
+                        name && name->string == "default")
+                        if (const json::Value* tx = named.find("template"); tx && tx->is_string())
+                            text = tx->string;
             } else {
                 t.fail("chat_template", "is neither a string nor a list of named templates");
             }
@@ -357,8 +381,8 @@ void encode(WeightType type, const float* x, size_t n, uint8_t* out) {
 using RowSource = std::function<void(size_t row, float* out)>;
 
 // A rows x cols matrix of `type` whose row r is source row unpermuted_row(r).
-Output dense_output(const std::string& name, size_t rows, size_t cols, WeightType type, size_t heads,
-                    RowSource source) {
+Output dense_output(const std::string& name, size_t rows, size_t cols, WeightType type,
+                    size_t heads, RowSource source) {
     const WeightTypeInfo& info = type_info(type);
     Output o;
     o.tensor = {name, {cols, rows}, info.gguf_id, nullptr};
@@ -409,18 +433,19 @@ private:
         if (t.shape != shape) {
             safetensors::Tensor want;
             want.shape = shape;
-            throw Error(t.file + ": tensor '" + t.name + "' has shape " + t.shape_text() + ", expected " +
-                        want.shape_text());
+            throw Error(t.file + ": tensor '" + t.name + "' has shape " + t.shape_text() +
+                        ", expected " + want.shape_text());
         }
     }
     void expect_float(const Tensor& t) const {
         if (!t.is_float())
-            throw Error(t.file + ": tensor '" + t.name + "' has dtype " + safetensors::dtype_name(t.dtype) +
-                        ", expected a float type");
+            throw Error(t.file + ": tensor '" + t.name + "' has dtype " +
+                        safetensors::dtype_name(t.dtype) + ", expected a float type");
     }
     WeightType dense_type(WeightType wanted, size_t cols, const std::string& name) {
         if (wanted == WeightType::Q8_0 && cols % gguf::q8_0_block_values != 0) {
-            note(name + ": rows of " + std::to_string(cols) + " values are not whole Q8_0 blocks; written as f16");
+            note(name + ": rows of " + std::to_string(cols) +
+                 " values are not whole Q8_0 blocks; written as f16");
             return WeightType::F16;
         }
         return wanted;
@@ -429,14 +454,14 @@ private:
         if (o_.note) o_.note(text);
     }
     void add_norm(const std::string& hf, const std::string& gguf_name);
-    void add_dense(const std::string& hf, const std::string& gguf_name, size_t rows, size_t cols, WeightType type,
-                   size_t heads);
-    void add_linear(const std::string& hf_prefix, const std::string& gguf_name, size_t rows, size_t cols,
-                    size_t heads);
-    void add_aqlm_native(const std::string& hf_prefix, const std::string& gguf_name, size_t rows, size_t cols,
-                         size_t heads);
-    void add_aqlm_dense(const std::string& hf_prefix, const std::string& gguf_name, size_t rows, size_t cols,
-                        size_t heads);
+    void add_dense(const std::string& hf, const std::string& gguf_name, size_t rows, size_t cols,
+                   WeightType type, size_t heads);
+    void add_linear(const std::string& hf_prefix, const std::string& gguf_name, size_t rows,
+                    size_t cols, size_t heads);
+    void add_aqlm_native(const std::string& hf_prefix, const std::string& gguf_name, size_t rows,
+                         size_t cols, size_t heads);
+    void add_aqlm_dense(const std::string& hf_prefix, const std::string& gguf_name, size_t rows,
+                        size_t cols, size_t heads);
 
     std::string dir_;
     const HfImportOptions& o_;
@@ -455,8 +480,8 @@ void Importer::add_norm(const std::string& hf, const std::string& gguf_name) {
     outputs_.push_back(vector_output(gguf_name, std::move(v)));
 }
 
-void Importer::add_dense(const std::string& hf, const std::string& gguf_name, size_t rows, size_t cols,
-                         WeightType type, size_t heads) {
+void Importer::add_dense(const std::string& hf, const std::string& gguf_name, size_t rows,
+                         size_t cols, WeightType type, size_t heads) {
     const Tensor& t = require(hf);
     expect_shape(t, {rows, cols});
     expect_float(t);
@@ -465,8 +490,8 @@ void Importer::add_dense(const std::string& hf, const std::string& gguf_name, si
 }
 
 // A layer matrix: dense (<prefix>.weight) or AQLM (<prefix>.codes, .codebooks, .scales).
-void Importer::add_linear(const std::string& hf_prefix, const std::string& gguf_name, size_t rows, size_t cols,
-                          size_t heads) {
+void Importer::add_linear(const std::string& hf_prefix, const std::string& gguf_name, size_t rows,
+                          size_t cols, size_t heads) {
     if (ck_.find(hf_prefix + ".weight") || !h_.aqlm)
         return add_dense(hf_prefix + ".weight", gguf_name, rows, cols, o_.type, heads);
     if (h_.aqlm->out_group == 1) return add_aqlm_native(hf_prefix, gguf_name, rows, cols, heads);
@@ -480,16 +505,20 @@ struct AqlmTensors {
     const Tensor *codes, *codebooks, *scales;
 };
 
-AqlmTensors aqlm_tensors(const safetensors::Checkpoint& ck, const std::string& prefix, const AqlmParams& a,
-                         size_t rows, size_t cols) {
-    AqlmTensors t{&ck.require(prefix + ".codes"), &ck.require(prefix + ".codebooks"), &ck.require(prefix + ".scales")};
-    auto fail = [](const Tensor& x, const std::string& problem) { throw Error(x.file + ": tensor '" + x.name + "' " + problem); };
+AqlmTensors aqlm_tensors(const safetensors::Checkpoint& ck, const std::string& prefix,
+                         const AqlmParams& a, size_t rows, size_t cols) {
+    AqlmTensors t{&ck.require(prefix + ".codes"), &ck.require(prefix + ".codebooks"),
+                  &ck.require(prefix + ".scales")};
+    auto fail = [](const Tensor& x, const std::string& problem) {
+        throw Error(x.file + ": tensor '" + x.name + "' " + problem);
+    };
     if (rows % a.out_group || cols % a.in_group)
         fail(*t.codes, "belongs to a " + std::to_string(rows) + " x " + std::to_string(cols) +
                            " matrix, not whole groups of " + std::to_string(a.out_group) + " x " +
                            std::to_string(a.in_group));
     const std::vector<uint64_t> codes_shape = {rows / a.out_group, cols / a.in_group, a.codebooks};
-    const std::vector<uint64_t> codebooks_shape = {a.codebooks, uint64_t(1) << a.bits, a.out_group, a.in_group};
+    const std::vector<uint64_t> codebooks_shape = {a.codebooks, uint64_t(1) << a.bits, a.out_group,
+                                                   a.in_group};
     const std::vector<uint64_t> scales_shape = {rows / a.out_group, 1, 1, 1};
     auto shape_text = [](const std::vector<uint64_t>& s) {
         Tensor x;
@@ -500,44 +529,52 @@ AqlmTensors aqlm_tensors(const safetensors::Checkpoint& ck, const std::string& p
         {t.codes, &codes_shape}, {t.codebooks, &codebooks_shape}, {t.scales, &scales_shape}};
     for (const auto& [x, shape] : checks)
         if (x->shape != *shape)
-            fail(*x, "has shape " + x->shape_text() + ", expected " + shape_text(*shape) + " (" + a.text() + ")");
+            fail(*x, "has shape " + x->shape_text() + ", expected " + shape_text(*shape) + " (" +
+                         a.text() + ")");
     const DType code_type = a.bits <= 8 ? DType::I8 : DType::I16;
     if (t.codes->dtype != code_type)
         fail(*t.codes, std::string("has dtype ") + safetensors::dtype_name(t.codes->dtype) + "; " +
-                           std::to_string(a.bits) + "-bit codes are " + safetensors::dtype_name(code_type));
+                           std::to_string(a.bits) + "-bit codes are " +
+                           safetensors::dtype_name(code_type));
     for (const Tensor* x : {t.codebooks, t.scales})
-        if (!x->is_float()) fail(*x, std::string("has dtype ") + safetensors::dtype_name(x->dtype) + ", expected a float type");
+        if (!x->is_float())
+            fail(*x, std::string("has dtype ") + safetensors::dtype_name(x->dtype) +
+                         ", expected a float type");
     return t;
 }
 
 // Out-group size 1 is llamaport's own AQLM layout: codes [rows][groups][M] as they are (their bit
 // pattern masked to B bits, as the reference reads them: value mod 2^B), codebooks [M][2^B][g],
 // scales [rows]; q/k rows permuted in codes and scales alike.
-void Importer::add_aqlm_native(const std::string& prefix, const std::string& gguf_name, size_t rows, size_t cols,
-                               size_t heads) {
+void Importer::add_aqlm_native(const std::string& prefix, const std::string& gguf_name, size_t rows,
+                               size_t cols, size_t heads) {
     const AqlmParams& a = *h_.aqlm;
     const AqlmTensors t = aqlm_tensors(ck_, prefix, a, rows, cols);
     const size_t per_row = cols / a.in_group * a.codebooks;
     const uint16_t mask = uint16_t((uint32_t(1) << a.bits) - 1);
     const bool narrow = a.bits <= 8;
     Output codes;
-    codes.tensor = {gguf_name + ".codes", {a.codebooks, cols / a.in_group, rows},
-                    narrow ? gguf::type_i8 : gguf::type_i16, nullptr};
+    codes.tensor = {gguf_name + ".codes",
+                    {a.codebooks, cols / a.in_group, rows},
+                    narrow ? gguf::type_i8 : gguf::type_i16,
+                    nullptr};
     const Tensor* c = t.codes;
     codes.fill = [=](uint8_t* out, size_t first, size_t count) {
         for (size_t k = 0; k < count; k++) {
             const size_t e = first + k, r = e / per_row;
             const size_t src = unpermuted_row(r, rows, heads) * per_row + e % per_row;
             const uint16_t code = uint16_t(uint64_t(c->integer(src)) & mask);
-            if (narrow) out[k] = uint8_t(code);
-            else std::memcpy(out + 2 * k, &code, 2);
+            if (narrow)
+                out[k] = uint8_t(code);
+            else
+                std::memcpy(out + 2 * k, &code, 2);
         }
     };
     outputs_.push_back(std::move(codes));
 
     // fp16 codebooks and scales keep their bits; other float types go as F32.
-    auto floats = [](const Tensor* x, const std::string& name, std::vector<uint64_t> shape, size_t rows,
-                     size_t heads) {
+    auto floats = [](const Tensor* x, const std::string& name, std::vector<uint64_t> shape,
+                     size_t rows, size_t heads) {
         const bool half = x->dtype == DType::F16;
         Output o;
         o.tensor = {name, std::move(shape), half ? gguf::type_f16 : gguf::type_f32, nullptr};
@@ -557,16 +594,17 @@ void Importer::add_aqlm_native(const std::string& prefix, const std::string& ggu
         };
         return o;
     };
-    outputs_.push_back(floats(t.codebooks, gguf_name + ".codebooks", {a.in_group, uint64_t(1) << a.bits, a.codebooks}, 0, 0));
+    outputs_.push_back(floats(t.codebooks, gguf_name + ".codebooks",
+                              {a.in_group, uint64_t(1) << a.bits, a.codebooks}, 0, 0));
     outputs_.push_back(floats(t.scales, gguf_name + ".scales", {rows}, rows, heads));
     wrote_aqlm_ = true;
 }
 
 // Out-group sizes above 1 have no AQLM layout in llamaport: the matrix is decoded by the
-// reference formula, W[o][i] = scales[o / og] * sum_m codebooks[m][codes[o / og][i / ig][m]][o % og][i % ig]
-// (summed in fp32, m ascending, then scaled), and written dense.
-void Importer::add_aqlm_dense(const std::string& prefix, const std::string& gguf_name, size_t rows, size_t cols,
-                              size_t heads) {
+// reference formula, W[o][i] = scales[o / og] * sum_m codebooks[m][codes[o / og][i / ig][m]][o %
+// og][i % ig] (summed in fp32, m ascending, then scaled), and written dense.
+void Importer::add_aqlm_dense(const std::string& prefix, const std::string& gguf_name, size_t rows,
+                              size_t cols, size_t heads) {
     const AqlmParams a = *h_.aqlm;
     const AqlmTensors t = aqlm_tensors(ck_, prefix, a, rows, cols);
     const size_t groups = cols / a.in_group;
@@ -577,22 +615,25 @@ void Importer::add_aqlm_dense(const std::string& prefix, const std::string& gguf
         for (size_t g = 0; g < groups; g++) {
             for (size_t j = 0; j < a.in_group; j++) out[g * a.in_group + j] = 0.0f;
             for (size_t m = 0; m < a.codebooks; m++) {
-                const uint64_t code = uint64_t(t.codes->integer((out_group * groups + g) * a.codebooks + m)) & mask;
+                const uint64_t code =
+                    uint64_t(t.codes->integer((out_group * groups + g) * a.codebooks + m)) & mask;
                 const size_t base = ((m * (mask + 1) + code) * a.out_group + within) * a.in_group;
-                for (size_t j = 0; j < a.in_group; j++) out[g * a.in_group + j] += t.codebooks->f32(base + j);
+                for (size_t j = 0; j < a.in_group; j++)
+                    out[g * a.in_group + j] += t.codebooks->f32(base + j);
             }
             for (size_t j = 0; j < a.in_group; j++) out[g * a.in_group + j] *= scale;
         }
     };
-    outputs_.push_back(dense_output(gguf_name, rows, cols, dense_type(o_.type, cols, gguf_name), heads,
-                                    std::move(decode)));
+    outputs_.push_back(dense_output(gguf_name, rows, cols, dense_type(o_.type, cols, gguf_name),
+                                    heads, std::move(decode)));
     decoded_aqlm_ = true;
 }
 
 HfImportSummary Importer::run(std::ostream& out) {
     Config& c = h_.c;
     HfImportSummary summary;
-    if (h_.llama3_rope) c.rope_freq_factors = llama3_rope_factors(*h_.llama3_rope, c.head_size(), c.rope_theta);
+    if (h_.llama3_rope)
+        c.rope_freq_factors = llama3_rope_factors(*h_.llama3_rope, c.head_size(), c.rope_theta);
 
     // The vocabulary first: a bad tokenizer fails before any tensor work.
     Model model;
@@ -625,14 +666,18 @@ HfImportSummary Importer::run(std::ostream& out) {
     const size_t q_rows = size_t(c.q_dim()), kv_rows = size_t(c.kv_dim());
     if (c.rope_freq_factors.size())
         outputs_.push_back(vector_output("rope_freqs.weight", c.rope_freq_factors));
-    add_dense("model.embed_tokens.weight", "token_embd.weight", vocab_n, dim, o_.embedding_type.value_or(o_.type), 0);
+    add_dense("model.embed_tokens.weight", "token_embd.weight", vocab_n, dim,
+              o_.embedding_type.value_or(o_.type), 0);
     add_norm("model.norm.weight", "output_norm.weight");
-    if (!h_.tied) add_dense("lm_head.weight", "output.weight", vocab_n, dim, o_.output_type.value_or(o_.type), 0);
+    if (!h_.tied)
+        add_dense("lm_head.weight", "output.weight", vocab_n, dim, o_.output_type.value_or(o_.type),
+                  0);
     for (int l = 0; l < c.n_layers; l++) {
         const std::string hf = "model.layers." + std::to_string(l) + ".";
         const std::string blk = "blk." + std::to_string(l) + ".";
         add_linear(hf + "self_attn.q_proj", blk + "attn_q.weight", q_rows, dim, size_t(c.n_heads));
-        add_linear(hf + "self_attn.k_proj", blk + "attn_k.weight", kv_rows, dim, size_t(c.n_kv_heads));
+        add_linear(hf + "self_attn.k_proj", blk + "attn_k.weight", kv_rows, dim,
+                   size_t(c.n_kv_heads));
         add_linear(hf + "self_attn.v_proj", blk + "attn_v.weight", kv_rows, dim, 0);
         add_linear(hf + "self_attn.o_proj", blk + "attn_output.weight", dim, q_rows, 0);
         add_norm(hf + "input_layernorm.weight", blk + "attn_norm.weight");
@@ -644,9 +689,10 @@ HfImportSummary Importer::run(std::ostream& out) {
 
     std::vector<std::pair<std::string, Value>> kv = gguf_llama_metadata(model, vocab, o_.type);
     if (!bpe.empty()) {
-        kv.erase(std::remove_if(kv.begin(), kv.end(),
-                                [](const auto& e) { return e.first.compare(0, 10, "tokenizer.") == 0; }),
-                 kv.end());
+        kv.erase(
+            std::remove_if(kv.begin(), kv.end(),
+                           [](const auto& e) { return e.first.compare(0, 10, "tokenizer.") == 0; }),
+            kv.end());
         for (auto& e : bpe) kv.push_back(std::move(e));
     }
     summary.weights = weight_type_name(o_.type);
@@ -655,7 +701,9 @@ HfImportSummary Importer::run(std::ostream& out) {
         summary.weights = a.text();
         if (decoded_aqlm_) {
             summary.weights += std::string(" (decoded to ") + weight_type_name(o_.type) + ")";
-            note(a.text() + ": llamaport's AQLM layout has out_group_size 1; the layers are decoded and written as " +
+            note(a.text() +
+                 ": llamaport's AQLM layout has out_group_size 1; the layers are decoded and "
+                 "written as " +
                  weight_type_name(o_.type));
         }
         if (wrote_aqlm_) {
@@ -668,7 +716,9 @@ HfImportSummary Importer::run(std::ostream& out) {
     for (const Output& o : outputs_) tensors.push_back(o.tensor);
     gguf::write_gguf_to(
         out, kv, tensors, o_.big_endian ? ByteOrder::Big : ByteOrder::Little,
-        [&](size_t tensor, uint8_t* data, size_t first, size_t count) { outputs_[tensor].fill(data, first, count); },
+        [&](size_t tensor, uint8_t* data, size_t first, size_t count) {
+            outputs_[tensor].fill(data, first, count);
+        },
         o_.progress);
     summary.config = c;
     summary.tied = h_.tied;
@@ -677,11 +727,14 @@ HfImportSummary Importer::run(std::ostream& out) {
 
 }  // namespace
 
-HfImportSummary import_hf(const std::string& dir, std::ostream& out, const HfImportOptions& options) {
-    for (const std::optional<WeightType>& t : {std::optional<WeightType>(options.type), options.embedding_type, options.output_type})
-        if (t && *t != WeightType::F32 && *t != WeightType::F16 && *t != WeightType::BF16 && *t != WeightType::Q8_0)
-            throw Error(std::string("import: cannot write dense matrices as ") + weight_type_name(*t) +
-                        " (f32, f16, bf16 or q8_0)");
+HfImportSummary import_hf(const std::string& dir, std::ostream& out,
+                          const HfImportOptions& options) {
+    for (const std::optional<WeightType>& t :
+         {std::optional<WeightType>(options.type), options.embedding_type, options.output_type})
+        if (t && *t != WeightType::F32 && *t != WeightType::F16 && *t != WeightType::BF16 &&
+            *t != WeightType::Q8_0)
+            throw Error(std::string("import: cannot write dense matrices as ") +
+                        weight_type_name(*t) + " (f32, f16, bf16 or q8_0)");
     Importer importer(dir, options);
     return importer.run(out);
 }

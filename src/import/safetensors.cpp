@@ -23,12 +23,11 @@ struct DTypeInfo {
     size_t size;
 };
 constexpr DTypeInfo dtypes[] = {
-    {DType::F64, "F64", 8}, {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
-    {DType::I64, "I64", 8}, {DType::I32, "I32", 4}, {DType::I16, "I16", 2}, {DType::I8, "I8", 1},
-    {DType::U8, "U8", 1},   {DType::Bool, "BOOL", 1},
+    {DType::F64, "F64", 8},   {DType::F32, "F32", 4}, {DType::F16, "F16", 2},
+    {DType::BF16, "BF16", 2}, {DType::I64, "I64", 8}, {DType::I32, "I32", 4},
+    {DType::I16, "I16", 2},   {DType::I8, "I8", 1},   {DType::U8, "U8", 1},
+    {DType::Bool, "BOOL", 1},
 };
-
-
 
 // A non-negative JSON integer, or fail with `what`.
 uint64_t whole_number(const json::Value& v, const std::string& file, const std::string& what) {
@@ -58,7 +57,8 @@ std::string Tensor::shape_text() const {
 }
 
 bool Tensor::is_float() const {
-    return dtype == DType::F64 || dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+    return dtype == DType::F64 || dtype == DType::F32 || dtype == DType::F16 ||
+           dtype == DType::BF16;
 }
 
 float Tensor::f32(size_t i) const {
@@ -103,9 +103,11 @@ File::File(std::unique_ptr<Blob> blob) : blob_(std::move(blob)) {
     if (header_bytes > size - 8)
         fail("header length " + std::to_string(header_bytes) + " runs past the end of the file (" +
              std::to_string(size) + " bytes)");
-    const std::string_view text(reinterpret_cast<const char*>(blob_->data()) + 8, size_t(header_bytes));
+    const std::string_view text(reinterpret_cast<const char*>(blob_->data()) + 8,
+                                size_t(header_bytes));
     const json::Value header = json::parse(text, file + " header", 16);
-    if (!header.is_object()) fail("header is " + std::string(json::type_name(header.type)) + ", not an object");
+    if (!header.is_object())
+        fail("header is " + std::string(json::type_name(header.type)) + ", not an object");
     const uint8_t* data = blob_->data() + 8 + header_bytes;
     const uint64_t data_bytes = size - 8 - header_bytes;
 
@@ -118,13 +120,15 @@ File::File(std::unique_ptr<Blob> blob) : blob_(std::move(blob)) {
         if (name == "__metadata__") {
             if (!entry.is_object()) fail("__metadata__ is not an object");
             for (const auto& [key, value] : entry.object) {
-                if (!value.is_string()) fail("__metadata__ value " + gguf::quoted(key) + " is not a string");
+                if (!value.is_string())
+                    fail("__metadata__ value " + gguf::quoted(key) + " is not a string");
                 metadata_.emplace_back(key, value.string);
             }
             continue;
         }
         const std::string what = "tensor " + gguf::quoted(name);
-        if (!entry.is_object()) fail(what + " is " + json::type_name(entry.type) + ", not an object");
+        if (!entry.is_object())
+            fail(what + " is " + json::type_name(entry.type) + ", not an object");
         Tensor t;
         t.name = name;
         t.file = file;
@@ -135,7 +139,9 @@ File::File(std::unique_ptr<Blob> blob) : blob_(std::move(blob)) {
         const DTypeInfo* info = nullptr;
         for (const DTypeInfo& d : dtypes)
             if (dtype->string == d.name) info = &d;
-        if (!info) fail(what + " has dtype " + gguf::quoted(dtype->string) + ", which this reader does not know");
+        if (!info)
+            fail(what + " has dtype " + gguf::quoted(dtype->string) +
+                 ", which this reader does not know");
         t.dtype = info->type;
         if (!shape || !shape->is_array()) fail(what + " has no shape array");
         if (shape->array.size() > max_dims)
@@ -146,8 +152,10 @@ File::File(std::unique_ptr<Blob> blob) : blob_(std::move(blob)) {
             const uint64_t n = whole_number(d, file, what + " shape entry");
             // Past the data section's size either way: stop before the product can overflow.
             t.shape.push_back(n);
-            if (n != 0 && t.elements > (data_bytes + 1) / n) t.elements = data_bytes + 1;
-            else t.elements *= n;
+            if (n != 0 && t.elements > (data_bytes + 1) / n)
+                t.elements = data_bytes + 1;
+            else
+                t.elements *= n;
         }
         if (!offsets || !offsets->is_array() || offsets->array.size() != 2)
             fail(what + " has no data_offsets [begin, end]");
@@ -168,8 +176,9 @@ File::File(std::unique_ptr<Blob> blob) : blob_(std::move(blob)) {
         if (end > begin) spans.push_back({begin, end, tensors_.size()});
         tensors_.push_back(std::move(t));
     }
-    std::sort(spans.begin(), spans.end(),
-              [](const Span& a, const Span& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+        return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+    });
     for (size_t i = 1; i < spans.size(); i++)
         if (spans[i].begin < spans[i - 1].end)
             fail("tensors " + gguf::quoted(tensors_[spans[i - 1].tensor].name) + " and " +
@@ -196,16 +205,19 @@ Checkpoint::Checkpoint(const std::string& dir) {
     source_ = index_path.string();
     const std::unique_ptr<Blob> index_blob = open_file(source_);
     const json::Value index = json::parse(
-        std::string_view(reinterpret_cast<const char*>(index_blob->data()), index_blob->size()), source_);
+        std::string_view(reinterpret_cast<const char*>(index_blob->data()), index_blob->size()),
+        source_);
     const json::Value* map = index.find("weight_map");
     if (!map || !map->is_object()) throw Error(source_ + ": no \"weight_map\" object");
     std::unordered_map<std::string, const File*> shards;
     for (const auto& [tensor, shard] : map->object) {
-        if (!shard.is_string()) throw Error(source_ + ": weight_map entry " + gguf::quoted(tensor) + " is not a file name");
+        if (!shard.is_string())
+            throw Error(source_ + ": weight_map entry " + gguf::quoted(tensor) +
+                        " is not a file name");
         // Shards sit beside the index: a name that climbs out of the directory is refused.
         const std::string& s = shard.string;
-        if (s.empty() || s.find('/') != std::string::npos || s.find('\\') != std::string::npos || s == "." ||
-            s == ".." || s.find('\0') != std::string::npos)
+        if (s.empty() || s.find('/') != std::string::npos || s.find('\\') != std::string::npos ||
+            s == "." || s == ".." || s.find('\0') != std::string::npos)
             throw Error(source_ + ": shard name " + gguf::quoted(s) + " is not a plain file name");
         auto it = shards.find(s);
         if (it == shards.end()) {
@@ -213,7 +225,8 @@ Checkpoint::Checkpoint(const std::string& dir) {
             it = shards.emplace(s, files_.back().get()).first;
         }
         if (!it->second->find(tensor))
-            throw Error(source_ + ": tensor " + gguf::quoted(tensor) + " is not in " + it->second->name());
+            throw Error(source_ + ": tensor " + gguf::quoted(tensor) + " is not in " +
+                        it->second->name());
     }
 }
 
@@ -223,7 +236,8 @@ void Checkpoint::add(std::unique_ptr<Blob> blob) {
     for (const Tensor& t : f.tensors()) {
         const auto [it, inserted] = tensors_.emplace(t.name, &t);
         if (!inserted)
-            throw Error(f.name() + ": tensor " + gguf::quoted(t.name) + " is also in " + it->second->file);
+            throw Error(f.name() + ": tensor " + gguf::quoted(t.name) + " is also in " +
+                        it->second->file);
     }
 }
 
@@ -268,7 +282,8 @@ std::string write_file(const std::vector<WriteTensor>& tensors) {
     for (const WriteTensor& t : tensors) {
         if (header.size() > 1) header += ",";
         header += json_string(t.name) + ":{\"dtype\":\"" + dtype_name(t.dtype) + "\",\"shape\":[";
-        for (size_t i = 0; i < t.shape.size(); i++) header += (i ? "," : "") + std::to_string(t.shape[i]);
+        for (size_t i = 0; i < t.shape.size(); i++)
+            header += (i ? "," : "") + std::to_string(t.shape[i]);
         header += "],\"data_offsets\":[" + std::to_string(data.size()) + "," +
                   std::to_string(data.size() + t.bytes.size()) + "]}";
         data += t.bytes;

@@ -23,7 +23,8 @@ void write(const json::Value& v, std::string& out) {
                                     : std::to_chars(buf, buf + sizeof buf, v.number);
         out.append(buf, r.ptr);
         // to_chars may print a whole double without '.', which would read back as an integer.
-        if (!v.is_integer && std::string(buf, r.ptr).find_first_of(".eE") == std::string::npos) out += ".0";
+        if (!v.is_integer && std::string(buf, r.ptr).find_first_of(".eE") == std::string::npos)
+            out += ".0";
         break;
     }
     case json::Type::String: {
@@ -52,7 +53,8 @@ void write(const json::Value& v, std::string& out) {
         out += '{';
         for (size_t i = 0; i < v.object.size(); i++) {
             if (i) out += ',';
-            write(json::Value{json::Type::String, false, 0, false, 0, v.object[i].first, {}, {}}, out);
+            write(json::Value{json::Type::String, false, 0, false, 0, v.object[i].first, {}, {}},
+                  out);
             out += ':';
             write(v.object[i].second, out);
         }
@@ -62,8 +64,9 @@ void write(const json::Value& v, std::string& out) {
 }
 
 bool same(const json::Value& a, const json::Value& b) {
-    if (a.type != b.type || a.boolean != b.boolean || a.is_integer != b.is_integer || a.integer != b.integer ||
-        a.string != b.string || a.array.size() != b.array.size() || a.object.size() != b.object.size())
+    if (a.type != b.type || a.boolean != b.boolean || a.is_integer != b.is_integer ||
+        a.integer != b.integer || a.string != b.string || a.array.size() != b.array.size() ||
+        a.object.size() != b.object.size())
         return false;
     // -0.0 prints as "-0" and reads back as the integer 0, so compare integers by their value.
     if (!a.is_integer && a.number != b.number) return false;
@@ -83,7 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
         v = json::parse(text, "fuzz.json");
     } catch (const Error& e) {
-        fuzz::check(std::string(e.what()).find('\n') == std::string::npos, "error message is one line");
+        fuzz::check(std::string(e.what()).find('\n') == std::string::npos,
+                    "error message is one line");
         return 0;
     }
     std::string out;

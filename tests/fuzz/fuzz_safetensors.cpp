@@ -18,11 +18,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     size_t total = 0;
     for (const safetensors::Tensor& t : file->tensors()) {
-        fuzz::check(t.bytes == t.elements * safetensors::dtype_size(t.dtype), "a tensor's bytes match its shape");
-        fuzz::check(t.data >= data + 8 && t.data + t.bytes <= data + size, "a tensor lies inside the file");
+        fuzz::check(t.bytes == t.elements * safetensors::dtype_size(t.dtype),
+                    "a tensor's bytes match its shape");
+        fuzz::check(t.data >= data + 8 && t.data + t.bytes <= data + size,
+                    "a tensor lies inside the file");
         total += t.bytes;
         float sum = 0;
-        for (size_t i = 0; i < t.elements; i++) sum += t.is_float() ? t.f32(i) : float(t.integer(i));
+        for (size_t i = 0; i < t.elements; i++)
+            sum += t.is_float() ? t.f32(i) : float(t.integer(i));
         (void)std::isnan(sum);
     }
     fuzz::check(total <= size, "tensors do not overlap");
