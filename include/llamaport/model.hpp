@@ -73,6 +73,7 @@ struct EmbeddedVocab {
     std::vector<std::string> pieces;
     std::vector<float> scores;
     int bos_id = 1, eos_id = 2;
+    std::string chat_template;  // tokenizer.chat_template (Jinja source), if the file has one
     bool empty() const { return pieces.empty(); }
 };
 

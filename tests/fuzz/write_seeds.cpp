@@ -10,6 +10,7 @@
 
 #include "aqlm/quantize_model.hpp"
 #include "fuzz_support.hpp"
+#include "import/safetensors.hpp"
 #include "llamaport/blob.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/gguf.hpp"
@@ -162,6 +163,19 @@ void write_vocab_seeds() {
     for (const std::string& text : texts) write("pretokenize", "text" + std::to_string(n++), text);
 }
 
+void write_safetensors_seeds() {
+    using safetensors::DType;
+    const std::string two_floats("\0\0\x80\x3F\0\0\0\xC0", 8);  // 1.0f, -2.0f little-endian
+    write("safetensors", "dtypes.safetensors",
+          safetensors::write_file({{"f32", DType::F32, {2}, two_floats},
+                                   {"f16", DType::F16, {2, 1}, std::string("\0\x3C\0\xC0", 4)},
+                                   {"bf16", DType::BF16, {1}, std::string("\x80\x3F", 2)},
+                                   {"codes", DType::I8, {2, 2, 1}, std::string("\x7F\x80\xFF\0", 4)},
+                                   {"i16", DType::I16, {1}, std::string("\xFF\xFF", 2)},
+                                   {"i32", DType::I32, {1}, std::string("\1\0\0\x80", 4)},
+                                   {"empty", DType::F32, {0}, ""}}));
+}
+
 void copy_real_files(const fs::path& models) {
     const std::pair<const char*, const char*> model_files[] = {{"stories260K.bin", "llama2c"},
                                                                {"stories260K-F32.gguf", "gguf"}};
@@ -188,6 +202,7 @@ int main(int argc, char** argv) {
         write_text_seeds();
         write_json_seeds();
         write_vocab_seeds();
+        write_safetensors_seeds();
         if (argc == 3) copy_real_files(argv[2]);
     } catch (const Error& e) {
         std::cerr << "fuzz-write-seeds: " << e.what() << "\n";
