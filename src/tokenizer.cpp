@@ -77,6 +77,8 @@ Tokenizer Tokenizer::from_any_file(const std::string& path) {
     const std::unique_ptr<Blob> blob = open_file(path);
     const std::string_view head(reinterpret_cast<const char*>(blob->data()), std::min<size_t>(blob->size(), 64));
     if (head.compare(0, 4, "GGUF") == 0) return from_gguf(*blob);
+    const size_t first = head.find_first_not_of(" \t\r\n");
+    if (first != std::string_view::npos && head[first] == '{') return from_tokenizer_json(*blob);
     return from_blob(*blob, 0);
 }
 

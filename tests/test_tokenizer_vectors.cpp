@@ -66,3 +66,41 @@ TEST_CASE("Llama 2's SentencePiece vocabulary (GGUF) encodes llama.cpp's vectors
     CHECK(t.ends_turn(2));
     CHECK_FALSE(t.ends_turn(1));
 }
+
+namespace {
+
+const Tokenizer& llama3_tokenizer() {
+    static const Tokenizer tokenizer = Tokenizer::from_any_file(model_path("llama3/tokenizer.json"));
+    return tokenizer;
+}
+
+}  // namespace
+
+TEST_CASE("Llama 3's tokenizer.json encodes llama.cpp's llama-bpe vectors exactly", "[tokenizer][models]") {
+    const Tokenizer& t = llama3_tokenizer();
+    REQUIRE(t.kind() == Tokenizer::Kind::byte_level_bpe);
+    CHECK(t.vocab_size() == 128256);
+    CHECK(t.bos_id() == 128000);
+    CHECK(t.eos_id() == 128001);
+    CHECK(t.adds_bos());
+    check_vectors(t, "llama-bpe", false);
+}
+
+TEST_CASE("Llama 3's tokenizer.json encodes the special-token vectors exactly", "[tokenizer][models]") {
+    const Tokenizer& t = llama3_tokenizer();
+    check_vectors(t, "llama3", true);
+    // Without parse_special the same text is plain text.
+    CHECK(t.encode("<|eot_id|>", false, false, false).size() > 1);
+    CHECK(t.encode("<|eot_id|>", false, false, true) == std::vector<int>{128009});
+    // Generation stops on EOS, <|eot_id|> and <|eom_id|>; none of them is printed.
+    for (int id : {128001, 128008, 128009}) {
+        CHECK(t.ends_turn(id));
+        CHECK(t.decode(0, id).empty());
+    }
+    CHECK_FALSE(t.ends_turn(128000));
+    // Byte-level pieces decode to their bytes: "Ġworld" is " world", a lone byte stays a byte.
+    CHECK(t.decode(0, 1917) == " world");
+    std::string text;
+    for (int id : t.encode("naïve 東京 🦙\n", false, false)) text += t.decode(0, id);
+    CHECK(text == "naïve 東京 🦙\n");
+}

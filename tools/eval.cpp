@@ -107,7 +107,7 @@ Options parse(int argc, char** argv) {
 Tokenizer load_tokenizer(const Options& o, const Model& reference, const Model& model) {
     if (!o.tokenizer.empty()) return Tokenizer::from_file(o.tokenizer, reference.config.vocab_size);
     for (const Model* m : {&reference, &model})
-        if (!m->vocab.empty()) return Tokenizer(m->vocab.pieces, m->vocab.scores, m->vocab.bos_id, m->vocab.eos_id);
+        if (m->tokenizer) return *m->tokenizer;
     throw Error("--text needs a tokenizer: give -z (neither model embeds one)");
 }
 

@@ -15,7 +15,7 @@ using namespace llamaport;
 namespace {
 
 const char* const usage_text =
-    "Usage: llamaport-tokenize VOCAB [TEXT | --file F] [--no-bos] [--special] [--pieces]\n"
+    "Usage: llamaport-tokenize VOCAB [TEXT | --file F] [--no-bos] [--special] [--pieces] [-- TEXT]\n"
     "Prints the token ids of TEXT (or of file F, or of standard input) separated by spaces.\n"
     "VOCAB is a GGUF file (a model or a vocabulary), a Hugging Face tokenizer.json or a\n"
     "llama2.c tokenizer.bin.\n"
@@ -24,6 +24,7 @@ const char* const usage_text =
     "  --no-bos     no BOS token at the start (default: as the vocabulary says)\n"
     "  --special    recognise special tokens such as <|eot_id|> in the text\n"
     "  --pieces     print each token as ID:'PIECE' (the piece as the vocabulary spells it)\n"
+    "  --           what follows is the text, even if it starts with '-'\n"
     "  -h, --help   this text\n"
     "\n"
     "Exit status: 0 done, 1 bad input, 2 bad flags.\n";
@@ -37,21 +38,26 @@ Options parse(int argc, char** argv) {
     using tools::UsageError;
     Options o;
     tools::Flags flags(argc, argv);
+    bool flags_done = false;  // after "--" every argument is positional (a text may start with '-')
     while (flags.next()) {
         const std::string& a = flags.current();
-        if (a == "-h" || a == "--help") {
-            std::cout << usage_text;
-            std::exit(0);
-        } else if (a == "--file") {
-            o.file = flags.value();
-        } else if (a == "--no-bos") {
-            o.bos = false;
-        } else if (a == "--special") {
-            o.special = true;
-        } else if (a == "--pieces") {
-            o.pieces = true;
-        } else if (a.size() > 1 && a[0] == '-') {
-            throw UsageError{"unknown flag '" + a + "'"};
+        if (!flags_done && a.size() > 1 && a[0] == '-') {
+            if (a == "--") {
+                flags_done = true;
+            } else if (a == "-h" || a == "--help") {
+                std::cout << usage_text;
+                std::exit(0);
+            } else if (a == "--file") {
+                o.file = flags.value();
+            } else if (a == "--no-bos") {
+                o.bos = false;
+            } else if (a == "--special") {
+                o.special = true;
+            } else if (a == "--pieces") {
+                o.pieces = true;
+            } else {
+                throw UsageError{"unknown flag '" + a + "'"};
+            }
         } else if (o.vocab.empty()) {
             o.vocab = a;
         } else if (!o.text_given) {

@@ -50,7 +50,11 @@ public:
     static Tokenizer from_file(const std::string& path, int expected_vocab);
     // The vocabulary of a GGUF file (a model or a vocabulary-only file).
     static Tokenizer from_gguf(const Blob& blob);
-    // Any vocabulary file: GGUF or llama2.c tokenizer.bin, told apart by their first bytes.
+    // Hugging Face's tokenizer.json of a byte-level BPE vocabulary (Llama 3's or GPT-2's
+    // pre-tokenizer).
+    static Tokenizer from_tokenizer_json(const Blob& blob);
+    // Any vocabulary file: GGUF, Hugging Face tokenizer.json or llama2.c tokenizer.bin, told
+    // apart by their first bytes.
     static Tokenizer from_any_file(const std::string& path);
 
     // llama2.c's: pieces use ' ' for a space and "<0xXX>" for byte tokens.

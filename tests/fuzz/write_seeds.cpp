@@ -149,6 +149,15 @@ void write_vocab_seeds() {
                                 {"tokenizer.ggml.bos_token_id", Value::u32(259)},
                                 {"tokenizer.ggml.eot_token_id", Value::u32(260)}},
                                {}, ByteOrder::Big));
+    write("tokenizer_json", "llama3.json",
+          R"({"added_tokens": [{"id": 4, "content": "<|eot_id|>", "special": true}],
+"pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": )"
+          R"("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}}, )"
+          R"({"type": "ByteLevel", "use_regex": false}]},
+"model": {"type": "BPE", "ignore_merges": true, "vocab": {"a": 0, "b": 1, "ab": 2, "\u0120": 3}, "merges": ["a b"]}})");
+    write("tokenizer_json", "gpt2.json",
+          R"({"pre_tokenizer": {"type": "ByteLevel"}, "model": {"vocab": {"a": 0, "b": 1, "ab": 2},
+"merges": [["a", "b"]]}})");
     const std::string texts[] = {"I'm HERE'S 1234567 naïve  café\n\n\tx", "a\xFF\xC3(b \xF0\x9F\xA6\x99"};
     int n = 0;
     for (const std::string& text : texts) write("pretokenize", "text" + std::to_string(n++), text);
