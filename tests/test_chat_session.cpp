@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "llamaport/generate.hpp"
+#include "llamaport/gguf.hpp"
 #include "llamaport/kernels.hpp"
 #include "llamaport/random_model.hpp"
 #include "test_support.hpp"
@@ -246,4 +250,53 @@ TEST_CASE("--help names every chat template; an unknown one is a usage error", "
     const test::CliResult bad = test::run_cli({"m.bin", "--chat-template", "llama4"});
     CHECK(bad.status == 2);
     CHECK_THAT(bad.err, Catch::Contains("--chat-template: unknown template 'llama4'"));
+}
+
+TEST_CASE("a GGUF's tokenizer.chat_template is kept, written back and chooses the chat's format", "[chat]") {
+    const Tokenizer tokenizer = marker_tokenizer();
+    Config c = test::tiny_config();
+    c.vocab_size = tokenizer.vocab_size();
+    c.seq_len = 128;
+    const auto write = [&](const std::string& chat_template) {
+        auto m = make_random_model(c, 9);
+        m->chat_template = chat_template;
+        GgufWriteOptions o;
+        o.pieces = tokenizer.pieces();
+        o.scores = tokenizer.scores();
+        return write_gguf_model(*m, o);
+    };
+    const std::string path = "llamaport-chat-test-" + std::to_string(getpid()) + ".gguf";
+    const auto chat_with = [&](const std::string& chat_template, std::vector<std::string> flags) {
+        std::ofstream(path, std::ios::binary) << write(chat_template);
+        std::vector<std::string> args = {path, "-m", "chat", "-y", "", "-t", "0", "-n", "128"};
+        args.insert(args.end(), flags.begin(), flags.end());
+        const test::CliResult r = test::run_cli(args, "hi\n");
+        std::remove(path.c_str());
+        return r;
+    };
+    const char* llama3_source = "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>' }}";
+    const std::string bytes = write(llama3_source);
+    const auto loaded = load_model(own_memory(bytes, "chat.gguf"));
+    CHECK(loaded->chat_template == llama3_source);
+    CHECK(write_gguf_model(*loaded, [&] {
+              GgufWriteOptions o;
+              o.pieces = tokenizer.pieces();
+              o.scores = tokenizer.scores();
+              return o;
+          }()) == bytes);
+
+    // The summary's prompt count tells the formats apart: "hi" in Llama 3's headers, or in
+    // run.c's "[INST] hi [/INST]" when the template is unknown (with a warning) or overridden.
+    const test::CliResult llama3 = chat_with(llama3_source, {});
+    CHECK(llama3.status == 0);
+    const std::string llama3_prompt = ChatTemplate::from_name("llama3")->format({{"user", "hi"}}, true);
+    CHECK_THAT(llama3.err, Catch::Contains("prompt " + std::to_string(special_token_encoder(tokenizer)(llama3_prompt, true).size()) + " tokens"));
+    CHECK_THAT(llama3.err, !Catch::Contains("warning"));
+    const std::string inst_tokens = "prompt " + std::to_string(std::string("[INST] hi [/INST]").size() + 1) + " tokens";
+    const test::CliResult unknown = chat_with("{{ messages }}", {});
+    CHECK(unknown.status == 0);
+    CHECK_THAT(unknown.err, Catch::Contains("warning: the model's chat template is not one llamaport knows; using llama2-sys-bos"));
+    CHECK_THAT(unknown.err, Catch::Contains(inst_tokens));
+    const test::CliResult overridden = chat_with(llama3_source, {"--chat-template", "llama2"});
+    CHECK_THAT(overridden.err, Catch::Contains(inst_tokens) && !Catch::Contains("warning"));
 }
