@@ -57,7 +57,8 @@ GenerationStats generate(Transformer& transformer, const Tokenizer& tokenizer, S
     int token = prompt_tokens.back();
     for (int pos = fed; pos <= steps;) {
         const int next = sampler.sample(logits);
-        if (next == tokenizer.bos_id()) break;  // the model starts a new story: stop
+        // The model starts a new story (BOS, as run.c stops) or ends its turn: stop.
+        if (next == tokenizer.bos_id() || tokenizer.ends_turn(next)) break;
         if (!on_token(next, tokenizer.decode(token, next))) break;
         token = next;
         if (pos == steps) break;

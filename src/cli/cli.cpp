@@ -175,10 +175,11 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
                 << c.seq_len << " tokens " << escape_for_terminal(model->path) << " declares\n";
         model->config.seq_len = o.context;
     }
-    const Tokenizer tokenizer =
-        !model->vocab.empty() && !o.tokenizer_given
-            ? Tokenizer(model->vocab.pieces, model->vocab.scores, model->vocab.bos_id, model->vocab.eos_id)
-            : Tokenizer::from_file(o.tokenizer_path, c.vocab_size);
+    const std::shared_ptr<const Tokenizer> own_tokenizer =
+        model->tokenizer && !o.tokenizer_given
+            ? model->tokenizer
+            : std::make_shared<const Tokenizer>(Tokenizer::from_file(o.tokenizer_path, c.vocab_size));
+    const Tokenizer& tokenizer = *own_tokenizer;
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
 
