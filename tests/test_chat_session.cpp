@@ -287,16 +287,38 @@ TEST_CASE("a GGUF's tokenizer.chat_template is kept, written back and chooses th
 
     // The summary's prompt count tells the formats apart: "hi" in Llama 3's headers, or in
     // run.c's "[INST] hi [/INST]" when the template is unknown (with a warning) or overridden.
+    const ChatEncoder encode = special_token_encoder(*loaded->tokenizer);
+    const auto prompt_of = [&](const char* name) {
+        const std::string text = ChatTemplate::from_name(name)->format({{"user", "hi"}}, true);
+        return "prompt " + std::to_string(encode(text, true).size()) + " tokens";
+    };
+    REQUIRE(prompt_of("llama3") != prompt_of("llama2-sys-bos"));
     const test::CliResult llama3 = chat_with(llama3_source, {});
     CHECK(llama3.status == 0);
-    const std::string llama3_prompt = ChatTemplate::from_name("llama3")->format({{"user", "hi"}}, true);
-    CHECK_THAT(llama3.err, Catch::Contains("prompt " + std::to_string(special_token_encoder(tokenizer)(llama3_prompt, true).size()) + " tokens"));
-    CHECK_THAT(llama3.err, !Catch::Contains("warning"));
-    const std::string inst_tokens = "prompt " + std::to_string(std::string("[INST] hi [/INST]").size() + 1) + " tokens";
+    CHECK_THAT(llama3.err, Catch::Contains(prompt_of("llama3")) && !Catch::Contains("warning"));
     const test::CliResult unknown = chat_with("{{ messages }}", {});
     CHECK(unknown.status == 0);
     CHECK_THAT(unknown.err, Catch::Contains("warning: the model's chat template is not one llamaport knows; using llama2-sys-bos"));
-    CHECK_THAT(unknown.err, Catch::Contains(inst_tokens));
+    CHECK_THAT(unknown.err, Catch::Contains(prompt_of("llama2-sys-bos")));
     const test::CliResult overridden = chat_with(llama3_source, {"--chat-template", "llama2"});
-    CHECK_THAT(overridden.err, Catch::Contains(inst_tokens) && !Catch::Contains("warning"));
+    CHECK_THAT(overridden.err, Catch::Contains(prompt_of("llama2")) && !Catch::Contains("warning"));
+}
+
+TEST_CASE("a SentencePiece vocabulary's chat: its own special tokens and end-of-turn ids", "[chat][models]") {
+    const Tokenizer t =
+        Tokenizer::from_any_file(test::reference_path("tokenizers/ggml-vocab-llama-spm.gguf"));
+    REQUIRE(t.kind() == Tokenizer::Kind::sentencepiece);
+    const ChatEncoder encode = special_token_encoder(t);
+    const ChatTemplate llama2 = *ChatTemplate::from_name("llama2-sys-bos");
+    const std::string rest = llama2.continue_after_answer({{"user", "Hello"}}, {"user", "Hello"});
+    CHECK(rest == "</s><s>[INST] Hello [/INST]");
+    // EOS, BOS, then the turn with the space prefix a special token calls for.
+    const std::vector<int> tokens = encode(rest, false);
+    REQUIRE(tokens.size() > 2);
+    CHECK(tokens[0] == 2);
+    CHECK(tokens[1] == 1);
+    CHECK(std::vector<int>(tokens.begin() + 2, tokens.end()) == t.encode("[INST] Hello [/INST]", false, false));
+    CHECK(encode("Hello", true) == std::vector<int>{1, 15043});
+    const std::vector<int> stops = default_end_of_turn(t);
+    CHECK(std::find(stops.begin(), stops.end(), 2) != stops.end());
 }
