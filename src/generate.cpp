@@ -230,7 +230,6 @@ GenerationStats chat(Transformer& transformer, const Tokenizer& tokenizer, Sampl
             io.on_context_full(session.position());
             break;
         }
-        if (turn.end == ChatSession::End::stopped) break;
     }
     return session.stats();
 }

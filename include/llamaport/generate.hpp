@@ -103,13 +103,14 @@ struct ChatCallbacks {
     // Return false at end of input, which ends the chat.
     std::function<bool(const char* label, std::string& line)> read_line;
     std::function<void()> on_assistant_turn;  // the model starts answering
-    TokenCallback on_token;                   // a piece of the answer
-    std::function<void()> on_answer_end;      // the answer is over
+    TokenCallback on_token;                   // a piece of the answer; false ends the answer
+    std::function<void()> on_answer_end;      // the answer is over, however it ended
     // The conversation has filled the context (`positions` tokens): the chat ends.
     std::function<void(int positions)> on_context_full;
 };
 
-// Turns until read_line reports the end of input, on_token says stop or the context is full.
+// Turns until read_line reports the end of input or the context is full. An answer cut short
+// by on_token is closed as the template closes any answer, and the next turn follows.
 // A null user_prompt (first turn) or system_prompt means "ask through read_line"; an empty
 // system prompt means none.
 GenerationStats chat(Transformer& transformer, const Tokenizer& tokenizer, Sampler& sampler,
