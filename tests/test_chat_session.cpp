@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "llamaport/generate.hpp"
+#include "llamaport/gguf.hpp"
 #include "llamaport/kernels.hpp"
 #include "llamaport/random_model.hpp"
 #include "test_support.hpp"
@@ -219,15 +223,16 @@ TEST_CASE("chat reads turns until the input ends", "[chat]") {
         return true;
     };
     io.on_assistant_turn = [&] { answers++; };
-    io.on_token = [&](int, std::string_view) { return ++tokens > 0; };
+    // The second answer is cut short after two tokens: the chat goes on with the next turn.
+    io.on_token = [&](int, std::string_view) { return ++tokens != 7; };
     io.on_answer_end = [] {};
     io.on_context_full = [](int) { FAIL("no context should fill"); };
     const GenerationStats stats = chat(t, rig.tokenizer, greedy, nullptr, nullptr,
                                        special_token_encoder(rig.tokenizer), settings_for("chatml", {}, 5), io);
     CHECK(next == input.size());
     CHECK(answers == 3);
-    CHECK(tokens == 15);
-    CHECK(stats.generated_tokens == 15);
+    CHECK(tokens == 12);
+    CHECK(stats.generated_tokens == 12);
 }
 
 TEST_CASE("the special-token encoder: markers become their tokens, text between them run.c's", "[chat]") {
@@ -246,4 +251,75 @@ TEST_CASE("--help names every chat template; an unknown one is a usage error", "
     const test::CliResult bad = test::run_cli({"m.bin", "--chat-template", "llama4"});
     CHECK(bad.status == 2);
     CHECK_THAT(bad.err, Catch::Contains("--chat-template: unknown template 'llama4'"));
+}
+
+TEST_CASE("a GGUF's tokenizer.chat_template is kept, written back and chooses the chat's format", "[chat]") {
+    const Tokenizer tokenizer = marker_tokenizer();
+    Config c = test::tiny_config();
+    c.vocab_size = tokenizer.vocab_size();
+    c.seq_len = 128;
+    const auto write = [&](const std::string& chat_template) {
+        auto m = make_random_model(c, 9);
+        m->chat_template = chat_template;
+        GgufWriteOptions o;
+        o.pieces = tokenizer.pieces();
+        o.scores = tokenizer.scores();
+        return write_gguf_model(*m, o);
+    };
+    const std::string path = "llamaport-chat-test-" + std::to_string(getpid()) + ".gguf";
+    const auto chat_with = [&](const std::string& chat_template, std::vector<std::string> flags) {
+        std::ofstream(path, std::ios::binary) << write(chat_template);
+        std::vector<std::string> args = {path, "-m", "chat", "-y", "", "-t", "0", "-n", "128"};
+        args.insert(args.end(), flags.begin(), flags.end());
+        const test::CliResult r = test::run_cli(args, "hi\n");
+        std::remove(path.c_str());
+        return r;
+    };
+    const char* llama3_source = "{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>' }}";
+    const std::string bytes = write(llama3_source);
+    const auto loaded = load_model(own_memory(bytes, "chat.gguf"));
+    CHECK(loaded->chat_template == llama3_source);
+    CHECK(write_gguf_model(*loaded, [&] {
+              GgufWriteOptions o;
+              o.pieces = tokenizer.pieces();
+              o.scores = tokenizer.scores();
+              return o;
+          }()) == bytes);
+
+    // The summary's prompt count tells the formats apart: "hi" in Llama 3's headers, or in
+    // run.c's "[INST] hi [/INST]" when the template is unknown (with a warning) or overridden.
+    const ChatEncoder encode = special_token_encoder(*loaded->tokenizer);
+    const auto prompt_of = [&](const char* name) {
+        const std::string text = ChatTemplate::from_name(name)->format({{"user", "hi"}}, true);
+        return "prompt " + std::to_string(encode(text, true).size()) + " tokens";
+    };
+    REQUIRE(prompt_of("llama3") != prompt_of("llama2-sys-bos"));
+    const test::CliResult llama3 = chat_with(llama3_source, {});
+    CHECK(llama3.status == 0);
+    CHECK_THAT(llama3.err, Catch::Contains(prompt_of("llama3")) && !Catch::Contains("warning"));
+    const test::CliResult unknown = chat_with("{{ messages }}", {});
+    CHECK(unknown.status == 0);
+    CHECK_THAT(unknown.err, Catch::Contains("warning: the model's chat template is not one llamaport knows; using llama2-sys-bos"));
+    CHECK_THAT(unknown.err, Catch::Contains(prompt_of("llama2-sys-bos")));
+    const test::CliResult overridden = chat_with(llama3_source, {"--chat-template", "llama2"});
+    CHECK_THAT(overridden.err, Catch::Contains(prompt_of("llama2")) && !Catch::Contains("warning"));
+}
+
+TEST_CASE("a SentencePiece vocabulary's chat: its own special tokens and end-of-turn ids", "[chat][models]") {
+    const Tokenizer t =
+        Tokenizer::from_any_file(test::reference_path("tokenizers/ggml-vocab-llama-spm.gguf"));
+    REQUIRE(t.kind() == Tokenizer::Kind::sentencepiece);
+    const ChatEncoder encode = special_token_encoder(t);
+    const ChatTemplate llama2 = *ChatTemplate::from_name("llama2-sys-bos");
+    const std::string rest = llama2.continue_after_answer({{"user", "Hello"}}, {"user", "Hello"});
+    CHECK(rest == "</s><s>[INST] Hello [/INST]");
+    // EOS, BOS, then the turn with the space prefix a special token calls for.
+    const std::vector<int> tokens = encode(rest, false);
+    REQUIRE(tokens.size() > 2);
+    CHECK(tokens[0] == 2);
+    CHECK(tokens[1] == 1);
+    CHECK(std::vector<int>(tokens.begin() + 2, tokens.end()) == t.encode("[INST] Hello [/INST]", false, false));
+    CHECK(encode("Hello", true) == std::vector<int>{1, 15043});
+    const std::vector<int> stops = default_end_of_turn(t);
+    CHECK(std::find(stops.begin(), stops.end(), 2) != stops.end());
 }

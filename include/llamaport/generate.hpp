@@ -36,13 +36,15 @@ GenerationStats generate(Transformer& transformer, const Tokenizer& tokenizer, S
 // special tokens, the rest is encoded as ordinary text; BOS in front when asked.
 using ChatEncoder = std::function<std::vector<int>(const std::string& text, bool bos)>;
 
-// An encoder for a vocabulary without special-token parsing of its own: "<s>" and "</s>" stand
-// for BOS and EOS, every piece spelled "<|...|>" for itself, and each stretch of text between
-// them is encoded with run.c's rules (dummy space in front included, as llama.cpp does after a
-// special token). Keeps a reference to the tokenizer.
+// The tokenizer's own encoding with special tokens parsed (as llama.cpp tokenizes a chat). A
+// llama2.c vocabulary has no special tokens of its own: there "<s>" and "</s>" stand for BOS and
+// EOS, every piece spelled "<|...|>" for itself, and each stretch of text between them is
+// encoded with run.c's rules (dummy space in front included, as llama.cpp does after a special
+// token). Keeps a reference to the tokenizer.
 ChatEncoder special_token_encoder(const Tokenizer& tokenizer);
-// The tokens that end an answer: EOS and the pieces of the common templates' end markers
-// (<|eot_id|>, <|im_end|>, <|end|>, <|endoftext|>, <|end_of_text|>) the vocabulary has.
+// The tokens that end an answer: the tokenizer's end-of-turn ids (EOS, EOT, …); for a llama2.c
+// vocabulary EOS and the pieces of the common templates' end markers (<|eot_id|>, <|im_end|>,
+// <|end|>, <|endoftext|>, <|end_of_text|>) it has.
 std::vector<int> default_end_of_turn(const Tokenizer& tokenizer);
 
 // A conversation with a model that keeps its KV cache across turns: each turn feeds only its
@@ -101,13 +103,14 @@ struct ChatCallbacks {
     // Return false at end of input, which ends the chat.
     std::function<bool(const char* label, std::string& line)> read_line;
     std::function<void()> on_assistant_turn;  // the model starts answering
-    TokenCallback on_token;                   // a piece of the answer
-    std::function<void()> on_answer_end;      // the answer is over
+    TokenCallback on_token;                   // a piece of the answer; false ends the answer
+    std::function<void()> on_answer_end;      // the answer is over, however it ended
     // The conversation has filled the context (`positions` tokens): the chat ends.
     std::function<void(int positions)> on_context_full;
 };
 
-// Turns until read_line reports the end of input, on_token says stop or the context is full.
+// Turns until read_line reports the end of input or the context is full. An answer cut short
+// by on_token is closed as the template closes any answer, and the next turn follows.
 // A null user_prompt (first turn) or system_prompt means "ask through read_line"; an empty
 // system prompt means none.
 GenerationStats chat(Transformer& transformer, const Tokenizer& tokenizer, Sampler& sampler,

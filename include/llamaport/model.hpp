@@ -73,7 +73,6 @@ struct EmbeddedVocab {
     std::vector<std::string> pieces;
     std::vector<float> scores;
     int bos_id = 1, eos_id = 2;
-    std::string chat_template;  // tokenizer.chat_template (Jinja source), if the file has one
     bool empty() const { return pieces.empty(); }
 };
 
@@ -85,6 +84,7 @@ public:
     std::shared_ptr<const Tokenizer> tokenizer;  // the file's own vocabulary (GGUF), or null
     std::string path;    // for messages
     std::string format;  // e.g. "llama2.c v0 fp32", "llama2.c v2 q8_0", "gguf"
+    std::string chat_template;  // tokenizer.chat_template (Jinja source), if the file has one
 
     // Parameter count and bytes of weights, as stored.
     size_t parameter_count() const;

@@ -148,8 +148,8 @@ std::string rate(int tokens, double seconds) {
 ChatTemplate chat_template_for(const Options& o, const Model& model, std::ostream& err) {
     if (!o.chat_template.empty()) return *ChatTemplate::from_name(o.chat_template);
     const ChatTemplate fallback(ChatTemplate::Kind::llama2_sys_bos);
-    if (model.vocab.chat_template.empty()) return fallback;
-    if (const std::optional<ChatTemplate> t = ChatTemplate::detect(model.vocab.chat_template)) return *t;
+    if (model.chat_template.empty()) return fallback;
+    if (const std::optional<ChatTemplate> t = ChatTemplate::detect(model.chat_template)) return *t;
     err << "llamaport: warning: the model's chat template is not one llamaport knows; using "
         << fallback.name() << " (see --chat-template)\n";
     return fallback;

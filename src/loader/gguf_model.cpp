@@ -182,7 +182,6 @@ EmbeddedVocab read_vocab(const GgufFile& file, const Metadata& meta, const Confi
     for (size_t i = 0; i < n; i++) v.scores.push_back(float(scores.element(i).as_float()));
     v.bos_id = meta.integer("tokenizer.ggml.bos_token_id", v.bos_id);
     v.eos_id = meta.integer("tokenizer.ggml.eos_token_id", v.eos_id);
-    if (file.find("tokenizer.chat_template")) v.chat_template = meta.string("tokenizer.chat_template");
     if (v.bos_id >= c.vocab_size || v.eos_id >= c.vocab_size)
         file.fail("BOS/EOS token id out of range for a vocabulary of " + std::to_string(n));
     for (std::string& piece : v.pieces)
@@ -353,6 +352,7 @@ bool looks_like_gguf(const Blob& blob) {
 void load_gguf(Model& model, const LoadOptions& options) {
     const GgufFile file(model.blob->data(), model.blob->size(), model.path);
     const Metadata meta(file);
+    if (file.find("tokenizer.chat_template")) model.chat_template = meta.string("tokenizer.chat_template");
     model.config = read_config(file, meta);
     // The SentencePiece pieces in llama2.c's form, for writing the vocabulary back.
     const Vocabulary vocabulary = read_gguf_vocabulary(file);
@@ -565,6 +565,8 @@ std::vector<std::pair<std::string, Value>> llama_metadata(const Model& model, co
     kv.emplace_back("llama.rope.freq_base", Value::f32(c.rope_theta));
     kv.emplace_back("llama.attention.layer_norm_rms_epsilon", Value::f32(c.norm_eps));
     add_vocab(kv, model, o);
+    if (!model.chat_template.empty())
+        kv.emplace_back("tokenizer.chat_template", Value::string(model.chat_template));
     return kv;
 }
 
