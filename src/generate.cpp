@@ -131,9 +131,13 @@ GenerationStats chat(Transformer& transformer, const Tokenizer& tokenizer, Sampl
         next = sampler.sample(logits);
         timer.add(from_prompt, start);
         pos++;
-        if (user_index >= prompt_tokens.size() && next != tokenizer.eos_id())
-            if (!io.on_token(next, tokenizer.decode(token, next))) break;
-        if (next == tokenizer.eos_id()) io.on_answer_end();
+        bool answer_ends = next == tokenizer.eos_id();
+        if (user_index >= prompt_tokens.size() && !answer_ends &&
+            !io.on_token(next, tokenizer.decode(token, next))) {
+            answer_ends = true;
+            user_turn = true;  // cut short: the next turn follows without the end-of-turn token
+        }
+        if (answer_ends) io.on_answer_end();
     }
     return stats;
 }

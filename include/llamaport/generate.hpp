@@ -34,8 +34,8 @@ struct ChatCallbacks {
     // Return false at end of input, which ends the chat.
     std::function<bool(const char* label, std::string& line)> read_line;
     std::function<void()> on_assistant_turn;  // the model starts answering
-    TokenCallback on_token;                   // a piece of the answer
-    std::function<void()> on_answer_end;      // the model said EOS
+    TokenCallback on_token;                   // a piece of the answer; false ends the answer
+    std::function<void()> on_answer_end;      // the model said EOS, or on_token ended the answer
 };
 
 // run.c's chat(): Llama-2 [INST] / <<SYS>> templates, turns until `steps` positions are used.
