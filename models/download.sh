@@ -1,7 +1,16 @@
 #!/bin/sh
 # Puts stories260K.bin and tok512.bin in this directory, checksum-verified: linked from
-# $LLAMAPORT_MODELS when that is set, downloaded otherwise.
+# $LLAMAPORT_MODELS when that is set, downloaded otherwise (curl, from Hugging Face).
+#   models/download.sh
+#   LLAMAPORT_MODELS=/dir/holding/both models/download.sh     (without internet)
+# Exit status: 0 ready, 1 a file missing, failed to download or with the wrong checksum, 2 bad
+# arguments.
 set -eu
+case ${1:-} in
+    "") ;;
+    -h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "download.sh: takes no arguments, got '$1' (see models/download.sh --help)" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 base=https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K
 
@@ -28,7 +37,7 @@ for name in stories260K.bin tok512.bin; do
             ln -s "$(cd "$LLAMAPORT_MODELS" && pwd)/$name" "$target"
         elif command -v curl >/dev/null 2>&1; then
             echo "download.sh: fetching $name" >&2
-            curl -fL --retry 2 -o "$target.part" "$base/$name" && mv "$target.part" "$target" || {
+            curl -fL --retry 2 --connect-timeout 10 -o "$target.part" "$base/$name" && mv "$target.part" "$target" || {
                 rm -f "$target.part"
                 echo "download.sh: could not download $base/$name." >&2
                 echo "  Without internet, copy stories260K.bin and tok512.bin into a directory and run" >&2

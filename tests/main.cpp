@@ -1,5 +1,6 @@
-// Catch2 main with one extra flag: --needs-shared exits 77 (ctest: skipped) with a message when
-// the shared model files are absent, so a clone without them reports skips, not failures.
+// Catch2 main with two extra flags: --needs-shared exits 77 (ctest: skipped) with a message when
+// the shared model files are absent, so a clone without them reports skips, not failures;
+// --subset runs the emulated-heavy loops on their fixed subset (test_support.hpp).
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < argc; i++) {
         if (std::strcmp(argv[i], "--needs-shared") == 0)
             needs_shared = true;
+        else if (std::strcmp(argv[i], "--subset") == 0)
+            llamaport::test::use_subset = true;
         else
             args.push_back(argv[i]);
     }

@@ -95,13 +95,14 @@ size_t argmax(const float* v, size_t n) { return size_t(std::max_element(v, v + 
 }  // namespace
 
 TEST_CASE("every GGUF type gives llama.cpp's logits within its tolerance", "[gguf][models]") {
-    const std::vector<int> ids = parse_ids(read_file(types_path("seq64.ids")));
+    std::vector<int> ids = parse_ids(read_file(types_path("seq64.ids")));
     REQUIRE(ids.size() == 64);
+    if (use_subset) ids.resize(16);  // a prefix: the logits of a position do not depend on later ones
     for (const TypeCase& c : cases) {
         auto model = load_model_file(types_path(std::string(c.name) + ".gguf"));
         const size_t vocab = size_t(model->config.vocab_size);
         const std::vector<float> reference = read_floats(types_path(std::string(c.name) + ".logits.f32"));
-        REQUIRE(reference.size() == ids.size() * vocab);
+        REQUIRE(reference.size() == 64 * vocab);
         for (const KernelSet* set : available_kernels()) {
             Transformer run(*model, *set, nullptr, 0, Transformer::default_batch,
                             Transformer::KvType::f16);
@@ -136,16 +137,17 @@ TEST_CASE("F32, F16, Q8_0 and K-quant files continue greedily as llama.cpp does"
         auto model = load_model_file(types_path(std::string(c.name) + ".gguf"));
         const std::vector<int> want = parse_ids(read_file(types_path(std::string(c.name) + ".greedy.ids")));
         REQUIRE(want.size() == 32);
+        const size_t wanted = use_subset ? 8 : want.size();  // the emulated subset checks a prefix
         for (const KernelSet* set : available_kernels()) {
             Transformer run(*model, *set, nullptr, 0, Transformer::default_batch,
                             Transformer::KvType::f16);
             Sampler greedy(model->config.vocab_size, 0.0f, 0.0f, 1);
             int token = greedy.sample(run.forward(ids.data(), int(ids.size()), 0, Transformer::Logits::last));
             std::vector<int> got{token};
-            for (int pos = int(ids.size()); got.size() < want.size(); pos++)
+            for (int pos = int(ids.size()); got.size() < wanted; pos++)
                 got.push_back(token = greedy.sample(run.forward(token, pos)));
             INFO(c.name << " on " << set->name);
-            CHECK(got == want);
+            CHECK(got == std::vector<int>(want.begin(), want.begin() + std::ptrdiff_t(wanted)));
         }
     }
 }

@@ -13,6 +13,8 @@
 
 namespace llamaport::test {
 
+bool use_subset = false;
+
 std::string shared_dir() {
     const char* env = std::getenv("LLAMAPORT_SHARED");
     return env && *env ? env : LLAMAPORT_DEFAULT_SHARED;
@@ -56,6 +58,9 @@ std::vector<ReferenceCase> reference_cases() {
         std::istringstream in(line);
         while (std::getline(in, field, '\t')) fields.push_back(field);
         if (fields.empty()) continue;
+        if (use_subset && fields[0] != "stories260K_02" && fields[0] != "stories260K_03" &&
+            fields[0] != "stories260K_06" && fields[0] != "stories260K_09")
+            continue;
         ReferenceCase c;
         c.name = fields[0];
         for (size_t i = 1; i + 1 < fields.size(); i += 2) {
@@ -74,12 +79,13 @@ std::vector<ReferenceCase> reference_cases() {
     return cases;
 }
 
-CliResult run_cli(const std::vector<std::string>& args, const std::string& input) {
+CliResult run_cli(const std::vector<std::string>& args, const std::string& input,
+                  const cli::Terminals& terminals) {
     std::vector<const char*> argv{"llamaport"};
     for (const std::string& a : args) argv.push_back(a.c_str());
     std::ostringstream out, err;
     std::istringstream in(input);
-    const int status = cli::run(int(argv.size()), argv.data(), out, err, in);
+    const int status = cli::run(int(argv.size()), argv.data(), out, err, in, terminals);
     return {status, out.str(), err.str()};
 }
 

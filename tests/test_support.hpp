@@ -6,9 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "llamaport/model.hpp"
 
 namespace llamaport::test {
+
+// Set by --subset (cross builds under qemu-user): the loops that dominate emulated time run
+// on a fixed subset that still covers every kernel set and both byte orders.
+extern bool use_subset;
 
 // $LLAMAPORT_SHARED, or ../shared beside the source tree.
 std::string shared_dir();
@@ -29,6 +34,8 @@ struct ReferenceCase {
     std::string prompt;
     std::vector<std::string> flags;  // as given, for running the CLI
 };
+// All ten, or with use_subset four of them (557 of 3058 positions): 02 (greedy after a prompt),
+// 03 (temperature and top-p), 06 (an emoji from byte tokens) and 09 (a one-token run).
 std::vector<ReferenceCase> reference_cases();
 
 // Runs the llamaport command in-process.
@@ -36,7 +43,8 @@ struct CliResult {
     int status;
     std::string out, err;
 };
-CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "");
+CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "",
+                  const cli::Terminals& terminals = {});
 
 // A small model with deterministic pseudo-random weights.
 Config tiny_config();

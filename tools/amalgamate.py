@@ -6,7 +6,8 @@ person on an old machine builds it with one compiler command, e.g.
 
 Each kernel set (src/kernels/kernel_sets.def) is compiled in only when the compiler flags enable
 its instruction set: each set's file guards itself with its compiler's macros.
-Usage: tools/amalgamate.py [OUTPUT] (default: llamaport.cpp in the source root)."""
+Usage: tools/amalgamate.py [OUTPUT]   (default: llamaport.cpp in the source root)
+Exit status: 0 written, 1 the output cannot be written, 2 bad arguments."""
 import pathlib
 import re
 import subprocess
@@ -44,8 +45,30 @@ def inline(path, seen, out):
             out.append(line)
 
 
+def parse_arguments():
+    """The output path; --help prints the usage (exit 0), anything else wrong exits 2."""
+    args = sys.argv[1:]
+    if args in (["-h"], ["--help"]):
+        print(__doc__)
+        sys.exit(0)
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        print(f"amalgamate.py: expected at most one OUTPUT path, got {' '.join(args)} "
+              "(see tools/amalgamate.py --help)", file=sys.stderr)
+        sys.exit(2)
+    output = pathlib.Path(args[0]) if args else ROOT / "llamaport.cpp"
+    if not output.parent.is_dir():
+        print(f"amalgamate.py: {output.parent}: no such directory", file=sys.stderr)
+        sys.exit(1)
+    return output
+
+
+def project_version():
+    match = re.search(r"project\(llamaport VERSION ([0-9.]+)", (ROOT / "CMakeLists.txt").read_text())
+    return match.group(1) if match else "unknown"
+
+
 def main():
-    output = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "llamaport.cpp"
+    output = parse_arguments()
     try:
         commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True, check=True).stdout.strip()
@@ -61,6 +84,7 @@ def main():
         "// Add -ffp-contract=off to reproduce llama2.c's outputs bit for bit with the scalar kernels,\n",
         "// and -DLLAMAPORT_NO_THREADS for a build without std::thread.\n",
         "#ifndef LLAMAPORT_NO_THREADS\n#define LLAMAPORT_THREADS 1\n#endif\n",
+        f'#define LLAMAPORT_VERSION "{project_version()}"\n',
     ]
     kernel_files = set()
     for line in (ROOT / "src" / "kernels" / "kernel_sets.def").read_text().splitlines():
@@ -69,7 +93,7 @@ def main():
             kernel_files.add(match.group(1) + ".cpp")
     seen = set()
     sources = sorted(p for p in (ROOT / "src").rglob("*.cpp") if p.parent.name != "cli")
-    sources += [ROOT / "src" / "cli" / "cli.cpp", ROOT / "src" / "cli" / "main.cpp"]
+    sources += sorted((ROOT / "src" / "cli").glob("*.cpp"))
     for source in sources:
         if source.name in kernel_files and source.parent.name == "kernels":
             # A set's headers go before its file, outside its guard: other files need them

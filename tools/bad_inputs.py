@@ -3,8 +3,12 @@
 for each, the exit status and the one-line message (a markdown table). The test suite asserts
 these behaviours; this shows a reader what a user sees.
 
-Usage: tools/bad_inputs.py LLAMAPORT [MODELS]   (MODELS default: $LLAMAPORT_SHARED/models or
-../shared/models)."""
+Usage: tools/bad_inputs.py [LLAMAPORT] [MODELS]
+  LLAMAPORT  the llamaport binary (default: build/release/llamaport)
+  MODELS     a directory holding stories260K.bin and tok512.bin (default: the first that does of
+             $LLAMAPORT_MODELS, models/, $LLAMAPORT_SHARED/models, ../shared/models); the cases
+             that need stories260K-F32.gguf or tokenizer.bin are left out when it lacks them.
+Exit status: 0 done, 1 a file is missing, 2 bad arguments."""
 import os
 import pathlib
 import struct
@@ -12,15 +16,51 @@ import subprocess
 import sys
 import tempfile
 
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def fail(message, status):
+    print(f"bad_inputs.py: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def model_directories():
+    """Where the story command and the test suite keep the models, in that order."""
+    candidates = []
+    if os.environ.get("LLAMAPORT_MODELS"):
+        candidates.append(pathlib.Path(os.environ["LLAMAPORT_MODELS"]))
+    candidates.append(ROOT / "models")
+    if os.environ.get("LLAMAPORT_SHARED"):
+        candidates.append(pathlib.Path(os.environ["LLAMAPORT_SHARED"]) / "models")
+    candidates.append(ROOT.parent / "shared" / "models")
+    return candidates
+
 
 def main():
-    if len(sys.argv) not in (2, 3):
-        sys.exit(__doc__)
-    exe = sys.argv[1]
-    models = pathlib.Path(sys.argv[2] if len(sys.argv) == 3 else
-                          os.path.join(os.environ.get("LLAMAPORT_SHARED", "../shared"), "models"))
+    args = sys.argv[1:]
+    if any(a in ("-h", "--help") for a in args):
+        print(__doc__)
+        return
+    if len(args) > 2 or any(a.startswith("-") for a in args):
+        fail(f"expected [LLAMAPORT] [MODELS], got {' '.join(args)} (see tools/bad_inputs.py --help)", 2)
+    exe = os.path.abspath(args[0]) if args else str(ROOT / "build" / "release" / "llamaport")
+    if not os.access(exe, os.X_OK):
+        fail(f"{exe}: not an executable (build it: cmake --preset release && "
+             "cmake --build --preset release --target llamaport)", 1)
+    if len(args) == 2:
+        models = pathlib.Path(args[1]).resolve()
+        if not (models / "stories260K.bin").is_file() or not (models / "tok512.bin").is_file():
+            fail(f"{models}: holds no stories260K.bin and tok512.bin", 1)
+    else:
+        found = [d.resolve() for d in model_directories()
+                 if (d / "stories260K.bin").is_file() and (d / "tok512.bin").is_file()]
+        if not found:
+            fail("stories260K.bin and tok512.bin not found in " +
+                 ", ".join(str(d) for d in model_directories()) + " (run models/download.sh)", 1)
+        models = found[0]
     model = (models / "stories260K.bin").read_bytes()
-    gguf = (models / "stories260K-F32.gguf").read_bytes()
+    gguf_path = models / "stories260K-F32.gguf"
+    gguf = gguf_path.read_bytes() if gguf_path.is_file() else None
     tok = str(models / "tok512.bin")
     work = pathlib.Path(tempfile.mkdtemp(prefix="llamaport-bad-"))
 
@@ -51,12 +91,13 @@ def main():
         ("n_heads does not divide dim", [file("heads.bin", header(n_heads=7))]),
         ("n_kv_heads does not divide n_heads", [file("kv.bin", header(n_kv_heads=3))]),
         ("huge seq_len", [file("seq.bin", header(seq_len=1 << 30))]),
-        ("tokenizer of another model", [str(models / "stories260K.bin"), "-z", str(models / "tokenizer.bin")]),
         ("truncated tokenizer", [str(models / "stories260K.bin"), "-z",
                                  file("tok.bin", pathlib.Path(tok).read_bytes()[:3000])]),
-        ("GGUF, wrong version", [file("v9.gguf", gguf[:4] + struct.pack("<I", 9) + gguf[8:])]),
-        ("GGUF, truncated", [file("cut.gguf", gguf[: len(gguf) - 1000])]),
-        ("GGUF, tensor count 2^40", [file("count.gguf", gguf[:8] + struct.pack("<Q", 1 << 40) + gguf[16:])]),
+        ("a tokenizer given as the model", [tok]),
+        ("the model given as the tokenizer", [str(models / "stories260K.bin"), "-z", str(models / "stories260K.bin")]),
+        ("a text file given as the model", [file("prompt.txt", b"Once upon a time\n")]),
+        ("a PyTorch checkpoint", [file("model.pt", b"PK\x03\x04" + bytes(100))]),
+        ("no tokenizer given", [str(models / "stories260K.bin")]),
         ("prompt longer than the context", [str(models / "stories260K.bin"), "-z", tok, "-i", "x" * 600]),
         ("unknown kernel", [str(models / "stories260K.bin"), "-z", tok, "--kernel", "sse9"]),
         ("negative steps", [str(models / "stories260K.bin"), "-n", "-5"]),
@@ -64,10 +105,19 @@ def main():
         ("unknown flag", [str(models / "stories260K.bin"), "--turbo", "1"]),
         ("hostile bytes in a flag", [str(models / "stories260K.bin"), "--kernel", "\x1b[2J"]),
     ]
+    if (models / "tokenizer.bin").is_file():
+        cases.append(("tokenizer of another model",
+                      [str(models / "stories260K.bin"), "-z", str(models / "tokenizer.bin")]))
+    if gguf:
+        cases += [
+            ("GGUF, wrong version", [file("v9.gguf", gguf[:4] + struct.pack("<I", 9) + gguf[8:])]),
+            ("GGUF, truncated", [file("cut.gguf", gguf[: len(gguf) - 1000])]),
+            ("GGUF, tensor count 2^40", [file("count.gguf", gguf[:8] + struct.pack("<Q", 1 << 40) + gguf[16:])]),
+        ]
     print("| bad input | exit | message |\n|---|---|---|")
     for name, args in cases:
         r = subprocess.run([exe] + args + (["-n", "4"] if "-n" not in args else []),
-                           capture_output=True)
+                           capture_output=True, cwd=work)  # a directory without tokenizer.bin
         lines = r.stderr.decode("utf-8", "replace").strip().splitlines()
         message = lines[-1] if lines else "(none)"
         message = message.replace(str(work) + "/", "").replace(str(work), "DIR").replace(str(models) + "/", "")

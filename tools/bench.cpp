@@ -62,9 +62,10 @@ const char* const usage_text =
     "  -o FORMAT          md, json or csv (default md); json and csv also give tps_cpu,\n"
     "                     tokens per second of process CPU time (all threads), steadier\n"
     "                     than t/s on a busy machine\n"
+    "  -v                 a progress line on standard error per model and repetition\n"
     "  -h, --help         this text\n"
     "\n"
-    "Results go to standard output, progress to standard error.\n"
+    "Results go to standard output; with -v, progress to standard error.\n"
     "Example: llamaport-bench -m stories110M.bin -k all -t 1,2 -r 3\n";
 
 // A bad flag or value: exit status 2.
@@ -85,6 +86,7 @@ struct Options {
     long long bw_mib = -1;  // -1: the default
     Transformer::KvType kv = Transformer::KvType::f32;
     std::string output = "md";
+    bool verbose = false;  // a progress line per model, measurement and repetition
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -132,54 +134,52 @@ ModelSpec random_spec(const std::string& text) {
 // Returns false when help was asked for.
 bool parse(int argc, char** argv, Options& o) {
     std::string kernel_list = "auto";
-    try {
-        tools::Flags flags(argc, argv);
-        while (flags.next()) {
-            const std::string& a = flags.current();
-            if (a == "-h" || a == "--help") return false;
-            if (a == "-m") {
-                o.models.push_back({flags.value(), "", false});
-            } else if (a == "--random") {
-                o.models.push_back(random_spec(flags.value()));
-            } else if (a == "-k") {
-                kernel_list = flags.value();
-            } else if (a == "-t") {
-                const std::string list = flags.value();
-                o.threads.clear();
-                for (const std::string& t : split_list(list))
-                    o.threads.push_back(int(tools::parse_int(a, t, 1, 1024)));
-            } else if (a == "-b") {
-                const std::string list = flags.value();
-                o.batches.clear();
-                for (const std::string& b : split_list(list))
-                    o.batches.push_back(int(tools::parse_int(a, b, 1, 1 << 16)));
-            } else if (a == "-p") {
-                o.prompt = int(flags.number(0, 1 << 20));
-            } else if (a == "-n") {
-                o.generate = int(flags.number(0, 1 << 20));
-            } else if (a == "-r") {
-                o.reps = int(flags.number(1, 1 << 20));
-            } else if (a == "--kv-type") {
-                const std::string kv = flags.value();
-                if (kv != "f32" && kv != "f16")
-                    throw UsageError{"--kv-type: expected f32 or f16, got '" + kv + "'"};
-                o.kv = kv == "f16" ? Transformer::KvType::f16 : Transformer::KvType::f32;
-            } else if (a == "--warmup") {
-                o.warmup = int(flags.number(0, 1 << 20));
-            } else if (a == "--bw-mib") {
-                // At most what this host's address space can hold (2 GiB on 32-bit hosts).
-                const long long most = (long long)std::min<size_t>(1 << 16, SIZE_MAX >> 21);
-                o.bw_mib = flags.number(0, most);
-            } else if (a == "-o") {
-                o.output = flags.value();
-                if (o.output != "md" && o.output != "json" && o.output != "csv")
-                    throw UsageError{"-o: expected md, json or csv, got '" + o.output + "'"};
-            } else {
-                throw UsageError{"unknown flag or argument '" + a + "'"};
-            }
+    tools::Flags flags(argc, argv);
+    while (flags.next()) {
+        const std::string& a = flags.current();
+        if (a == "-h" || a == "--help") return false;
+        if (a == "-m") {
+            o.models.push_back({flags.value(), "", false});
+        } else if (a == "--random") {
+            o.models.push_back(random_spec(flags.value()));
+        } else if (a == "-k") {
+            kernel_list = flags.value();
+        } else if (a == "-t") {
+            const std::string list = flags.value();
+            o.threads.clear();
+            for (const std::string& t : split_list(list))
+                o.threads.push_back(int(tools::parse_int(a, t, 1, 1024)));
+        } else if (a == "-b") {
+            const std::string list = flags.value();
+            o.batches.clear();
+            for (const std::string& b : split_list(list))
+                o.batches.push_back(int(tools::parse_int(a, b, 1, 1 << 16)));
+        } else if (a == "-p") {
+            o.prompt = int(flags.number(0, 1 << 20));
+        } else if (a == "-n") {
+            o.generate = int(flags.number(0, 1 << 20));
+        } else if (a == "-r") {
+            o.reps = int(flags.number(1, 1 << 20));
+        } else if (a == "--kv-type") {
+            const std::string kv = flags.value();
+            if (kv != "f32" && kv != "f16")
+                throw UsageError{"--kv-type: expected f32 or f16, got '" + kv + "'"};
+            o.kv = kv == "f16" ? Transformer::KvType::f16 : Transformer::KvType::f32;
+        } else if (a == "--warmup") {
+            o.warmup = int(flags.number(0, 1 << 20));
+        } else if (a == "--bw-mib") {
+            // At most what this host's address space can hold (2 GiB on 32-bit hosts).
+            const long long most = (long long)std::min<size_t>(1 << 16, SIZE_MAX >> 21);
+            o.bw_mib = flags.number(0, most);
+        } else if (a == "-v") {
+            o.verbose = true;
+        } else if (a == "-o") {
+            o.output = flags.value();
+            if (o.output != "md" && o.output != "json" && o.output != "csv")
+                throw UsageError{"-o: expected md, json or csv, got '" + o.output + "'"};
+        } else {
+            throw UsageError{"unknown flag or argument '" + a + "'"};
         }
-    } catch (const Error& e) {  // tools::parse_int
-        throw UsageError{e.what()};
     }
     if (o.models.empty()) throw UsageError{"no model given (-m FILE or --random SHAPE)"};
     if (o.prompt == 0 && o.generate == 0) throw UsageError{"-p 0 and -n 0 leave nothing to run"};
@@ -388,7 +388,8 @@ Summary measure(const Options& o, const std::string& label, const Model& model,
     double cpu_seconds = 0;
     for (int run = 0; run < o.warmup + o.reps; run++) {
         const bool warm = run < o.warmup;
-        std::cerr << "bench: " << label << " " << kernels.name << " t=" << pool.size() << " "
+        if (o.verbose)
+            std::cerr << "bench: " << label << " " << kernels.name << " t=" << pool.size() << " "
                   << (test.generation ? "tg" : "pp") << test.tokens << " "
                   << (warm ? "warmup " : "rep ") << (warm ? run + 1 : run - o.warmup + 1) << "/"
                   << (warm ? o.warmup : o.reps) << "\n";
@@ -404,7 +405,7 @@ Summary measure(const Options& o, const std::string& label, const Model& model,
 void bench_model(const Options& o, size_t index, std::vector<Result>& results) {
     const ModelSpec& spec = o.models[index];
     const std::string label = model_label(spec);
-    std::cerr << "bench: loading " << label << "\n";
+    if (o.verbose) std::cerr << "bench: loading " << label << "\n";
     const std::unique_ptr<Model> model = build_model(spec);
     std::vector<Test> tests;
     if (o.prompt > 0)
@@ -605,13 +606,13 @@ int bench(const Options& o) {
     Bandwidth bw;
     bw.mib = o.bw_mib < 0 ? default_bandwidth_mib() : size_t(o.bw_mib);
     if (bw.mib > 0) {
-        std::cerr << "bench: measuring memory bandwidth (" << bw.mib << " MiB)\n";
+        if (o.verbose) std::cerr << "bench: measuring memory bandwidth (" << bw.mib << " MiB)\n";
         bw.gbs = measure_bandwidth(bw.mib, bw.in_process);
     }
     std::vector<Result> results;
     for (size_t i = 0; i < o.models.size(); i++) bench_model(o, i, results);
     if (bw.mib > 0) {  // again, in case other work on the machine held the first figure down
-        std::cerr << "bench: measuring memory bandwidth again\n";
+        if (o.verbose) std::cerr << "bench: measuring memory bandwidth again\n";
         bool in_process = false;
         bw.gbs = std::max(bw.gbs, measure_bandwidth(bw.mib, in_process));
         bw.in_process = bw.in_process || in_process;
@@ -638,6 +639,5 @@ int main(int argc, char** argv) {
                 return 0;
             }
             return bench(options);
-        },
-        " (see llamaport-bench --help)");
+        });
 }

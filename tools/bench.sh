@@ -1,36 +1,54 @@
 #!/bin/sh
-# Runs the standard benchmark set and writes the results to docs/benchmarks.md:
-# random-weight models of the TinyStories shapes 15M, 42M and 110M, each as fp32, Q8_0 and AQLM
-# 2x8 (random codes), with every kernel set this CPU runs, on 1 and 2 threads, tests pp 32 and
-# tg 128.
+# Runs the standard benchmark set and writes a report: random-weight models of the TinyStories
+# shapes 15M, 42M and 110M, each as fp32, Q8_0 and AQLM 2x8 (random codes), with every kernel set
+# this CPU runs, on 1 and 2 threads, tests pp 32 and tg 128. It takes about 10 minutes on a quiet
+# 2-core AVX2 machine (an estimate from the rates in docs/benchmarks.md; more kernel sets or a
+# busy machine take longer).
 #   tools/bench.sh [-b BUILD_DIR] [-r REPS] [-o OUT] [-z TOKENIZER]
 #     -b  build directory holding tools/llamaport-bench, -convert and -quantize (default
 #         build/release)
 #     -r  measured repetitions per test (default 3)
-#     -o  where to write the report (default docs/benchmarks.md)
+#     -o  where to write the report (default: a new file, docs/benchmarks-DATE-TIME.md; give
+#         -o docs/benchmarks.md to replace the committed report)
 #     -z  the 32000-token tokenizer.bin the AQLM files embed (default
 #         $LLAMAPORT_SHARED/models/tokenizer.bin, ../shared beside the source tree; without
 #         one the AQLM rows are left out)
 # Each model runs in its own llamaport-bench process so its peak RSS is its own. The model files
 # (0.1 to 0.45 GB each) go to a temporary directory that is removed afterwards.
+# Exit status: 0 written, 1 a missing tool or failed run, 2 bad arguments.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 build=build/release
 reps=3
-out=docs/benchmarks.md
+out=docs/benchmarks-$(date -u +%Y%m%d-%H%M%S).md
 tokenizer=${LLAMAPORT_SHARED:-$root/../shared}/models/tokenizer.bin
+tokenizer_given=
+usage_error() {
+    echo "bench.sh: $1 (see tools/bench.sh --help)" >&2
+    exit 2
+}
 while [ $# -gt 0 ]; do
     case $1 in
-        -b) build=${2:?-b needs a directory}; shift 2 ;;
-        -r) reps=${2:?-r needs a number}; shift 2 ;;
-        -o) out=${2:?-o needs a file}; shift 2 ;;
-        -z) tokenizer=${2:?-z needs a file}; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "bench.sh: unknown argument '$1' (see tools/bench.sh --help)" >&2; exit 2 ;;
+        -b | -r | -o | -z)
+            [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"
+            case $1 in
+                -b) build=$2 ;;
+                -r) reps=$2 ;;
+                -o) out=$2 ;;
+                -z) tokenizer=$2; tokenizer_given=1 ;;
+            esac
+            shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) usage_error "unknown argument '$1'" ;;
     esac
 done
+case $reps in '' | *[!0-9]* | 0) usage_error "-r: expected a whole number above 0, got '$reps'" ;; esac
+if [ -n "$tokenizer_given" ] && [ ! -f "$tokenizer" ]; then
+    echo "bench.sh: $tokenizer: no such file" >&2
+    exit 1
+fi
 bench=$build/tools/llamaport-bench
 convert=$build/tools/llamaport-convert
 quantize=$build/tools/llamaport-quantize

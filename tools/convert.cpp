@@ -234,11 +234,8 @@ int convert(const Options& o) {
     const std::string source = o.random_shape.empty() ? o.in : "random " + o.random_shape;
 
     std::unique_ptr<Tokenizer> tokenizer;
-    if (!o.tokenizer.empty())
-        tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_file(o.tokenizer, model->config.vocab_size));
-    else if (!model->vocab.empty())
-        tokenizer = std::make_unique<Tokenizer>(model->vocab.pieces, model->vocab.scores,
-                                                model->vocab.bos_id, model->vocab.eos_id);
+    if (!o.tokenizer.empty() || !model->vocab.empty())
+        tokenizer = std::make_unique<Tokenizer>(cli::tokenizer_for(*model, o.tokenizer));
 
     std::string bytes;
     std::string description;
@@ -280,6 +277,5 @@ int convert(const Options& o) {
 
 int main(int argc, char** argv) {
     return tools::run_tool(
-        "llamaport-convert", [&] { return convert(parse(argc, argv)); },
-        " (see llamaport-convert --help)");
+        "llamaport-convert", [&] { return convert(parse(argc, argv)); });
 }

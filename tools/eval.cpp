@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "common.hpp"
 #include "llamaport/eval.hpp"
 #include "llamaport/kernels.hpp"
@@ -105,7 +107,7 @@ Options parse(int argc, char** argv) {
 }
 
 Tokenizer load_tokenizer(const Options& o, const Model& reference, const Model& model) {
-    if (!o.tokenizer.empty()) return Tokenizer::from_file(o.tokenizer, reference.config.vocab_size);
+    if (!o.tokenizer.empty()) return cli::tokenizer_for(reference, o.tokenizer);
     for (const Model* m : {&reference, &model})
         if (m->tokenizer) return *m->tokenizer;
     throw Error("--text needs a tokenizer: give -z (neither model embeds one)");
@@ -189,6 +191,7 @@ int evaluate(const Options& o) {
     const size_t wanted = text.empty() ? size_t(o.tokens) : text.size() - 1;
 
     DivergenceMeter meter;
+    const bool terminal = isatty(2) == 1;  // a \r progress line only where it redraws
     Sampler sampler(rc.vocab_size, 1.0f, 1.0f, o.seed);
     std::vector<float> ref_logits(size_t(rc.vocab_size)), probs(size_t(rc.vocab_size));
     size_t text_pos = 0;
@@ -207,13 +210,13 @@ int evaluate(const Options& o) {
                 next = text[++text_pos];
             }
             meter.add(ref_logits.data(), model_run.forward(token, pos), size_t(rc.vocab_size), next);
-            if (meter.positions() % 256 == 0)
+            if (terminal && meter.positions() % 256 == 0)
                 std::cerr << "llamaport-eval: " << meter.positions() << "/" << wanted << " tokens\r" << std::flush;
             if (text.empty() && next == 1) break;  // the reference began a new story
             token = next;
         }
     }
-    std::cerr << "\n";
+    if (terminal) std::cerr << "\n";
     std::cout << std::setprecision(6) << "reference: " << o.reference << "\nmodel: " << o.model
               << "\ntokens: " << meter.positions() << "\nkl_divergence: " << meter.kl_divergence()
               << "\ntop1_agreement: " << meter.top1_agreement()
@@ -226,6 +229,5 @@ int evaluate(const Options& o) {
 
 int main(int argc, char** argv) {
     return tools::run_tool(
-        "llamaport-eval", [&] { return evaluate(parse(argc, argv)); },
-        " (see llamaport-eval --help)");
+        "llamaport-eval", [&] { return evaluate(parse(argc, argv)); });
 }

@@ -6,21 +6,38 @@
 #   tools/ppc-insncount.sh MODEL [PPC_BUILD_DIR] [TOKENS]
 # PPC_BUILD_DIR defaults to build/powerpc-g4 (cmake --workflow --preset powerpc-g4); the plugin
 # source is $LLAMAPORT_SHARED/tools/qemu-insncount.c (default ../shared).
+# Exit status: 0 done, 1 a missing file or a failed count, 2 bad arguments.
 set -eu
-model=${1:?usage: tools/ppc-insncount.sh MODEL [PPC_BUILD_DIR] [TOKENS]}
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+fail() { echo "ppc-insncount.sh: $1" >&2; exit "$2"; }
+case ${1:-} in
+    -h | --help) usage; exit 0 ;;
+    "") fail "no MODEL given (see tools/ppc-insncount.sh --help)" 2 ;;
+    -*) fail "unknown flag '$1' (see tools/ppc-insncount.sh --help)" 2 ;;
+esac
+[ $# -le 3 ] || fail "expected MODEL [PPC_BUILD_DIR] [TOKENS], got $# arguments (see tools/ppc-insncount.sh --help)" 2
+model=$1
 build=${2:-build/powerpc-g4}
 tokens=${3:-8}
+case $tokens in
+    '' | *[!0-9]* | 0) fail "TOKENS must be a whole number above 0, got '$tokens'" 2 ;;
+esac
 shared=${LLAMAPORT_SHARED:-$(cd "$(dirname "$0")/.." && pwd)/../shared}
 bench="$build/tools/llamaport-bench"
-[ -x "$bench" ] || { echo "ppc-insncount.sh: $bench not found: build the powerpc-g4 preset first" >&2; exit 1; }
+[ -f "$model" ] || fail "$model: no such file" 1
+[ -x "$bench" ] || fail "$bench not found: build the powerpc-g4 preset first" 1
+[ -f "$shared/tools/qemu-insncount.c" ] || fail "$shared/tools/qemu-insncount.c not found (set LLAMAPORT_SHARED)" 1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -shared -fPIC -O2 -o "$work/libinsncount.so" "$shared/tools/qemu-insncount.c"
 
 count() {  # kernel, generated tokens -> guest instructions of the whole run
-    qemu-ppc -cpu 7447 -L /usr/powerpc-linux-gnu -plugin "$work/libinsncount.so" \
+    n=$(qemu-ppc -cpu 7447 -L /usr/powerpc-linux-gnu -plugin "$work/libinsncount.so" \
         "$bench" -m "$model" -k "$1" -t 1 -p 0 -n "$2" -r 1 --warmup 0 --bw-mib 0 -o csv \
-        2>&1 >/dev/null | sed -n 's/^guest_insns //p'
+        2>"$work/stderr" >/dev/null; sed -n 's/^guest_insns //p' "$work/stderr")
+    [ -n "$n" ] && [ "$n" -gt 0 ] ||
+        fail "no instruction count from llamaport-bench -m $model -k $1: $(grep -v '^guest_insns' "$work/stderr" | tail -1)" 1
+    echo "$n"
 }
 
 weight_bytes=$(qemu-ppc -cpu 7447 -L /usr/powerpc-linux-gnu \

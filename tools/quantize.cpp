@@ -15,6 +15,7 @@
 #include "llamaport/gguf.hpp"
 #include "llamaport/kernels.hpp"
 #include "llamaport/model.hpp"
+#include "llamaport/system.hpp"
 #include "llamaport/threadpool.hpp"
 #include "llamaport/tokenizer.hpp"
 
@@ -194,14 +195,9 @@ int quantize(const Options& o) {
         if (matrix->type == WeightType::AQLM)
             throw Error(o.in + ": already AQLM (" + name +
                         "); quantize from the F32, F16 or Q8_0 model");
-    std::unique_ptr<Tokenizer> tokenizer;
-    if (!o.tokenizer.empty())
-        tokenizer = std::make_unique<Tokenizer>(Tokenizer::from_file(o.tokenizer, model->config.vocab_size));
-    else if (!model->vocab.empty())
-        tokenizer = std::make_unique<Tokenizer>(model->vocab.pieces, model->vocab.scores,
-                                                model->vocab.bos_id, model->vocab.eos_id);
-    else
+    if (o.tokenizer.empty() && model->vocab.empty())
         throw UsageError{o.in + ": a GGUF file carries its vocabulary; give the llama2.c tokenizer with -z"};
+    const Tokenizer tokenizer = cli::tokenizer_for(*model, o.tokenizer);
     {  // fail now, not after an hour of quantizing, when OUT cannot be written
         const std::string probe = o.out + ".partial";
         if (!std::ofstream(probe, std::ios::binary)) throw Error(o.out + ": cannot create file");
@@ -221,30 +217,30 @@ int quantize(const Options& o) {
             std::cerr << ": random codes";
         else
             std::cerr << ": rel. error " << fixed(r.relative_error, 4);
-        if (is_aqlm(o.type) && !o.random_codes) std::cerr << " after " << r.rounds << " rounds";
+        if (is_aqlm(o.type) && !o.random_codes)
+            std::cerr << " after " << r.rounds << (r.rounds == 1 ? " round" : " rounds");
         std::cerr << ", " << fixed(r.seconds, 1) << " s\n";
     };
     if (is_aqlm(o.type) && o.random_codes)
         randomize_layers_aqlm(*model, o.aqlm, report);
     else if (is_aqlm(o.type))
-        quantize_layers_aqlm(*model, calibrate(o, *model, *tokenizer), o.aqlm, &pool, report);
+        quantize_layers_aqlm(*model, calibrate(o, *model, tokenizer), o.aqlm, &pool, report);
     else if (o.type == "rtn-2bit")
         quantize_layers_rtn2(*model, o.rtn_group, report);
 
     GgufWriteOptions options;
     options.matrix_type = o.type == "rtn-2bit" ? WeightType::F32 : WeightType::Q8_0;
-    options.pieces = tokenizer->pieces();
-    options.scores = tokenizer->scores();
-    options.bos_id = tokenizer->bos_id();
-    options.eos_id = tokenizer->eos_id();
+    options.pieces = tokenizer.pieces();
+    options.scores = tokenizer.scores();
+    options.bos_id = tokenizer.bos_id();
+    options.eos_id = tokenizer.eos_id();
     std::vector<std::string> fallbacks;
     const std::string bytes = write_gguf_model(*model, options, &fallbacks);
     for (const std::string& name : fallbacks)
         std::cerr << "llamaport-quantize: " << name << " stays f32: its rows are not a multiple of 32\n";
     tools::write_file_atomically(o.out, bytes);
 
-    std::cerr << "llamaport-quantize: wrote " << o.out << ": " << bytes.size() << " bytes ("
-              << fixed(double(bytes.size()) / 1048576.0, 2) << " MiB), "
+    std::cerr << "llamaport-quantize: wrote " << o.out << ": " << size_text(bytes.size()) << ", "
               << fixed(8.0 * double(bytes.size()) / double(model->parameter_count()), 2)
               << " bits per parameter for the whole file";
     if (layer_bytes)
@@ -258,6 +254,5 @@ int quantize(const Options& o) {
 
 int main(int argc, char** argv) {
     return tools::run_tool(
-        "llamaport-quantize", [&] { return quantize(parse(argc, argv)); },
-        " (see llamaport-quantize --help)");
+        "llamaport-quantize", [&] { return quantize(parse(argc, argv)); });
 }

@@ -104,6 +104,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    return tools::run_tool("llamaport-tokenize", [&] { return run(argc, argv); },
-                           " (see llamaport-tokenize --help)");
+    return tools::run_tool("llamaport-tokenize", [&] { return run(argc, argv); });
 }

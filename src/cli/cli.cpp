@@ -1,15 +1,14 @@
 #include "cli.hpp"
 
 #include <chrono>
-#include <cmath>
-#include <cstdlib>
 #include <ctime>
 #include <iomanip>
 #include <iostream>
 #include <memory>
-#include <optional>
 #include <sstream>
 #include <string>
+
+#include <sys/stat.h>
 
 #include "llamaport/chat_template.hpp"
 #include "llamaport/error.hpp"
@@ -21,127 +20,176 @@
 #include "llamaport/threadpool.hpp"
 #include "llamaport/tokenizer.hpp"
 
+#ifndef LLAMAPORT_VERSION
+#define LLAMAPORT_VERSION "(version unknown: built without CMake)"
+#endif
+
 namespace llamaport::cli {
-namespace {
 
-const char* const usage_text =
-    "Usage: llamaport MODEL [options]\n"
-    "Runs a Llama-family model: llama2.c checkpoints (.bin, v0/v1/v2) or GGUF files.\n"
-    "Example: llamaport stories260K.bin -z tok512.bin -n 256 -i \"Once upon a time\"\n"
-    "\n"
-    "Options (the flags of llama2.c's run):\n"
-    "  -t FLOAT    temperature, >= 0; 0 is greedy (default 1.0)\n"
-    "  -p FLOAT    top-p (nucleus) sampling threshold in [0,1]; 0 or 1 disable it (default 0.9)\n"
-    "  -s INT      random seed, 0 = from the clock (default 0)\n"
-    "  -n INT      number of steps (positions) to run, 0 = the model's context (default 256)\n"
-    "  -i STRING   prompt (default empty)\n"
-    "  -z PATH     llama2.c tokenizer file (default tokenizer.bin; a GGUF model carries its own)\n"
-    "  -m MODE     generate or chat (default generate); chat reads turns from standard input\n"
-    "  -y STRING   system prompt in chat mode (default: asked on standard input)\n"
-    "  --chat-template NAME  chat format, overriding the one recognised in the model's\n"
-    "              tokenizer.chat_template (default without one: llama2-sys-bos, run.c's):\n"
-    "              chatml, llama2, llama2-sys, llama2-sys-bos, llama2-sys-strip, mistral-v1,\n"
-    "              mistral-v3, mistral-v3-tekken, mistral-v7, phi3, zephyr, llama3\n"
-    "Also:\n"
-    "  -c N            context length, overriding the model's (default: the model's; GGUF files\n"
-    "                  from llama.cpp's llama2c converter declare 128 whatever the model had)\n"
-    "  --kernel NAME   matmul kernels: auto, scalar, avx2, avx512, neon, altivec (default auto)\n"
-    "  --threads N     threads for matrix products (default: all hardware threads)\n"
-    "  -h, --help      this text\n"
-    "\n"
-    "The story goes to standard output; timing and a summary go to standard error.\n";
+volatile std::sig_atomic_t interrupted = 0;
 
-
-
-// The whole string must be the number.
-float parse_float(const std::string& flag, const std::string& text, const char* what) {
-    char* end = nullptr;
-    const double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !std::isfinite(v))
-        throw UsageError{flag + ": " + what + " must be a number, got '" + text + "'"};
-    return float(v);
-}
-
-long long parse_int(const std::string& flag, const std::string& text, long long min, long long max) {
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || errno == ERANGE || v < min || v > max)
-        throw UsageError{flag + ": expected a whole number in " + std::to_string(min) + ".." +
-                         std::to_string(max) + ", got '" + text + "'"};
-    return v;
-}
-
-}  // namespace
-
-std::optional<Options> parse_options(int argc, const char* const* argv) {
-    Options o;
-    if (argc < 2) throw UsageError{"no model given"};
-    int first_flag = 1;
-    const std::string first = argv[1];
-    if (first == "-h" || first == "--help") return std::nullopt;
-    if (first.empty() || first[0] != '-') {
-        o.model_path = first;
-        first_flag = 2;
-    }
-    for (int i = first_flag; i < argc; i += 2) {
-        const std::string flag = argv[i];
-        if (flag == "-h" || flag == "--help") return std::nullopt;
-        if (flag.size() < 2 || flag[0] != '-')
-            throw UsageError{"unexpected argument '" + flag + "' (flags come in pairs: -x VALUE)"};
-        static const char* const known[] = {"-t", "-p", "-s", "-n", "-i", "-z", "-m",
-                                            "-y", "-c", "--kernel", "--threads",
-                                            "--chat-template"};
-        bool is_known = false;
-        for (const char* k : known) is_known = is_known || flag == k;
-        if (!is_known) throw UsageError{"unknown flag '" + flag + "'"};
-        if (i + 1 >= argc) throw UsageError{flag + " needs a value"};
-        const std::string value = argv[i + 1];
-        if (flag == "-t") {
-            o.temperature = parse_float(flag, value, "temperature");
-            if (o.temperature < 0) throw UsageError{"-t: temperature must be >= 0, got " + value};
-        } else if (flag == "-p") {
-            o.top_p = parse_float(flag, value, "top-p");
-            if (o.top_p < 0 || o.top_p > 1) throw UsageError{"-p: top-p must be in [0,1], got " + value};
-        } else if (flag == "-s") {
-            o.seed = uint64_t(parse_int(flag, value, 0, INT64_MAX));
-        } else if (flag == "-n") {
-            o.steps = int(parse_int(flag, value, 0, INT32_MAX));
-            o.steps_given = true;
-        } else if (flag == "-i") {
-            o.prompt = value;
-        } else if (flag == "-z") {
-            o.tokenizer_path = value;
-            o.tokenizer_given = true;
-        } else if (flag == "-m") {
-            if (value != "generate" && value != "chat")
-                throw UsageError{"-m: mode must be generate or chat, got '" + value + "'"};
-            o.mode = value;
-        } else if (flag == "-y") {
-            o.system_prompt = value;
-        } else if (flag == "--chat-template") {
-            if (!ChatTemplate::from_name(value))
-                throw UsageError{"--chat-template: unknown template '" + value + "'"};
-            o.chat_template = value;
-        } else if (flag == "-c") {
-            o.context = int(parse_int(flag, value, 1, 1 << 20));
-        } else if (flag == "--kernel") {
-            o.kernel = value;
-        } else if (flag == "--threads") {
-            o.threads = int(parse_int(flag, value, 1, 1024));
-        }
-    }
-    if (o.model_path.empty()) throw UsageError{"no model given (the model path comes first)"};
-    return o;
+void install_interrupt_handler() {
+    struct sigaction action {};
+    action.sa_handler = [](int) { interrupted = 1; };
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;  // no SA_RESTART: a chat waiting for a line stops waiting
+    sigaction(SIGINT, &action, nullptr);
 }
 
 namespace {
+
+const char* const default_tokenizer = "tokenizer.bin";
+
+// Every flag once: how it reads its value, and its line in the usage text.
+struct Flag {
+    const char* name;
+    const char* value;  // what the value is, for the usage text
+    std::string (*help)();
+    void (*read)(Flags& flags, Options& o);
+};
+
+std::string chat_template_help() {
+    std::string names;
+    for (const std::string& name : ChatTemplate::names()) names += (names.empty() ? "" : ", ") + name;
+    return "chat format, overriding the one recognised in the model's\n"
+           "                  tokenizer.chat_template (without one: llama2-sys-bos, run.c's):\n"
+           "                  " + names;
+}
+
+std::string kernel_help() {
+    std::string names = "auto";
+    for (const std::string& name : kernel_set_names()) names += ", " + name;
+    return "matmul kernels: " + names + "\n                  (default auto: the best this CPU runs)";
+}
+
+const Flag flag_table[] = {
+    {"-t", "FLOAT", [] { return std::string("temperature, >= 0; 0 is greedy (default 1.0)"); },
+     [](Flags& f, Options& o) {
+         const std::string text = f.value();
+         o.temperature = parse_float("-t", text, "temperature");
+         if (o.temperature < 0) throw UsageError{"-t: temperature must be >= 0, got " + text};
+     }},
+    {"-p", "FLOAT",
+     [] { return std::string("top-p (nucleus) sampling threshold in [0,1]; 0 or 1 disable it (default 0.9)"); },
+     [](Flags& f, Options& o) {
+         const std::string text = f.value();
+         o.top_p = parse_float("-p", text, "top-p");
+         if (o.top_p < 0 || o.top_p > 1) throw UsageError{"-p: top-p must be in [0,1], got " + text};
+     }},
+    {"-s", "INT",
+     [] { return std::string("random seed, 0 = from the clock, printed in the summary (default 0)"); },
+     [](Flags& f, Options& o) { o.seed = uint64_t(f.number(0, INT64_MAX)); }},
+    {"-n", "INT",
+     [] {
+         return std::string("steps (positions) to run, 0 = the model's context; in chat, the most\n"
+                            "                  tokens per answer (default 256)");
+     },
+     [](Flags& f, Options& o) {
+         o.steps = int(f.number(0, INT32_MAX));
+         o.steps_given = true;
+     }},
+    {"-i", "STRING", [] { return std::string("prompt (default empty)"); },
+     [](Flags& f, Options& o) { o.prompt = f.value(); }},
+    {"-z", "PATH",
+     [] {
+         return std::string("llama2.c tokenizer file (default ") + default_tokenizer +
+                "; a GGUF model carries its own)";
+     },
+     [](Flags& f, Options& o) {
+         o.tokenizer_path = f.value();
+         if (o.tokenizer_path.empty()) throw UsageError{"-z: the tokenizer path is empty"};
+     }},
+    {"-m", "MODE",
+     [] { return std::string("generate or chat (default generate); chat reads one turn per line"); },
+     [](Flags& f, Options& o) {
+         o.mode = f.value();
+         if (o.mode != "generate" && o.mode != "chat")
+             throw UsageError{"-m: mode must be generate or chat, got '" + o.mode + "'"};
+     }},
+    {"-y", "STRING",
+     [] { return std::string("system prompt in chat mode (default: asked on a terminal, none on a pipe)"); },
+     [](Flags& f, Options& o) { o.system_prompt = f.value(); }},
+    {"--chat-template", "NAME", chat_template_help,
+     [](Flags& f, Options& o) {
+         o.chat_template = f.value();
+         if (!ChatTemplate::from_name(o.chat_template))
+             throw UsageError{"--chat-template: unknown template '" + o.chat_template + "'"};
+     }},
+    {"-c", "N",
+     [] {
+         return std::string("context length, overriding the model's (GGUF files from llama.cpp's\n"
+                            "                  llama2c converter declare 128 whatever the model had)");
+     },
+     [](Flags& f, Options& o) { o.context = int(f.number(1, 1 << 20)); }},
+    {"--kernel", "NAME", kernel_help, [](Flags& f, Options& o) { o.kernel = f.value(); }},
+    {"--threads", "N", [] { return std::string("threads for matrix products (default: all hardware threads)"); },
+     [](Flags& f, Options& o) { o.threads = int(f.number(1, 1024)); }},
+    {"--kv-type", "TYPE", [] { return std::string("KV cache values: f32 or f16, half the memory (default f32)"); },
+     [](Flags& f, Options& o) {
+         const std::string type = f.value();
+         if (type != "f32" && type != "f16")
+             throw UsageError{"--kv-type: expected f32 or f16, got '" + type + "'"};
+         o.kv_type = type == "f16" ? Transformer::KvType::f16 : Transformer::KvType::f32;
+     }},
+};
+
+std::string usage_text() {
+    std::ostringstream s;
+    s << "Usage: llamaport MODEL [options]\n"
+         "Runs a Llama-family model: llama2.c checkpoints (.bin, v0/v1/v2) or GGUF files.\n"
+         "Example: llamaport models/stories260K.bin -z models/tok512.bin -n 256 -i \"Once upon a time\"\n"
+         "\n"
+         "Options (run.c's, then llamaport's own; --flag=value works too):\n";
+    for (const Flag& f : flag_table) {
+        const std::string head = std::string(f.name) + " " + f.value;
+        s << "  " << std::left << std::setw(16) << head << f.help() << "\n";
+    }
+    s << "  -h, --help      this text\n"
+         "  --version       the version\n"
+         "\n"
+         "The story goes to standard output; timing and a summary go to standard error.\n"
+         "Exit status: 0 done, 1 bad input file or failed run, 2 bad flags, 130 interrupted.\n";
+    return s.str();
+}
+
+bool file_exists(const char* path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+std::string count(int n, const char* noun) {
+    return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
 
 std::string rate(int tokens, double seconds) {
     std::ostringstream s;
-    s << tokens << " tokens";
+    s << count(tokens, "token");
     if (tokens > 0 && seconds > 0) s << ", " << std::fixed << std::setprecision(1) << tokens / seconds << " tok/s";
     return s.str();
+}
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The model, with a progress line on a terminal once loading has taken a second.
+std::unique_ptr<Model> load(const Options& o, std::ostream& err, const Terminals& terminals) {
+    const Clock::time_point start = Clock::now();
+    LoadOptions load_options;
+    load_options.memory_limit = memory_budget();
+    bool shown = false;
+    if (terminals.error)
+        load_options.progress = [&](uint64_t done, uint64_t total) {
+            if (total == 0 || seconds_since(start) < 1.0) return;
+            err << "\rllamaport: loading, " << done * 100 / total << "% of " << size_text(total)
+                << std::flush;
+            shown = true;
+        };
+    std::unique_ptr<Model> model = load_model_file(o.model_path, load_options);
+    if (shown) err << "\n";
+    return model;
 }
 
 // The flag's template, else the one the model's template text is recognised as, else run.c's.
@@ -155,17 +203,28 @@ ChatTemplate chat_template_for(const Options& o, const Model& model, std::ostrea
     return fallback;
 }
 
-int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istream& in) {
+// -z's file; else the model's own vocabulary; else tokenizer.bin in this directory.
+Tokenizer load_tokenizer(const Options& o, const Model& model) {
+    std::string path = o.tokenizer_path;
+    if (path.empty() && !model.tokenizer && model.vocab.empty()) {
+        if (!file_exists(default_tokenizer))
+            throw Error(std::string("no ") + default_tokenizer + " here: give the tokenizer with -z (" +
+                        model.path + " is a llama2.c checkpoint, which carries none)");
+        path = default_tokenizer;
+    }
+    return tokenizer_for(model, path);
+}
+
+int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istream& in,
+              const Terminals& terminals) {
     const KernelSet* kernels;
     try {
         kernels = &select_kernels(o.kernel);
     } catch (const Error& e) {
         throw UsageError{std::string("--kernel: ") + e.what()};
     }
-    const auto load_start = std::chrono::steady_clock::now();
-    LoadOptions load_options;
-    load_options.memory_limit = memory_budget();
-    std::unique_ptr<Model> model = load_model_file(o.model_path, load_options);
+    const Clock::time_point load_start = Clock::now();
+    std::unique_ptr<Model> model = load(o, err, terminals);
     const Config& c = model->config;
     if (o.context) {
         // Rotary embeddings work at any position, so a longer context runs; whether the model
@@ -175,102 +234,147 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
                 << c.seq_len << " tokens " << escape_for_terminal(model->path) << " declares\n";
         model->config.seq_len = o.context;
     }
-    const std::shared_ptr<const Tokenizer> own_tokenizer =
-        model->tokenizer && !o.tokenizer_given
-            ? model->tokenizer
-            : std::make_shared<const Tokenizer>(Tokenizer::from_file(o.tokenizer_path, c.vocab_size));
-    const Tokenizer& tokenizer = *own_tokenizer;
-    const double load_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    const Tokenizer tokenizer = load_tokenizer(o, *model);
+    const double load_seconds = seconds_since(load_start);
 
-    // run.c's rule: 0 or more than the context means the whole context.
-    const int steps = o.steps == 0 || o.steps > c.seq_len ? c.seq_len : o.steps;
-    if (o.steps_given && o.steps > c.seq_len)
+    const bool chatting = o.mode == "chat";
+    // run.c's rule: 0 or more than the context means the whole context. A chat has the whole
+    // context, -n limits each answer.
+    const int steps = chatting || o.steps == 0 || o.steps > c.seq_len ? c.seq_len : o.steps;
+    if (!chatting && o.steps_given && o.steps > c.seq_len)
         err << "llamaport: -n " << o.steps << " is more than the model's context of " << c.seq_len
             << " tokens; running " << c.seq_len << "\n";
     const int threads = o.threads ? o.threads : ThreadPool::hardware_threads();
     ThreadPool pool(threads);
-    Transformer transformer(*model, *kernels, &pool, steps);
+    Transformer transformer(*model, *kernels, &pool, steps, Transformer::default_batch, o.kv_type);
     uint64_t seed = o.seed ? o.seed : uint64_t(std::time(nullptr));
     if (seed == 0) seed = 1;
     Sampler sampler(c.vocab_size, o.temperature, o.top_p, seed);
 
     TextOutput text;
-    auto print_piece = [&](int, std::string_view piece) {
-        out << text.push(piece) << std::flush;
+    // Control pieces (<s>, </s>) are never printed.
+    auto print_piece = [&](int token, std::string_view piece) {
+        if (interrupted) return false;
+        if (token != tokenizer.bos_id() && token != tokenizer.eos_id()) out << text.push(piece) << std::flush;
         return true;
     };
     GenerationStats stats;
-    if (o.mode == "generate") {
+    if (!chatting) {
         stats = generate(transformer, tokenizer, sampler, o.prompt ? *o.prompt : "", steps, print_piece);
         out << "\n" << std::flush;
         if (stats.prompt_tokens + stats.generated_tokens > 1)
             err << "achieved tok/s: " << std::fixed << std::setprecision(6)
                 << stats.achieved_tokens_per_second << "\n";
     } else {
+        // On a terminal as run.c: prompts on standard output, the system prompt asked. On a
+        // pipe: one turn per line, the prompts on standard error, so standard output holds the
+        // answers, one per line.
+        const bool piped = !terminals.input;
+        std::ostream& prompts = piped ? err : out;
+        bool answer_open = false;
         ChatCallbacks io;
         io.read_line = [&](const char* label, std::string& line) {
-            out << label << std::flush;
-            return bool(std::getline(in, line));
+            if (interrupted) return false;
+            prompts << label << std::flush;
+            if (!std::getline(in, line)) return false;
+            if (piped) prompts << escape_for_terminal(line) << "\n";  // the transcript shows the turn
+            return true;
         };
-        io.on_assistant_turn = [&] { out << "Assistant: " << std::flush; };
-        io.on_token = print_piece;
-        io.on_answer_end = [&] { out << "\n" << std::flush; };
-        io.on_context_full = [&](int positions) {
-            err << "llamaport: the context is full (" << positions << " of " << steps
-                << " tokens); the chat ends\n";
+        io.on_assistant_turn = [&] {
+            answer_open = true;
+            prompts << "Assistant: " << std::flush;
+        };
+        io.on_token = [&](int token, std::string_view piece) {
+            if (token == tokenizer.bos_id()) return false;  // the model starts anew: the answer ends
+            return print_piece(token, piece);
+        };
+        io.on_answer_end = [&] {
+            out << "\n" << std::flush;
+            answer_open = false;
+        };
+        io.on_context_full = [&](int) {
+            err << "llamaport: the context of " << steps << " positions is full; the chat ends here\n";
         };
         ChatSession::Settings settings;
         settings.chat_template = chat_template_for(o, *model, err);
         settings.end_of_turn = default_end_of_turn(tokenizer);
-        stats = chat(transformer, tokenizer, sampler, o.prompt ? &*o.prompt : nullptr,
-                     o.system_prompt ? &*o.system_prompt : nullptr,
+        settings.max_answer_tokens = o.steps;  // 0: until end of turn or a full context
+        const std::string no_system_prompt;
+        const std::string* system_prompt =
+            o.system_prompt ? &*o.system_prompt : piped ? &no_system_prompt : nullptr;
+        stats = chat(transformer, tokenizer, sampler, o.prompt ? &*o.prompt : nullptr, system_prompt,
                      special_token_encoder(tokenizer), settings, io);
-        out << "\n" << std::flush;
+        if (answer_open || !piped) out << "\n" << std::flush;
     }
     err << std::fixed << std::setprecision(2) << "llamaport: " << escape_for_terminal(model->path) << " | "
         << model->format << " | " << double(model->parameter_count()) / 1e6 << "M params, "
         << size_text(model->weight_bytes()) << " | kernel " << kernels->name << " | "
-        << pool.size() << (pool.size() == 1 ? " thread" : " threads") << "\n"
+        << count(pool.size(), "thread") << " | seed " << seed << "\n"
         << "llamaport: load " << std::setprecision(1) << load_seconds * 1000 << " ms | prompt "
         << rate(stats.prompt_tokens, stats.prompt_seconds) << " | generation "
         << rate(stats.generated_tokens, stats.generation_seconds) << "\n";
+    if (interrupted) {
+        err << "llamaport: interrupted\n";
+        return 130;
+    }
     return 0;
-}
-
-int report_usage_error(const UsageError& e, std::ostream& err) {
-    err << "llamaport: " << escape_for_terminal(e.message) << " (see llamaport --help)\n";
-    return 2;
 }
 
 }  // namespace
 
-int run_options(const Options& options, std::ostream& out, std::ostream& err, std::istream& in) {
-    try {
-        return run_model(options, out, err, in);
-    } catch (const UsageError& e) {
-        return report_usage_error(e, err);
-    } catch (const Error& e) {
-        err << "llamaport: " << escape_for_terminal(e.what()) << "\n";
-        return 1;
-    } catch (const std::bad_alloc&) {
-        err << "llamaport: out of memory\n";
-        return 1;
+Options parse_options(int argc, const char* const* argv) {
+    Options o;
+    Flags flags(argc, argv);
+    while (flags.next()) {
+        const std::string& a = flags.current();
+        if (a == "-h" || a == "--help") {
+            o.action = Options::Action::help;
+            return o;
+        }
+        if (a == "--version") {
+            o.action = Options::Action::version;
+            return o;
+        }
+        if (!flags.is_flag()) {
+            if (!o.model_path.empty())
+                throw UsageError{"unexpected argument '" + a + "' (the model is '" + o.model_path +
+                                 "'; flags come in pairs: -x VALUE)"};
+            o.model_path = a;
+            continue;
+        }
+        const Flag* flag = nullptr;
+        for (const Flag& f : flag_table)
+            if (a == f.name) flag = &f;
+        if (!flag) throw UsageError{"unknown flag '" + a + "'"};
+        flag->read(flags, o);
     }
+    if (o.model_path.empty()) throw UsageError{"no model given"};
+    return o;
 }
 
-int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err, std::istream& in) {
-    std::optional<Options> options;
-    try {
+int run_options(const Options& options, std::ostream& out, std::ostream& err, std::istream& in,
+                const Terminals& terminals) {
+    return run_command("llamaport", err, [&] { return run_model(options, out, err, in, terminals); });
+}
+
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err, std::istream& in,
+        const Terminals& terminals) {
+    if (argc < 2) {
+        err << usage_text();
+        return 2;
+    }
+    Options options;
+    const int status = run_command("llamaport", err, [&] {
         options = parse_options(argc, argv);
-    } catch (const UsageError& e) {
-        return report_usage_error(e, err);
-    }
-    if (!options) {
-        out << usage_text;
         return 0;
+    });
+    if (status != 0) return status;
+    switch (options.action) {
+    case Options::Action::help: out << usage_text(); return 0;
+    case Options::Action::version: out << "llamaport " << LLAMAPORT_VERSION << "\n"; return 0;
+    case Options::Action::run: break;
     }
-    return run_options(*options, out, err, in);
+    return run_options(options, out, err, in, terminals);
 }
 
 }  // namespace llamaport::cli

@@ -1,5 +1,6 @@
-// Internal: the model file formats, each in its own file. load_model() (model.cpp) detects the
-// format from the first bytes and hands the model (blob already attached) to one of these.
+// Internal: the model file formats, each in its own file. load_model() (model.cpp) asks
+// file_kind() (file_kind.cpp, the one place that reads magic bytes) what the file is and hands
+// the model (blob already attached) to one of these.
 #pragma once
 
 #include <cstdint>
@@ -15,11 +16,9 @@
 namespace llamaport {
 
 // llama2.c checkpoints: legacy v0 (no magic) and the "ak42" versions 1 (fp32) and 2 (Q8_0).
-bool looks_like_llama2c_versioned(const Blob& blob);
 void load_llama2c(Model& model, const LoadOptions& options);
 
 // GGUF (llama.cpp): magic "GGUF".
-bool looks_like_gguf(const Blob& blob);
 void load_gguf(Model& model, const LoadOptions& options);
 
 // Checks shared by every format: values in range, heads dividing dim, and so on. Throws Error

@@ -345,10 +345,6 @@ Matrix read_matrix(Model& model, WeightReader& reader, const GgufFile& file, con
 
 }  // namespace
 
-bool looks_like_gguf(const Blob& blob) {
-    return blob.size() >= 4 && std::memcmp(blob.data(), "GGUF", 4) == 0;
-}
-
 void load_gguf(Model& model, const LoadOptions& options) {
     const GgufFile file(model.blob->data(), model.blob->size(), model.path);
     const Metadata meta(file);

@@ -6,6 +6,7 @@
 
 #include "formats.hpp"
 #include "llama2c_layout.hpp"
+#include "llamaport/file_kind.hpp"
 #include "llamaport/error.hpp"
 
 namespace llamaport {
@@ -31,7 +32,7 @@ Header read_header(const Blob& blob) {
     const std::string& file = blob.name();
     const uint8_t* p = blob.data();
     Header h;
-    if (looks_like_llama2c_versioned(blob)) {
+    if (file_kind(blob) == FileKind::llama2c) {
         h.order = read_u32(p, ByteOrder::Little) == llama2c_magic ? ByteOrder::Little
                                                                    : ByteOrder::Big;
         h.version = read_i32(p + 4, h.order);
@@ -104,11 +105,6 @@ Matrix read_q8_groups(Model& model, const Header& h, size_t offset, size_t rows,
 }
 
 }  // namespace
-
-bool looks_like_llama2c_versioned(const Blob& blob) {
-    return blob.size() >= 8 && (read_u32(blob.data(), ByteOrder::Little) == llama2c_magic ||
-                                read_u32(blob.data(), ByteOrder::Big) == llama2c_magic);
-}
 
 void load_llama2c(Model& model, const LoadOptions& options) {
     const Blob& blob = *model.blob;

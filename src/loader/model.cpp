@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "formats.hpp"
+#include "llamaport/file_kind.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/system.hpp"
 
@@ -108,10 +109,18 @@ std::unique_ptr<Model> load_model(std::unique_ptr<Blob> blob, const LoadOptions&
     if (options.memory_limit && model->blob->size() > options.memory_limit)
         throw Error(model->path + ": the file is " + size_text(model->blob->size()) +
                     ", more than the " + size_text(options.memory_limit) + " available");
-    if (looks_like_gguf(*model->blob))
-        load_gguf(*model, options);
-    else
-        load_llama2c(*model, options);
+    const FileKind kind = file_kind(*model->blob);
+    switch (kind) {
+    case FileKind::gguf: load_gguf(*model, options); break;
+    case FileKind::llama2c:
+    case FileKind::llama2c_v0:
+    case FileKind::unknown: load_llama2c(*model, options); break;
+    case FileKind::llama2c_tokenizer:
+        throw Error(model->path + ": this is " + file_kind_name(kind) + ", not a model");
+    default:
+        throw Error(model->path + ": this is " + file_kind_name(kind) +
+                    "; llamaport reads llama2.c .bin and GGUF");
+    }
     return model;
 }
 

@@ -74,9 +74,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         fuzz::check(fuzz::terminal_safe(message), "a usage error is terminal-safe");
         return 0;
     }
-    if (!options) return 0;  // --help
+    if (options->action != cli::Options::Action::run) return 0;  // --help, --version
     options->model_path = files.model;
-    if (options->tokenizer_given) options->tokenizer_path = files.tokenizer;
+    if (!options->tokenizer_path.empty()) options->tokenizer_path = files.tokenizer;
     options->steps = std::min(options->steps, 24);
     options->context = std::min(options->context, 64);
     options->threads = std::min(options->threads, 2);
