@@ -77,6 +77,9 @@ GenerationStats generate(Transformer& transformer, const Tokenizer& tokenizer, S
 }
 
 ChatEncoder special_token_encoder(const Tokenizer& tokenizer) {
+    // Vocabularies that mark their special tokens find them themselves.
+    if (tokenizer.kind() != Tokenizer::Kind::llama2c)
+        return [&tokenizer](const std::string& text, bool bos) { return tokenizer.encode(text, bos, false, true); };
     std::vector<std::pair<std::string, int>> specials = {{"<s>", tokenizer.bos_id()},
                                                          {"</s>", tokenizer.eos_id()}};
     const std::vector<std::string>& pieces = tokenizer.pieces();
@@ -112,6 +115,7 @@ ChatEncoder special_token_encoder(const Tokenizer& tokenizer) {
 }
 
 std::vector<int> default_end_of_turn(const Tokenizer& tokenizer) {
+    if (tokenizer.kind() != Tokenizer::Kind::llama2c) return tokenizer.end_of_turn_ids();
     std::vector<int> ids = {tokenizer.eos_id()};
     for (const char* marker : {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>", "<|end_of_text|>"}) {
         const auto& pieces = tokenizer.pieces();
