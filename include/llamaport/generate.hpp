@@ -36,15 +36,15 @@ GenerationStats generate(Transformer& transformer, const Tokenizer& tokenizer, S
 // special tokens, the rest is encoded as ordinary text; BOS in front when asked.
 using ChatEncoder = std::function<std::vector<int>(const std::string& text, bool bos)>;
 
-// The tokenizer's own encoding with special tokens parsed (as llama.cpp tokenizes a chat). A
-// llama2.c vocabulary has no special tokens of its own: there "<s>" and "</s>" stand for BOS and
-// EOS, every piece spelled "<|...|>" for itself, and each stretch of text between them is
-// encoded with run.c's rules (dummy space in front included, as llama.cpp does after a special
-// token). Keeps a reference to the tokenizer.
+// The tokenizer's own special-token parsing for GGUF and tokenizer.json vocabularies. For a
+// llama2.c vocabulary, which has none: "<s>" and "</s>" stand for BOS and EOS, every piece
+// spelled "<|...|>" for itself, and each stretch of text between them is encoded with run.c's
+// rules (dummy space in front included, as llama.cpp does after a special token). Keeps a
+// reference to the tokenizer.
 ChatEncoder special_token_encoder(const Tokenizer& tokenizer);
-// The tokens that end an answer: the tokenizer's end-of-turn ids (EOS, EOT, …); for a llama2.c
-// vocabulary EOS and the pieces of the common templates' end markers (<|eot_id|>, <|im_end|>,
-// <|end|>, <|endoftext|>, <|end_of_text|>) it has.
+// The tokens that end an answer: the tokenizer's end-of-turn ids; for a llama2.c vocabulary, EOS
+// and the pieces of the common templates' end markers (<|eot_id|>, <|im_end|>, <|end|>,
+// <|endoftext|>, <|end_of_text|>) the vocabulary has.
 std::vector<int> default_end_of_turn(const Tokenizer& tokenizer);
 
 // A conversation with a model that keeps its KV cache across turns: each turn feeds only its
