@@ -16,7 +16,8 @@
 //   README there: F16 0.0004 from F32, BF16 0.003, Q8_0 0.0095, Q6_K 0.026, ...): a block read
 //   wrongly moves the logits by that much or more.
 // - K-quant files (Q8_K inputs: int8 blocks of 256 at an fp32 scale) behave as Q8_0 does: measured
-//   4.4e-3 for Q6_K.
+//   4.4e-3 for Q6_K, 5.2e-3 Q5_K_M, 4.6e-3 Q4_K_M (4.4e-3 with Llama 3.1's rope), 5.6e-3 Q3_K_M,
+//   4.9e-3 Q2_K: all far below the distances between the K-quant mixes.
 // - The legacy 32-value types pair their blocks with Q8_0 inputs (Q4_0, Q5_0) or Q8_1 (Q4_1,
 //   Q5_1, whose minimum meets the input's fp16 sum term), as llama.cpp's x86 backend does, and
 //   measured 3.0e-3, 4.3e-3, 3.0e-3 and 4.9e-3 on every set (the products are bit-identical
@@ -69,6 +70,11 @@ const TypeCase cases[] = {
     {"mini-Q4_1", 9e-3, true},
     {"mini-Q5_0", 6e-3, true},
     {"mini-Q5_1", 1e-2, true},
+    {"mini-Q5_K_M", 1e-2, false},  // greedy parts from llama.cpp at token 17, Q2_K at 9
+    {"mini-Q4_K_M", 9e-3, true},
+    {"mini3-Q4_K_M", 9e-3, true},
+    {"mini-Q3_K_M", 1.2e-2, true},
+    {"mini-Q2_K", 1e-2, false},
 };
 
 std::string types_path(const std::string& name) { return reference_path("gguf-types/" + name); }
@@ -123,7 +129,7 @@ TEST_CASE("every GGUF type gives llama.cpp's logits within its tolerance", "[ggu
     }
 }
 
-TEST_CASE("F32, F16 and Q8_0 files continue greedily as llama.cpp does", "[gguf][models]") {
+TEST_CASE("F32, F16, Q8_0 and K-quant files continue greedily as llama.cpp does", "[gguf][models]") {
     const std::vector<int> ids = parse_ids(read_file(types_path("seq64.ids")));
     for (const TypeCase& c : cases) {
         if (!c.greedy) continue;

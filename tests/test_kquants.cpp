@@ -25,6 +25,10 @@
 #include "llamaport/error.hpp"
 #include "llamaport/kernels.hpp"
 #include "loader/fp16.hpp"
+#include "types/q2_k.hpp"
+#include "types/q3_k.hpp"
+#include "types/q4_k.hpp"
+#include "types/q5_k.hpp"
 #include "types/q6_k.hpp"
 
 using namespace llamaport;
@@ -44,6 +48,10 @@ struct KType {
 const std::vector<KType>& k_types() {
     static const std::vector<KType> all = {
         {WeightType::Q6_K, types::Q6K::bytes, types::Q6K::unpack, types::Q6K::offset, {{208, 2}}},
+        {WeightType::Q4_K, types::Q4K::bytes, types::Q4K::unpack, 0, {{0, 2}, {2, 2}}},
+        {WeightType::Q5_K, types::Q5K::bytes, types::Q5K::unpack, 0, {{0, 2}, {2, 2}}},
+        {WeightType::Q3_K, types::Q3K::bytes, types::Q3K::unpack, types::Q3K::offset, {{108, 2}}},
+        {WeightType::Q2_K, types::Q2K::bytes, types::Q2K::unpack, 0, {{80, 2}, {82, 2}}},
     };
     return all;
 }
@@ -109,6 +117,83 @@ TEST_CASE("Q6_K dequantizes each value from its bits, group scale and d", "[kern
     CHECK(s[128] == 5 - 32);
     CHECK(s[96] == 48 - 32);
     CHECK(s[1] == -32);
+}
+
+// Q4_K's and Q5_K's 12 bytes of 6-bit scales and mins, packed as ggml's get_scale_min_k4 reads them.
+void pack_scale_mins(uint8_t* s, const int* scale, const int* min) {
+    for (size_t j = 0; j < 4; j++) {
+        s[j] = uint8_t(scale[j] | (scale[j + 4] >> 4) << 6);
+        s[j + 4] = uint8_t(min[j] | (min[j + 4] >> 4) << 6);
+        s[j + 8] = uint8_t((scale[j + 4] & 0xF) | (min[j + 4] & 0xF) << 4);
+    }
+}
+
+TEST_CASE("Q4_K and Q5_K dequantize each value from its bits, group scale and min",
+          "[kernels][kquants]") {
+    // Values, scales and mins that differ from group to group; d = 0.25, dmin = 0.5 keep every
+    // value exact in fp32.
+    int scale[8], min[8];
+    for (int j = 0; j < 8; j++) {
+        scale[j] = (j * 7 + 3) % 64;
+        min[j] = (j * 11 + 5) % 64;
+    }
+    for (bool five : {false, true}) {
+        std::vector<uint8_t> block(five ? 176 : 144, 0);
+        auto v = [five](size_t i) { return int((i * 13 + 7) % (five ? 32 : 16)); };
+        const size_t qs = five ? 48 : 16;
+        for (size_t c = 0; c < 4; c++)
+            for (size_t l = 0; l < 32; l++) {
+                block[qs + 32 * c + l] = uint8_t((v(64 * c + l) & 0xF) | (v(64 * c + 32 + l) & 0xF) << 4);
+                if (five)
+                    block[16 + l] |= uint8_t((v(64 * c + l) >> 4) << (2 * c) |
+                                             (v(64 * c + 32 + l) >> 4) << (2 * c + 1));
+            }
+        pack_scale_mins(&block[4], scale, min);
+        put_half(&block[0], 0.25f);
+        put_half(&block[2], 0.5f);
+        const auto got = dequantize(five ? WeightType::Q5_K : WeightType::Q4_K, block, 256);
+        for (size_t i = 0; i < 256; i++) {
+            INFO((five ? "Q5_K" : "Q4_K") << " value " << i);
+            CHECK(got[i] == 0.25f * float(scale[i / 32]) * float(v(i)) - 0.5f * float(min[i / 32]));
+        }
+    }
+}
+
+TEST_CASE("Q3_K and Q2_K dequantize each value from its bits and group scale",
+          "[kernels][kquants]") {
+    // Q3_K: three-bit v (value v - 4), the low two bits at bits 2k of qs[32n + l], the third at
+    // bit 4n + k of hmask[l]; 6-bit scales minus 32 split into nibbles and 2-bit pairs.
+    std::vector<uint8_t> q3(110, 0);
+    auto v3 = [](size_t i) { return int((i * 3 + 2) % 8); };
+    auto s3 = [](size_t j) { return int((j * 29 + 9) % 64); };
+    for (size_t i = 0; i < 256; i++) {
+        const size_t n = i / 128, k = i % 128 / 32, l = i % 32;
+        q3[32 + 32 * n + l] |= uint8_t((v3(i) & 3) << (2 * k));
+        q3[l] |= uint8_t((v3(i) >> 2) << (4 * n + k));
+    }
+    for (size_t j = 0; j < 16; j++) {
+        q3[96 + j % 8] |= uint8_t((s3(j) & 0xF) << (4 * (j / 8)));
+        q3[104 + j % 4] |= uint8_t((s3(j) >> 4) << (2 * (j / 4)));
+    }
+    put_half(&q3[108], 0.5f);
+    const auto got3 = dequantize(WeightType::Q3_K, q3, 256);
+    for (size_t i = 0; i < 256; i++) {
+        INFO("Q3_K value " << i);
+        CHECK(got3[i] == 0.5f * float(s3(i / 16) - 32) * float(v3(i) - 4));
+    }
+    // Q2_K: two-bit v at bits 2k of qs[32n + l]; scale low nibble, min high nibble per 16.
+    std::vector<uint8_t> q2(84, 0);
+    auto v2 = [](size_t i) { return int((i * 3 + 1) % 4); };
+    for (size_t i = 0; i < 256; i++) q2[16 + 32 * (i / 128) + i % 32] |= uint8_t(v2(i) << (2 * (i % 128 / 32)));
+    for (size_t g = 0; g < 16; g++) q2[g] = uint8_t((g * 3 + 1) % 16 | ((g * 7 + 2) % 16) << 4);
+    put_half(&q2[80], 0.25f);
+    put_half(&q2[82], 0.5f);
+    const auto got2 = dequantize(WeightType::Q2_K, q2, 256);
+    for (size_t i = 0; i < 256; i++) {
+        const size_t g = i / 16;
+        INFO("Q2_K value " << i);
+        CHECK(got2[i] == 0.25f * float((g * 3 + 1) % 16) * float(v2(i)) - 0.5f * float((g * 7 + 2) % 16));
+    }
 }
 
 TEST_CASE("K-quant rows must be whole blocks of 256", "[kernels][kquants]") {

@@ -26,8 +26,12 @@ enum class WeightType : uint8_t {
     Q5_1,       // the same with an fp16 minimum
     IQ4_NL,     // 4-bit indices into a non-linear table of levels, an fp16 scale
     Q6_K,       // ggml: 256 values of 6 bits, an int8 scale per 16, one fp16 factor
+    Q4_K,       // ggml: 256 values of 4 bits, 6-bit scale and min per 32, fp16 d and dmin
+    Q5_K,       // ggml: Q4_K with 5-bit values
+    Q3_K,       // ggml: 256 values of 3 bits, a 6-bit scale per 16, one fp16 factor
+    Q2_K,       // ggml: 256 values of 2 bits, 4-bit scale and min per 16, fp16 d and dmin
 };
-constexpr size_t weight_type_count = 13;
+constexpr size_t weight_type_count = 17;
 
 // What the products of a weight type read for each input column, prepared from the fp32 input
 // once per input and matrix kind: the input itself, int8 blocks at a scale, or AQLM's tables.

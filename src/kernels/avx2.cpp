@@ -21,6 +21,11 @@
 #include "types/q4_1.hpp"
 #include "types/q5_0.hpp"
 #include "types/q5_1.hpp"
+#include "types/q2_k.hpp"
+#include "types/q3_k.hpp"
+#include "types/q4_k.hpp"
+#include "types/q5_k.hpp"
+#include "types/q6_k.hpp"
 #include "x86_intrinsics.hpp"
 
 namespace llamaport::kernels {
@@ -438,6 +443,150 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
     lanes_product<Q8Lanes<Q8_0Blocks, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
+// --- K-quants (Q2_K ... Q6_K) against Q8_K --------------------------------------------------------
+
+// A K-quant block decoded once for all the input columns: 8 chunks of 32 unsigned values (at
+// most 63), chunk k's two group scales as int16 (8 lanes each), all 16 scales and mins as int16.
+struct KDecoded {
+    __m256i u[8], chunk_scale[8], scales, mins;
+    float d, dmin;
+};
+
+// chunk_scale from the 16 scales as int16: chunk k takes int32 lane k (scales 2k and 2k + 1)
+// into every lane, then scale 2k into the low half and 2k + 1 into the high half.
+void spread_scales(KDecoded& out) {
+    const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
+                                          2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    #pragma GCC unroll 8
+    for (int k = 0; k < 8; k++)
+        out.chunk_scale[k] = _mm256_shuffle_epi8(
+            _mm256_permutevar8x32_epi32(out.scales, _mm256_set1_epi32(k)), pick);
+}
+
+// Any K-quant type through its reference unpacking.
+template <class T>
+struct KUnpacked {
+    static void decode(const uint8_t* block, KDecoded& out) {
+        types::KBlock b;
+        T::unpack(block, b);
+        alignas(32) int16_t scales[16], mins[16];
+        for (size_t g = 0; g < 16; g++) {
+            scales[g] = int16_t(b.scale[g]);
+            mins[g] = int16_t(b.min[g]);
+        }
+        for (size_t k = 0; k < 8; k++) out.u[k] = load32(b.u + 32 * k);
+        out.scales = _mm256_load_si256(reinterpret_cast<const __m256i*>(scales));
+        out.mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
+        out.d = b.d;
+        out.dmin = b.dmin;
+    }
+};
+
+struct Q4KDecode {
+    static void decode(const uint8_t* block, KDecoded& out) {
+        const __m256i low4 = _mm256_set1_epi8(0xF);
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            const __m256i q = load32(block + types::Q4K::qs + 32 * c);
+            out.u[2 * c] = _mm256_and_si256(q, low4);
+            out.u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        }
+        types::KBlock b;  // only its scales and mins: 8 byte operations each
+        types::k_unpack_scale_mins(block + types::Q4K::scales, b);
+        alignas(32) int16_t scales[16], mins[16];
+        for (size_t g = 0; g < 16; g++) {
+            scales[g] = int16_t(b.scale[g]);
+            mins[g] = int16_t(b.min[g]);
+        }
+        out.scales = _mm256_load_si256(reinterpret_cast<const __m256i*>(scales));
+        out.mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
+        out.d = fp16_to_fp32(load_u16(block + types::Q4K::d));
+        out.dmin = fp16_to_fp32(load_u16(block + types::Q4K::dmin));
+    }
+};
+
+struct Q6KDecode {
+    static void decode(const uint8_t* block, KDecoded& out) {
+        const __m256i low4 = _mm256_set1_epi8(0xF), low2 = _mm256_set1_epi8(3);
+        #pragma GCC unroll 2
+        for (int half = 0; half < 2; half++) {
+            const __m256i ql0 = load32(block + types::Q6K::ql + 64 * half);
+            const __m256i ql1 = load32(block + types::Q6K::ql + 64 * half + 32);
+            const __m256i qh = load32(block + types::Q6K::qh + 32 * half);
+            auto high = [&](int k) {
+                return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), low2), 4);
+            };
+            out.u[4 * half] = _mm256_or_si256(_mm256_and_si256(ql0, low4), high(0));
+            out.u[4 * half + 1] = _mm256_or_si256(_mm256_and_si256(ql1, low4), high(1));
+            out.u[4 * half + 2] =
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), high(2));
+            out.u[4 * half + 3] =
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high(3));
+        }
+        out.scales = _mm256_cvtepi8_epi16(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + types::Q6K::scales)));
+        out.mins = _mm256_setzero_si256();
+        out.d = fp16_to_fp32(load_u16(block + types::Q6K::d));
+        out.dmin = 0.0f;
+    }
+};
+
+int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// One row at a time, for up to 4 input columns: each block decoded once, then per column the
+// exact integer sums (maddubs of u <= 63 and x in [-127, 127] never saturates) and the
+// reference's float steps (KAccumulator), so every result is the scalar set's bit for bit.
+template <class T, class Decode>
+struct KLanes {
+    static constexpr size_t lanes = 1, columns = 4;
+    static constexpr bool striped = false;
+    template <size_t N>
+    static void rows(float* y, size_t, size_t y_column_stride, const uint8_t* w, size_t,
+                     const Matrix& m, const uint8_t* x, size_t x_column_stride) {
+        types::KAccumulator acc[N];
+        KDecoded b;
+        const size_t blocks = m.cols / types::k_values;
+        for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
+            prefetch(w);
+            Decode::decode(w, b);
+            spread_scales(b);
+            #pragma GCC unroll 4
+            for (size_t c = 0; c < N; c++) {
+                const uint8_t* xb = x + c * x_column_stride;
+                const int8_t* q = types::q8_k_values_of(xb);
+                __m256i sum = _mm256_setzero_si256();
+                #pragma GCC unroll 8
+                for (int k = 0; k < 8; k++) {
+                    const __m256i p = _mm256_maddubs_epi16(b.u[k], load32(reinterpret_cast<const uint8_t*>(q) + 32 * k));
+                    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
+                }
+                const __m256i bsums = load32(xb + types::q8_k_bsums_offset);
+                int32_t isum = hsum_epi32(sum), msum = 0;
+                if (T::offset) isum -= T::offset * hsum_epi32(_mm256_madd_epi16(b.scales, bsums));
+                if (T::has_min) msum = hsum_epi32(_mm256_madd_epi16(b.mins, bsums));
+                acc[c].add(types::q8_k_scale(xb), b.d, b.dmin, isum, msum);
+            }
+        }
+        for (size_t c = 0; c < N; c++) y[c * y_column_stride] = acc[c].result();
+    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        float y;
+        rows<1>(&y, 0, 0, w, 0, m, x, 0);
+        return y;
+    }
+};
+
+template <class T, class Decode = KUnpacked<T>>
+void product_k(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+               size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<KLanes<T, Decode>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+}
+
 // Group sizes of whole 32-byte chunks; the common ones unrolled. Others take the reference.
 void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                   size_t columns, size_t row_begin, size_t row_end) {
@@ -729,6 +878,11 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q5_0)] = product_legacy<Q5_0Values>;
     set.product[size_t(WeightType::Q5_1)] = product_legacy<Q5_1Values>;
     set.product[size_t(WeightType::IQ4_NL)] = product_legacy<IQ4_NLValues>;
+    set.product[size_t(WeightType::Q6_K)] = product_k<types::Q6K, Q6KDecode>;
+    set.product[size_t(WeightType::Q4_K)] = product_k<types::Q4K, Q4KDecode>;
+    set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;
+    set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K>;
+    set.product[size_t(WeightType::Q2_K)] = product_k<types::Q2K>;
     set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
     set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1;

@@ -70,6 +70,19 @@ struct KBlock {
     float d, dmin;  // dmin 0 for the types without mins
 };
 
+// Q4_K's and Q5_K's 6-bit scale and min of each group of 32, packed in 12 bytes (ggml's
+// get_scale_min_k4): groups j < 4 in the low 6 bits of bytes j and j + 4; groups j >= 4 take
+// their low 4 bits from byte j + 4 (scale low nibble, min high nibble) and their top 2 bits from
+// the top bits of bytes j - 4 (scale) and j (min). Each applies to both groups of 16 within.
+inline void k_unpack_scale_mins(const uint8_t* s, KBlock& out) {
+    for (size_t j = 0; j < 8; j++) {
+        const int scale = j < 4 ? s[j] & 63 : (s[j + 4] & 0xF) | (s[j - 4] >> 6) << 4;
+        const int min = j < 4 ? s[j + 4] & 63 : (s[j + 4] >> 4) | (s[j] >> 6) << 4;
+        out.scale[2 * j] = out.scale[2 * j + 1] = scale;
+        out.min[2 * j] = out.min[2 * j + 1] = min;
+    }
+}
+
 // A K-quant type T provides: bytes (per block), offset, has_min, and
 // static void unpack(const uint8_t* block, KBlock& out).
 template <class T>

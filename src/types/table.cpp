@@ -13,6 +13,10 @@
 #include "types/q5_1.hpp"
 #include "types/q8_0.hpp"
 #include "types/q8_g.hpp"
+#include "types/q2_k.hpp"
+#include "types/q3_k.hpp"
+#include "types/q4_k.hpp"
+#include "types/q5_k.hpp"
 #include "types/q6_k.hpp"
 
 namespace llamaport {
@@ -33,6 +37,10 @@ const WeightTypeInfo* const weight_types[] = {
     &types::q5_1_type,
     &types::iq4_nl_type,
     &types::q6_k_type,
+    &types::q4_k_type,
+    &types::q5_k_type,
+    &types::q3_k_type,
+    &types::q2_k_type,
 };
 static_assert(sizeof weight_types / sizeof weight_types[0] == weight_type_count,
               "one row per WeightType");
