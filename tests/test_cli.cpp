@@ -170,7 +170,9 @@ TEST_CASE("the summary names model, format, kernel and rates", "[cli]") {
 TEST_CASE("the same seed gives the same story; chat reads turns from standard input", "[cli]") {
     const CliResult a = tiny({"-s", "77", "-n", "20"}), b = tiny({"-s", "77", "-n", "20"});
     CHECK(a.status == 0);
+    CHECK(a.out.size() > 1);  // text, not only the final newline
     CHECK(a.out == b.out);
+    CHECK(tiny({"-s", "78", "-n", "20"}).out != a.out);
     const CliResult chat = tiny({"-m", "chat", "-n", "32", "-s", "3"}, "\nhi\nyo\n");
     CHECK(chat.status == 0);
     CHECK_THAT(chat.out, Catch::StartsWith("Enter system prompt (optional): User: Assistant: "));

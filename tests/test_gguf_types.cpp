@@ -67,16 +67,16 @@ const TypeCase cases[] = {
     {"mini-BF16", 2e-3, false},
     {"mini-Q8_0", 8e-3, true},
     {"mini-Q6_K", 9e-3, true},
-    {"mini-Q4_0", 6e-3, true},
-    {"mini-Q4_1", 9e-3, true},
-    {"mini-Q5_0", 6e-3, true},
-    {"mini-Q5_1", 1e-2, true},
-    {"mini-IQ4_NL", 6e-3, true},
     {"mini-Q5_K_M", 1e-2, false},  // greedy parts from llama.cpp at token 17, Q2_K at 9
     {"mini-Q4_K_M", 9e-3, true},
     {"mini3-Q4_K_M", 9e-3, true},
     {"mini-Q3_K_M", 1.2e-2, true},
     {"mini-Q2_K", 1e-2, false},
+    {"mini-Q4_0", 6e-3, true},
+    {"mini-Q4_1", 9e-3, true},
+    {"mini-Q5_0", 6e-3, true},
+    {"mini-Q5_1", 1e-2, true},
+    {"mini-IQ4_NL", 6e-3, true},
 };
 
 std::string types_path(const std::string& name) { return reference_path("gguf-types/" + name); }

@@ -16,6 +16,8 @@
 
 namespace llamaport {
 
+class Tokenizer;
+
 struct Config {
     int dim = 0;         // transformer width
     int hidden_dim = 0;  // feed-forward width
@@ -71,6 +73,7 @@ struct EmbeddedVocab {
     std::vector<std::string> pieces;
     std::vector<float> scores;
     int bos_id = 1, eos_id = 2;
+    std::string chat_template;  // tokenizer.chat_template (Jinja source), if the file has one
     bool empty() const { return pieces.empty(); }
 };
 
@@ -79,6 +82,7 @@ public:
     Config config;
     Weights weights;
     EmbeddedVocab vocab;
+    std::shared_ptr<const Tokenizer> tokenizer;  // the file's own vocabulary (GGUF), or null
     std::string path;    // for messages
     std::string format;  // e.g. "llama2.c v0 fp32", "llama2.c v2 q8_0", "gguf"
 

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "llamaport/chat_template.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/generate.hpp"
 #include "llamaport/kernels.hpp"
@@ -37,6 +38,10 @@ const char* const usage_text =
     "  -z PATH     llama2.c tokenizer file (default tokenizer.bin; a GGUF model carries its own)\n"
     "  -m MODE     generate or chat (default generate); chat reads turns from standard input\n"
     "  -y STRING   system prompt in chat mode (default: asked on standard input)\n"
+    "  --chat-template NAME  chat format, overriding the one recognised in the model's\n"
+    "              tokenizer.chat_template (default without one: llama2-sys-bos, run.c's):\n"
+    "              chatml, llama2, llama2-sys, llama2-sys-bos, llama2-sys-strip, mistral-v1,\n"
+    "              mistral-v3, mistral-v3-tekken, mistral-v7, phi3, zephyr, llama3\n"
     "Also:\n"
     "  -c N            context length, overriding the model's (default: the model's; GGUF files\n"
     "                  from llama.cpp's llama2c converter declare 128 whatever the model had)\n"
@@ -85,7 +90,8 @@ std::optional<Options> parse_options(int argc, const char* const* argv) {
         if (flag.size() < 2 || flag[0] != '-')
             throw UsageError{"unexpected argument '" + flag + "' (flags come in pairs: -x VALUE)"};
         static const char* const known[] = {"-t", "-p", "-s", "-n", "-i", "-z", "-m",
-                                            "-y", "-c", "--kernel", "--threads"};
+                                            "-y", "-c", "--kernel", "--threads",
+                                            "--chat-template"};
         bool is_known = false;
         for (const char* k : known) is_known = is_known || flag == k;
         if (!is_known) throw UsageError{"unknown flag '" + flag + "'"};
@@ -113,6 +119,10 @@ std::optional<Options> parse_options(int argc, const char* const* argv) {
             o.mode = value;
         } else if (flag == "-y") {
             o.system_prompt = value;
+        } else if (flag == "--chat-template") {
+            if (!ChatTemplate::from_name(value))
+                throw UsageError{"--chat-template: unknown template '" + value + "'"};
+            o.chat_template = value;
         } else if (flag == "-c") {
             o.context = int(parse_int(flag, value, 1, 1 << 20));
         } else if (flag == "--kernel") {
@@ -132,6 +142,17 @@ std::string rate(int tokens, double seconds) {
     s << tokens << " tokens";
     if (tokens > 0 && seconds > 0) s << ", " << std::fixed << std::setprecision(1) << tokens / seconds << " tok/s";
     return s.str();
+}
+
+// The flag's template, else the one the model's template text is recognised as, else run.c's.
+ChatTemplate chat_template_for(const Options& o, const Model& model, std::ostream& err) {
+    if (!o.chat_template.empty()) return *ChatTemplate::from_name(o.chat_template);
+    const ChatTemplate fallback(ChatTemplate::Kind::llama2_sys_bos);
+    if (model.vocab.chat_template.empty()) return fallback;
+    if (const std::optional<ChatTemplate> t = ChatTemplate::detect(model.vocab.chat_template)) return *t;
+    err << "llamaport: warning: the model's chat template is not one llamaport knows; using "
+        << fallback.name() << " (see --chat-template)\n";
+    return fallback;
 }
 
 int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istream& in) {
@@ -154,10 +175,11 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
                 << c.seq_len << " tokens " << escape_for_terminal(model->path) << " declares\n";
         model->config.seq_len = o.context;
     }
-    const Tokenizer tokenizer =
-        !model->vocab.empty() && !o.tokenizer_given
-            ? Tokenizer(model->vocab.pieces, model->vocab.scores, model->vocab.bos_id, model->vocab.eos_id)
-            : Tokenizer::from_file(o.tokenizer_path, c.vocab_size);
+    const std::shared_ptr<const Tokenizer> own_tokenizer =
+        model->tokenizer && !o.tokenizer_given
+            ? model->tokenizer
+            : std::make_shared<const Tokenizer>(Tokenizer::from_file(o.tokenizer_path, c.vocab_size));
+    const Tokenizer& tokenizer = *own_tokenizer;
     const double load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
 
@@ -194,8 +216,16 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
         io.on_assistant_turn = [&] { out << "Assistant: " << std::flush; };
         io.on_token = print_piece;
         io.on_answer_end = [&] { out << "\n" << std::flush; };
+        io.on_context_full = [&](int positions) {
+            err << "llamaport: the context is full (" << positions << " of " << steps
+                << " tokens); the chat ends\n";
+        };
+        ChatSession::Settings settings;
+        settings.chat_template = chat_template_for(o, *model, err);
+        settings.end_of_turn = default_end_of_turn(tokenizer);
         stats = chat(transformer, tokenizer, sampler, o.prompt ? &*o.prompt : nullptr,
-                     o.system_prompt ? &*o.system_prompt : nullptr, steps, io);
+                     o.system_prompt ? &*o.system_prompt : nullptr,
+                     special_token_encoder(tokenizer), settings, io);
         out << "\n" << std::flush;
     }
     err << std::fixed << std::setprecision(2) << "llamaport: " << escape_for_terminal(model->path) << " | "

@@ -650,36 +650,35 @@ struct AqlmBlock {
     }
 };
 
-// Groups of 8 (the last, partial one as the reference does it): each group's weights are two aligned vectors (the codebooks' entries summed; an
-// entry is 32 bytes into 64-byte aligned memory), fused into two accumulators with x, which
-// streams at any alignment. Other group sizes take the scalar set's loops.
-void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
-                        size_t row_end) {
-    if (a.shape.group_size != 8) return types::aqlm_decode_reference(y, a, x, row_begin, row_end);
-    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
-    const size_t full = a.shape.cols / 8;  // the last group may be partial
-    const size_t entries = a.shape.entries();
-    const vf32* codebooks = reinterpret_cast<const vf32*>(a.codebooks);
-    for (size_t r = row_begin; r < row_end; r++) {
-        const uint16_t* codes = a.codes16 + r * groups * m_count;
-        Streams<vf32, 1, false> xs(x, 0);
-        vf32 acc0 = vec_splats(0.0f), acc1 = vec_splats(0.0f);
-        for (size_t i = 0; i < full; i++, codes += m_count) {
-            const vf32* entry = codebooks + size_t(codes[0]) * 2;
-            vf32 w0 = entry[0], w1 = entry[1];
-            for (size_t m = 1; m < m_count; m++) {
-                entry = codebooks + (m * entries + codes[m]) * 2;
-                w0 = vec_add(w0, entry[0]);
-                w1 = vec_add(w1, entry[1]);
-            }
-            acc0 = vec_madd(w0, xs.at(0), acc0);
-            xs.advance();
-            acc1 = vec_madd(w1, xs.at(0), acc1);
-            xs.advance();
+// A group's 8 weights are two aligned vectors (the codebooks' entries summed; an entry is 32 bytes
+// into 64-byte aligned memory), fused into two accumulators with x, read at any alignment.
+struct AqlmDecode {
+    struct Weights {
+        vf32 lo, hi;
+    };
+    using Acc = Weights;
+    static Acc zero() { return {vec_splats(0.0f), vec_splats(0.0f)}; }
+    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+        const size_t entries = a.shape.entries();
+        const vf32* codebooks = reinterpret_cast<const vf32*>(a.codebooks);
+        const vf32* entry = codebooks + size_t(codes[0]) * 2;
+        Weights w = {entry[0], entry[1]};
+        for (size_t m = 1; m < a.shape.codebooks; m++) {
+            entry = codebooks + (m * entries + codes[m]) * 2;
+            w.lo = vec_add(w.lo, entry[0]);
+            w.hi = vec_add(w.hi, entry[1]);
         }
-        y[r] = a.scales[r] * (hsum(vec_add(acc0, acc1)) + types::aqlm_decode_groups(a, r, x, full));
+        return w;
     }
-}
+    static Acc fma(Acc acc, const Weights& w, const float* x, size_t) {
+        Streams<vf32, 1, false> xs(x, 0);
+        acc.lo = vec_madd(w.lo, xs.at(0), acc.lo);
+        xs.advance();
+        acc.hi = vec_madd(w.hi, xs.at(0), acc.hi);
+        return acc;
+    }
+    static float sum(const Acc& acc) { return hsum(vec_add(acc.lo, acc.hi)); }
+};
 
 }  // namespace
 }  // namespace altivec_impl
@@ -690,7 +689,7 @@ bool add_altivec_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
-    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_wide_product<aqlm_decode>;
+    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
     set.product[size_t(WeightType::Q4_0)] = lanes_product<LegacyLanes<Q4_0Values>>;
     set.product[size_t(WeightType::Q4_1)] = lanes_product<LegacyLanes<Q4_1Values>>;
     set.product[size_t(WeightType::Q5_0)] = lanes_product<LegacyLanes<Q5_0Values>>;

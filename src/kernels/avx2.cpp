@@ -16,16 +16,16 @@
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
 #include "types/inputs.hpp"
-#include "types/iq4_nl.hpp"
-#include "types/q4_0.hpp"
-#include "types/q4_1.hpp"
-#include "types/q5_0.hpp"
-#include "types/q5_1.hpp"
 #include "types/q2_k.hpp"
 #include "types/q3_k.hpp"
 #include "types/q4_k.hpp"
 #include "types/q5_k.hpp"
 #include "types/q6_k.hpp"
+#include "types/iq4_nl.hpp"
+#include "types/q4_0.hpp"
+#include "types/q4_1.hpp"
+#include "types/q5_0.hpp"
+#include "types/q5_1.hpp"
 #include "x86_intrinsics.hpp"
 
 namespace llamaport::kernels {
@@ -179,7 +179,7 @@ struct FloatLanes {
 // every column the single-column result bit for bit.
 template <class E>
 struct FloatTiles {
-    static constexpr size_t lanes = 4, columns = 2;
+    static constexpr size_t lanes = 4, columns = 3;
     static constexpr bool striped = false;
     template <size_t N>
     static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
@@ -191,9 +191,7 @@ struct FloatTiles {
         for (size_t l = 0; l < lanes; l++)
             #pragma GCC unroll 4
             for (size_t c = 0; c < N; c++) acc[l][c] = _mm256_setzero_ps();
-        for (size_t j = 0; j < cols; j += 8) {
-            const size_t n = std::min<size_t>(8, cols - j);
-            auto load = [&](const uint8_t* p) { return n == 8 ? E::load(p) : E::load_tail(p, n); };
+        auto step = [&](size_t j, auto load) {
             __m256 xv[N];
             #pragma GCC unroll 4
             for (size_t c = 0; c < N; c++) xv[c] = load(x + c * x_column_stride + j * E::bytes);
@@ -203,7 +201,11 @@ struct FloatTiles {
                 #pragma GCC unroll 4
                 for (size_t c = 0; c < N; c++) acc[l][c] = _mm256_fmadd_ps(wv, xv[c], acc[l][c]);
             }
-        }
+        };
+        size_t j = 0;
+        for (; j + 8 <= cols; j += 8) step(j, [](const uint8_t* p) { return E::load(p); });
+        if (j < cols)
+            step(j, [n = cols - j](const uint8_t* p) { return E::load_tail(p, n); });
         for (size_t l = 0; l < lanes; l++)
             for (size_t c = 0; c < N; c++) y[c * y_column_stride + l * y_lane_stride] = hsum1(acc[l][c]);
     }
@@ -830,30 +832,30 @@ struct AqlmBlock {
     }
 };
 
-// Groups of 8 (the last, partial one as the reference does it): each group's weights are one vector (the codebooks' entries summed), one FMA with
-// x. Other group sizes take the scalar set's loops.
-void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
-                        size_t row_end) {
-    if (a.shape.group_size != 8) return types::aqlm_decode_reference(y, a, x, row_begin, row_end);
-    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
-    const size_t full = a.shape.cols / 8;  // the last group may be partial
-    const size_t entries = a.shape.entries();
-    for (size_t r = row_begin; r < row_end; r++) {
-        const uint16_t* codes = a.codes16 + r * groups * m_count;
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        for (size_t i = 0; i < full; i++, codes += m_count) {
-            __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
-            for (size_t m = 1; m < m_count; m++)
-                w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m]) * 8));
-            // Two chains: the codebook loads miss the caches, the FMAs need not wait in line.
-            if (i % 2)
-                acc1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i * 8), acc1);
-            else
-                acc0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i * 8), acc0);
-        }
-        y[r] = a.scales[r] * (hsum1(_mm256_add_ps(acc0, acc1)) + types::aqlm_decode_groups(a, r, x, full));
+// A group's 8 weights are one vector (the codebooks' entries summed), one FMA with x. Two chains
+// by group parity: the codebook loads miss the caches, the FMAs need not wait in line.
+struct AqlmDecode {
+    using Weights = __m256;
+    struct Acc {
+        __m256 even, odd;
+    };
+    static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+        const size_t entries = a.shape.entries();
+        __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
+        for (size_t m = 1; m < a.shape.codebooks; m++)
+            w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m]) * 8));
+        return w;
     }
-}
+    static Acc fma(Acc acc, Weights w, const float* x, size_t i) {
+        if (i % 2)
+            acc.odd = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc.odd);
+        else
+            acc.even = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc.even);
+        return acc;
+    }
+    static float sum(const Acc& acc) { return hsum1(_mm256_add_ps(acc.even, acc.odd)); }
+};
 
 }  // namespace
 }  // namespace avx2_impl
@@ -866,17 +868,17 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
-    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_wide_product<aqlm_decode>;
-    set.product[size_t(WeightType::Q4_0)] = lanes_product<LegacyLanes<Q4_0Values>>;
-    set.product[size_t(WeightType::Q4_1)] = lanes_product<LegacyLanes<Q4_1Values>>;
-    set.product[size_t(WeightType::Q5_0)] = lanes_product<LegacyLanes<Q5_0Values>>;
-    set.product[size_t(WeightType::Q5_1)] = lanes_product<LegacyLanes<Q5_1Values>>;
-    set.product[size_t(WeightType::IQ4_NL)] = lanes_product<LegacyLanes<IQ4_NLValues>>;
+    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
     set.product[size_t(WeightType::Q6_K)] = product_k<types::Q6K, Q6KDecode>;
     set.product[size_t(WeightType::Q4_K)] = product_k<types::Q4K, Q4KDecode>;
     set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;
     set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K>;
     set.product[size_t(WeightType::Q2_K)] = product_k<types::Q2K>;
+    set.product[size_t(WeightType::Q4_0)] = lanes_product<LegacyLanes<Q4_0Values>>;
+    set.product[size_t(WeightType::Q4_1)] = lanes_product<LegacyLanes<Q4_1Values>>;
+    set.product[size_t(WeightType::Q5_0)] = lanes_product<LegacyLanes<Q5_0Values>>;
+    set.product[size_t(WeightType::Q5_1)] = lanes_product<LegacyLanes<Q5_1Values>>;
+    set.product[size_t(WeightType::IQ4_NL)] = lanes_product<LegacyLanes<IQ4_NLValues>>;
     set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
     set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1;

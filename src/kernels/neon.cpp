@@ -535,31 +535,30 @@ struct AqlmBlock {
     }
 };
 
-// Groups of 8 (the last, partial one as the reference does it): each group's weights are two vectors (the codebooks' entries summed), fused into
-// two accumulators with x. Other group sizes take the scalar set's loops.
-void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
-                        size_t row_end) {
-    if (a.shape.group_size != 8) return types::aqlm_decode_reference(y, a, x, row_begin, row_end);
-    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
-    const size_t full = a.shape.cols / 8;  // the last group may be partial
-    const size_t entries = a.shape.entries();
-    for (size_t r = row_begin; r < row_end; r++) {
-        const uint16_t* codes = a.codes16 + r * groups * m_count;
-        float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
-        for (size_t i = 0; i < full; i++, codes += m_count) {
-            const float* entry = a.codebooks + size_t(codes[0]) * 8;
-            float32x4_t w0 = vld1q_f32(entry), w1 = vld1q_f32(entry + 4);
-            for (size_t m = 1; m < m_count; m++) {
-                entry = a.codebooks + (m * entries + codes[m]) * 8;
-                w0 = vaddq_f32(w0, vld1q_f32(entry));
-                w1 = vaddq_f32(w1, vld1q_f32(entry + 4));
-            }
-            acc0 = vfmaq_f32(acc0, w0, vld1q_f32(x + i * 8));
-            acc1 = vfmaq_f32(acc1, w1, vld1q_f32(x + i * 8 + 4));
+// A group's 8 weights are two vectors (the codebooks' entries summed), fused into two
+// accumulators with x.
+struct AqlmDecode {
+    struct Weights {
+        float32x4_t lo, hi;
+    };
+    using Acc = Weights;
+    static Acc zero() { return {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}; }
+    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+        const size_t entries = a.shape.entries();
+        const float* entry = a.codebooks + size_t(codes[0]) * 8;
+        Weights w = {vld1q_f32(entry), vld1q_f32(entry + 4)};
+        for (size_t m = 1; m < a.shape.codebooks; m++) {
+            entry = a.codebooks + (m * entries + codes[m]) * 8;
+            w.lo = vaddq_f32(w.lo, vld1q_f32(entry));
+            w.hi = vaddq_f32(w.hi, vld1q_f32(entry + 4));
         }
-        y[r] = a.scales[r] * (vaddvq_f32(vaddq_f32(acc0, acc1)) + types::aqlm_decode_groups(a, r, x, full));
+        return w;
     }
-}
+    static Acc fma(Acc acc, const Weights& w, const float* x, size_t) {
+        return {vfmaq_f32(acc.lo, w.lo, vld1q_f32(x)), vfmaq_f32(acc.hi, w.hi, vld1q_f32(x + 4))};
+    }
+    static float sum(const Acc& acc) { return vaddvq_f32(vaddq_f32(acc.lo, acc.hi)); }
+};
 
 }  // namespace
 }  // namespace neon_impl
@@ -572,7 +571,7 @@ bool add_neon_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
-    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_wide_product<aqlm_decode>;
+    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
     set.product[size_t(WeightType::Q4_0)] = lanes_product<LegacyLanes<Q4_0Values>>;
     set.product[size_t(WeightType::Q4_1)] = lanes_product<LegacyLanes<Q4_1Values>>;
     set.product[size_t(WeightType::Q5_0)] = lanes_product<LegacyLanes<Q5_0Values>>;

@@ -1,5 +1,6 @@
 // Fuzz target: GGUF files from arbitrary bytes (inputs without the GGUF magic are fuzz_llama2c's).
-// An accepted file must run, and its embedded vocabulary must encode and print safely.
+// An accepted file must run, and its vocabulary (as its own tokenizer and in llama2.c's form)
+// must encode and print safely.
 #include <cstring>
 
 #include "fuzz_support.hpp"
@@ -19,6 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
     fuzz::run_briefly(*model);
+    if (model->tokenizer) fuzz::exercise_tokenizer(*model->tokenizer);
     if (!model->vocab.empty()) {
         try {
             const EmbeddedVocab& v = model->vocab;
