@@ -19,11 +19,12 @@
 //   4.4e-3 for Q6_K, 5.2e-3 Q5_K_M, 4.6e-3 Q4_K_M (4.4e-3 with Llama 3.1's rope), 5.6e-3 Q3_K_M,
 //   4.9e-3 Q2_K: all far below the distances between the K-quant mixes.
 // - The legacy 32-value types pair their blocks with Q8_0 inputs (Q4_0, Q5_0) or Q8_1 (Q4_1,
-//   Q5_1, whose minimum meets the input's fp16 sum term), as llama.cpp's x86 backend does, and
-//   measured 3.0e-3, 4.3e-3, 3.0e-3 and 4.9e-3 on every set (the products are bit-identical
-//   across sets): the int8 rounding flips of Q8_0, a little more where the fp16 sum term adds
-//   one more rounding per block. Their files' classifier is Q6_K. The README puts Q5_0 0.048
-//   and Q4_0 0.091 from F32: a misread block is ten times the tolerance.
+//   Q5_1, whose minimum meets the input's fp16 sum term; IQ4_NL with Q8_0), as llama.cpp's x86
+//   backend does, and measured 3.0e-3, 4.3e-3, 3.0e-3, 4.9e-3 and 3.1e-3 (IQ4_NL) on every set
+//   (the products are bit-identical across sets): the int8 rounding flips of Q8_0, a little
+//   more where the fp16 sum term adds one more rounding per block. Their files' classifier is
+//   Q6_K (IQ4_NL's also has Q5_K matrices). The README puts Q5_0 0.048 and Q4_0 0.091 from F32:
+//   a misread block is ten times the tolerance.
 // - The argmax must agree wherever llama.cpp's top two logits are further apart than the
 //   tolerance allows to move them (2 x tolerance x the RMS of the logits); a closer pair is a
 //   coin toss for any implementation that does not add in llama.cpp's exact order.
@@ -75,6 +76,7 @@ const TypeCase cases[] = {
     {"mini-Q4_1", 9e-3, true},
     {"mini-Q5_0", 6e-3, true},
     {"mini-Q5_1", 1e-2, true},
+    {"mini-IQ4_NL", 6e-3, true},
 };
 
 std::string types_path(const std::string& name) { return reference_path("gguf-types/" + name); }

@@ -1,7 +1,7 @@
 // ggml's legacy block types (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) and the Q8_1 input format: the
 // reference dequantizers on hand-built blocks (values from the format's definition), the Q8_1
-// quantizer's sum term, every kernel set's products and Q8_1 preparation against the scalar set,
-// and the block fields a big-endian file swaps.
+// quantizer's sum term, every kernel set's products and Q8_1 preparation against the scalar set.
+// (test_gguf_types.cpp: the fields a big-endian file swaps, and llama.cpp's logits.)
 //
 // Tolerances:
 // - Products and Q8_1 preparation: bit-identical to the scalar set. Each block's integer sum is
@@ -9,11 +9,12 @@
 //   test_kernels.cpp: AltiVec flushes denormal results to zero.)
 // - Products against the double-precision sum over the dequantized weights and inputs: the gamma
 //   bound of test_kernels.cpp, (2 * (blocks + 10) + 1) * u * M, with M = sum over values of
-//   (|d * q| + |m|) * |x| (the two terms a block's step adds separately, before they cancel). The
-//   types with a minimum also meet it through the input's s = d * sum(q), from the fp32 d and
-//   stored as fp16, where the input values are the fp16 d times q: two fp16 roundings, each half
-//   an ulp (2^-11 relative, or 2^-25 absolute below fp16's normal range), so |m| * |sum x| / 1000
-//   (a little over 2^-10) plus |m| * 2^-25 per block.
+//   |value * x|, plus 2 * |m| * |x| for the types with a minimum: at least (|d * q| + |m|) * |x|,
+//   the two terms a block's step adds separately, before they can cancel. The minimum also meets
+//   the input's s = d * sum(q), from the fp32 d and stored as fp16, where the input values are
+//   the fp16 d times q: two fp16 roundings, each half an ulp (2^-11 relative, or 2^-25 absolute
+//   below fp16's normal range), so |m| * |sum x| / 1000 (a little over 2^-10) plus |m| * 2^-25
+//   per block.
 #include <catch2/catch.hpp>
 
 #include <algorithm>

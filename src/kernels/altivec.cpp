@@ -516,12 +516,6 @@ struct LegacyLanes {
     }
 };
 
-template <class V>
-void product_legacy(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
-                    size_t columns, size_t row_begin, size_t row_end) {
-    lanes_product<LegacyLanes<V>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
-}
-
 // --- AQLM -------------------------------------------------------------------------------------
 
 // V vectors (4 V entries) of one codebook's dot products for G groups: a vector of codebook values
@@ -717,11 +711,11 @@ bool add_altivec_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
     set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
-    set.product[size_t(WeightType::Q4_0)] = product_legacy<Q4_0Values>;
-    set.product[size_t(WeightType::Q4_1)] = product_legacy<Q4_1Values>;
-    set.product[size_t(WeightType::Q5_0)] = product_legacy<Q5_0Values>;
-    set.product[size_t(WeightType::Q5_1)] = product_legacy<Q5_1Values>;
-    set.product[size_t(WeightType::IQ4_NL)] = product_legacy<IQ4_NLValues>;
+    set.product[size_t(WeightType::Q4_0)] = lanes_product<LegacyLanes<Q4_0Values>>;
+    set.product[size_t(WeightType::Q4_1)] = lanes_product<LegacyLanes<Q4_1Values>>;
+    set.product[size_t(WeightType::Q5_0)] = lanes_product<LegacyLanes<Q5_0Values>>;
+    set.product[size_t(WeightType::Q5_1)] = lanes_product<LegacyLanes<Q5_1Values>>;
+    set.product[size_t(WeightType::IQ4_NL)] = lanes_product<LegacyLanes<IQ4_NLValues>>;
     add_k_unpacked_products<KDot, 2>(set);
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy;

@@ -746,12 +746,6 @@ struct LegacyLanes {
     }
 };
 
-template <class V>
-void product_legacy(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
-                    size_t columns, size_t row_begin, size_t row_end) {
-    lanes_product<LegacyLanes<V>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
-}
-
 // --- AQLM -------------------------------------------------------------------------------------
 
 int32_t hmax(__m256i v) {
@@ -897,11 +891,11 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;
     set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K>;
     set.product[size_t(WeightType::Q2_K)] = product_k<types::Q2K>;
-    set.product[size_t(WeightType::Q4_0)] = product_legacy<Q4_0Values>;
-    set.product[size_t(WeightType::Q4_1)] = product_legacy<Q4_1Values>;
-    set.product[size_t(WeightType::Q5_0)] = product_legacy<Q5_0Values>;
-    set.product[size_t(WeightType::Q5_1)] = product_legacy<Q5_1Values>;
-    set.product[size_t(WeightType::IQ4_NL)] = product_legacy<IQ4_NLValues>;
+    set.product[size_t(WeightType::Q4_0)] = lanes_product<LegacyLanes<Q4_0Values>>;
+    set.product[size_t(WeightType::Q4_1)] = lanes_product<LegacyLanes<Q4_1Values>>;
+    set.product[size_t(WeightType::Q5_0)] = lanes_product<LegacyLanes<Q5_0Values>>;
+    set.product[size_t(WeightType::Q5_1)] = lanes_product<LegacyLanes<Q5_1Values>>;
+    set.product[size_t(WeightType::IQ4_NL)] = lanes_product<LegacyLanes<IQ4_NLValues>>;
     set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
     set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1;
