@@ -158,7 +158,7 @@ TEST_CASE("F32, F16, Q8_0 and K-quant files continue greedily as llama.cpp does"
 // set and cache type: batching changes only how weights are read.
 TEST_CASE("batched prompts give the token-by-token logits bit for bit", "[gguf][models]") {
     const std::vector<int> ids = parse_ids(read_file(types_path("seq64.ids")));
-    for (const char* name : {"mini-f32", "mini-Q8_0", "mini-BF16", "mini-Q5_1"}) {
+    for (const char* name : {"mini-f32", "mini-Q8_0", "mini-BF16", "mini-Q5_1", "mini-Q4_K_M"}) {
         auto model = load_model_file(types_path(std::string(name) + ".gguf"));
         const size_t vocab = size_t(model->config.vocab_size);
         for (const KernelSet* set : available_kernels())
