@@ -323,3 +323,19 @@ TEST_CASE("a SentencePiece vocabulary's chat: its own special tokens and end-of-
     const std::vector<int> stops = default_end_of_turn(t);
     CHECK(std::find(stops.begin(), stops.end(), 2) != stops.end());
 }
+
+TEST_CASE("Llama 3's vocabulary: its template's markers are its special tokens, <|eot_id|> ends a turn",
+          "[chat][models]") {
+    const Tokenizer t = Tokenizer::from_any_file(test::model_path("llama3/tokenizer.json"));
+    const ChatEncoder encode = special_token_encoder(t);
+    const ChatTemplate llama3 = *ChatTemplate::detect(test::read_file(test::model_path("llama3/chat_template.jinja")));
+    const std::vector<int> first = encode(llama3.format({{"user", "Hello"}}, true), true);
+    // <|begin_of_text|> <|start_header_id|> user <|end_header_id|> "\n\n" Hello <|eot_id|>
+    // <|start_header_id|> assistant <|end_header_id|> "\n\n"
+    CHECK(first == std::vector<int>{128000, 128006, 882, 128007, 271, 9906, 128009, 128006, 78191, 128007, 271});
+    const std::string rest = llama3.continue_after_answer({{"user", "Hello"}}, {"user", "Hello"});
+    CHECK(encode(rest, false) == std::vector<int>{128009, 128006, 882, 128007, 271, 9906, 128009, 128006,
+                                                  78191, 128007, 271});
+    const std::vector<int> stops = default_end_of_turn(t);
+    for (int id : {128001, 128009}) CHECK(std::find(stops.begin(), stops.end(), id) != stops.end());
+}
