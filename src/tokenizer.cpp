@@ -1,9 +1,12 @@
 #include "llamaport/tokenizer.hpp"
 
 #include <algorithm>
+#include <queue>
 
 #include "llamaport/error.hpp"
 #include "loader/byte_order.hpp"
+#include "tokenizer/byte_level.hpp"
+#include "tokenizer/pre_tokenizer.hpp"
 
 namespace llamaport {
 namespace {
@@ -59,7 +62,7 @@ Tokenizer Tokenizer::from_blob(const Blob& blob, int expected_vocab) {
         scores.push_back(score);
         offset += size_t(length);
     }
-    if (pieces.size() != size_t(expected_vocab))
+    if (expected_vocab > 0 && pieces.size() != size_t(expected_vocab))
         throw Error(file + ": tokenizer has " + std::to_string(pieces.size()) +
                     " tokens but the model's vocabulary is " + std::to_string(expected_vocab) +
                     " (wrong tokenizer for this model?)");
@@ -70,10 +73,23 @@ Tokenizer Tokenizer::from_file(const std::string& path, int expected_vocab) {
     return from_blob(*open_file(path), expected_vocab);
 }
 
+Tokenizer Tokenizer::from_any_file(const std::string& path) {
+    const std::unique_ptr<Blob> blob = open_file(path);
+    const std::string_view head(reinterpret_cast<const char*>(blob->data()), std::min<size_t>(blob->size(), 64));
+    if (head.compare(0, 4, "GGUF") == 0) return from_gguf(*blob);
+    const size_t first = head.find_first_not_of(" \t\r\n");
+    if (first != std::string_view::npos && head[first] == '{') return from_tokenizer_json(*blob);
+    return from_blob(*blob, 0);
+}
+
 Tokenizer::Tokenizer(std::vector<std::string> pieces, std::vector<float> scores, int bos_id,
                      int eos_id)
     : pieces_(std::move(pieces)), scores_(std::move(scores)), bos_id_(bos_id), eos_id_(eos_id) {
     if (scores_.size() != pieces_.size()) throw Error("tokenizer: pieces and scores differ in count");
+    index_pieces();
+}
+
+void Tokenizer::index_pieces() {
     byte_value_.resize(pieces_.size());
     ids_.reserve(pieces_.size());
     for (size_t i = 0; i < pieces_.size(); i++) {
@@ -87,7 +103,7 @@ int Tokenizer::lookup(const std::string& piece) const {
     return it == ids_.end() ? -1 : it->second;
 }
 
-std::vector<int> Tokenizer::encode(std::string_view text, bool bos, bool eos) const {
+std::vector<int> Tokenizer::encode_llama2c(std::string_view text, bool bos, bool eos) const {
     std::vector<int> tokens;
     if (bos) tokens.push_back(bos_id_);
     if (!text.empty()) {
@@ -158,6 +174,13 @@ std::string Tokenizer::to_llama2c_file() const {
 
 std::string_view Tokenizer::decode(int prev, int token) const {
     if (token < 0 || token >= vocab_size()) throw Error("token id " + std::to_string(token) + " is outside the vocabulary");
+    if (kind_ != Kind::llama2c) {
+        std::string_view text = text_[size_t(token)];
+        if (kind_ == Kind::sentencepiece && add_space_prefix_ && prev == bos_id_ && !text.empty() &&
+            text[0] == ' ')
+            text.remove_prefix(1);
+        return text;
+    }
     const int byte = byte_value_[size_t(token)];
     if (byte >= 0) return std::string_view(all_bytes + byte, 1);
     std::string_view piece = pieces_[size_t(token)];

@@ -710,8 +710,33 @@ TEST_CASE("random AQLM layers: the asked shape, deterministic for a seed, and th
         CHECK(same(unpack_aqlm(*ma[i].second), unpack_aqlm(*mb[i].second)));
         CHECK(unpack_aqlm(*ma[i].second).codes != unpack_aqlm(*mc[i].second).codes);
     }
-    const std::vector<int> tokens = greedy(*a, scalar_kernels(), 8);
-    for (int t : tokens) CHECK((t >= 0 && t < a->config.vocab_size));
+    // They run as their weights say: logits close to those of an fp32 copy of the same weights
+    // (through the reference dequantizer), the same for the same seed, others for another seed.
+    // Tolerance 0.1 relative RMS: the tables round each input block and each table entry to
+    // int8 (up to 1/254 of the block's largest), about 1% per product; over the 14 products of two
+    // layers that compounds to 3% here. A wrong code, codebook or scale gives errors of order 1.
+    auto logits = [](const Model& m) {
+        Transformer run(m, scalar_kernels());
+        std::vector<float> out;
+        for (int pos = 0; pos < 8; pos++) {
+            const float* l = run.forward((pos * 7 + 1) % m.config.vocab_size, pos);
+            out.insert(out.end(), l, l + m.config.vocab_size);
+        }
+        return out;
+    };
+    auto f32_copy = random_model(1);
+    for (const auto& [name, m] : gguf_layer_matrices(*f32_copy)) {
+        float* values = static_cast<float*>(f32_copy->allocate(m->rows * m->cols * sizeof(float)));
+        for (size_t r = 0; r < m->rows; r++) m->row_to_f32(r, values + r * m->cols);
+        *m = weight_matrix(WeightType::F32, values, m->rows, m->cols);
+    }
+    const std::vector<float> la = logits(*a), want = logits(*f32_copy);
+    const size_t vocab = size_t(a->config.vocab_size);
+    DivergenceMeter meter;
+    for (size_t p = 0; p < 8; p++) meter.add(&want[p * vocab], &la[p * vocab], vocab, 0);
+    CHECK(meter.relative_rms() < 0.1);
+    CHECK(la == logits(*b));
+    CHECK(la != logits(*c));
 }
 
 TEST_CASE("stories260K quantized to AQLM 2x8 is closer to the original than round-to-nearest 2-bit",
@@ -800,6 +825,43 @@ TEST_CASE("AQLM products give every column the single-column result bit for bit"
             INFO("set " << set->name << ", " << c.codebooks << "x" << c.bits);
             CHECK(std::memcmp(together.data() + 64, alone.data() + 64,
                               (columns * rows - 64) * sizeof(float)) == 0);
+        }
+    }
+}
+
+TEST_CASE("AQLM decode products (codes over 8 bits) give every column the single-column result",
+          "[aqlm]") {
+    // 5 columns: a group of 4 and one alone; an odd input stride; group size 3 takes the reference.
+    for (const Config3& c : {Config3{1, 16, 8}, Config3{2, 10, 8}, Config3{1, 9, 3}}) {
+        const size_t rows = 70, cols = 100, columns = 5, stride = cols + 3;
+        const AqlmMatrix q = random_aqlm(rows, cols, c, 37);
+        Model owner;
+        const Matrix m = pack_aqlm(q, owner, "test");
+        REQUIRE(m.type == WeightType::AQLM_WIDE);
+        std::vector<float> x(stride * columns);
+        for (size_t k = 0; k < columns; k++) {
+            const std::vector<float> column = random_vector(cols, 7 * k + 1);
+            std::copy(column.begin(), column.end(), x.begin() + k * stride);
+        }
+        const uint8_t* in = reinterpret_cast<const uint8_t*>(x.data());
+        const size_t in_stride = stride * sizeof(float);
+        std::vector<float> reference(columns * rows);
+        scalar_kernels().product_for(m.type)(reference.data(), rows, m, in, in_stride, columns, 0, rows);
+        for (const KernelSet* set : available_kernels()) {
+            const auto product = set->product_for(m.type);
+            std::vector<float> together(columns * rows), alone(columns * rows);
+            product(together.data(), rows, m, in, in_stride, columns, 16, rows);
+            for (size_t k = 0; k < columns; k++)
+                product(alone.data() + k * rows, rows, m, in + k * in_stride, in_stride, 1, 16, rows);
+            INFO("set " << set->name << ", " << c.codebooks << "x" << c.bits << " g" << c.group_size);
+            for (size_t k = 0; k < columns; k++) {
+                CHECK(std::memcmp(together.data() + k * rows + 16, alone.data() + k * rows + 16,
+                                  (rows - 16) * sizeof(float)) == 0);
+                // The sets add a row's 100 products in another order (8-wide chains): rounding.
+                for (size_t r = 16; r < rows; r++)
+                    CHECK(together[k * rows + r] ==
+                          Approx(reference[k * rows + r]).epsilon(1e-4).margin(1e-5));
+            }
         }
     }
 }

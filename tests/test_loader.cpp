@@ -241,15 +241,21 @@ TEST_CASE("the run state is checked against the memory limit before allocating",
 
 namespace {
 
-// Every position's logits under `kernels`, with `threads` threads.
+// Every position's logits under `kernels`, with `threads` threads, token by token or through
+// the batched forward (chunks of Transformer::default_batch).
 std::vector<float> all_logits(const Model& model, const KernelSet& kernels, int threads,
-                              const std::vector<int>& tokens) {
+                              const std::vector<int>& tokens, bool batched = false) {
     ThreadPool pool(threads);
     Transformer t(model, kernels, &pool);
+    const size_t vocab = size_t(model.config.vocab_size);
+    if (batched) {
+        const float* logits = t.forward(tokens.data(), int(tokens.size()), 0, Transformer::Logits::all);
+        return std::vector<float>(logits, logits + tokens.size() * vocab);
+    }
     std::vector<float> out;
     for (size_t pos = 0; pos < tokens.size(); pos++) {
         const float* logits = t.forward(tokens[pos], int(pos));
-        out.insert(out.end(), logits, logits + model.config.vocab_size);
+        out.insert(out.end(), logits, logits + vocab);
     }
     return out;
 }
@@ -259,9 +265,12 @@ std::vector<float> all_logits(const Model& model, const KernelSet& kernels, int 
 // runq.c's arithmetic on every set: a v2 model's products are exact integer sums per group, then
 // acc + ((float)isum * w_scale) * x_scale in runq.c's order, and attention adds in one order
 // everywhere, so every set gives the scalar set's logits bit for bit (AltiVec too: the values
-// here stay far from denormals), whatever the thread count. Group sizes 32 and 64 take the SIMD
-// lanes of every set; 8 the reference loops.
-TEST_CASE("llama2.c v2 models give the same logits bit for bit on every kernel set", "[loader]") {
+// here stay far from denormals), whatever the thread count and batch. Group sizes 32 and 64 take
+// the SIMD lanes of every set; 8 the reference loops. GGUF Q8_0 files are promised the same
+// (README, kernel sets) in ggml's order, acc + isum * (w_scale * x_scale); every matrix here is
+// whole blocks of 32, so all of the model is Q8_0. 80 positions: the batched run takes two chunks.
+TEST_CASE("llama2.c v2 and GGUF Q8_0 models give the same logits bit for bit on every kernel set",
+          "[loader]") {
     Config c;
     c.dim = 128;
     c.hidden_dim = 320;
@@ -269,28 +278,33 @@ TEST_CASE("llama2.c v2 models give the same logits bit for bit on every kernel s
     c.n_heads = 8;
     c.n_kv_heads = 4;
     c.vocab_size = 384;
-    c.seq_len = 48;
+    c.seq_len = 80;
     auto original = random_test_model(c, 77, false);
     std::vector<int> tokens;
     for (int i = 0; i < c.seq_len; i++) tokens.push_back((i * 37 + 11) % c.vocab_size);
-    for (size_t group : {size_t(32), size_t(64), size_t(8)}) {
-        Llama2cWriteOptions o;
-        o.version = 2;
-        o.group_size = group;
-        const std::string bytes = write_llama2c(*original, o);
-        auto model = load_model(borrow_memory(bytes.data(), bytes.size(), "v2.bin"));
-        REQUIRE(model->weights.layers[0].w2.block_values == group);
+    for (size_t group : {size_t(32), size_t(64), size_t(8), size_t(0)}) {
+        // group 0: the GGUF Q8_0 file
+        auto model = group ? requantized(*original, WeightType::Q8_G, group)
+                           : requantized(*original, WeightType::Q8_0);
+        for (const LayerWeights& l : model->weights.layers)
+            for (const Matrix* m : l.matrices()) {
+                REQUIRE(m->type == (group ? WeightType::Q8_G : WeightType::Q8_0));
+                REQUIRE(m->block_values == group);
+            }
+        REQUIRE(model->weights.classifier.type == model->weights.layers[0].w2.type);
         const std::vector<float> want = all_logits(*model, scalar_kernels(), 1, tokens);
         for (const KernelSet* set : available_kernels())
-            for (int threads : {1, 3}) {
-                INFO("set " << set->name << ", group " << group << ", threads " << threads);
-                const std::vector<float> got = all_logits(*model, *set, threads, tokens);
-                REQUIRE(got.size() == want.size());
-                size_t first_difference = got.size();
-                for (size_t i = 0; i < got.size() && first_difference == got.size(); i++)
-                    if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0) first_difference = i;
-                INFO("first difference at position " << first_difference / size_t(c.vocab_size));
-                CHECK(first_difference == got.size());
-            }
+            for (int threads : {1, 3})
+                for (bool batched : {false, true}) {
+                    INFO("set " << set->name << ", " << (group ? "Q8_G group " + std::to_string(group) : "Q8_0")
+                                << ", threads " << threads << (batched ? ", batched" : ", token by token"));
+                    const std::vector<float> got = all_logits(*model, *set, threads, tokens, batched);
+                    REQUIRE(got.size() == want.size());
+                    size_t first_difference = got.size();
+                    for (size_t i = 0; i < got.size() && first_difference == got.size(); i++)
+                        if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0) first_difference = i;
+                    INFO("first difference at position " << first_difference / size_t(c.vocab_size));
+                    CHECK(first_difference == got.size());
+                }
     }
 }

@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 
 #include "cli.hpp"
+#include "llamaport/error.hpp"
+#include "llamaport/gguf.hpp"
+#include "llamaport/llama2c.hpp"
 #include "llamaport/random_model.hpp"
 
 namespace llamaport::test {
@@ -100,6 +103,25 @@ Config tiny_config() {
 
 std::unique_ptr<Model> random_test_model(const Config& config, unsigned seed, bool shared_classifier) {
     return make_random_model(config, seed, shared_classifier);
+}
+
+std::unique_ptr<Model> requantized(const Model& model, WeightType type, size_t group_size) {
+    if (type == WeightType::Q8_G) {
+        Llama2cWriteOptions o;
+        o.version = 2;
+        o.group_size = group_size;
+        return load_model(own_memory(write_llama2c(model, o), "v2.bin"));
+    }
+    if (type != WeightType::Q8_0) throw Error("requantized: Q8_G or Q8_0 only");
+    GgufWriteOptions o;
+    o.matrix_type = WeightType::Q8_0;
+    if (model.vocab.empty()) {
+        for (int i = 0; i < model.config.vocab_size; i++) o.pieces.push_back("t" + std::to_string(i));
+        o.pieces[1] = "\n<s>\n";
+        o.pieces[2] = "\n</s>\n";
+        o.scores.assign(o.pieces.size(), 0.0f);
+    }
+    return load_model(own_memory(write_gguf_model(model, o), "q8_0.gguf"));
 }
 
 }  // namespace llamaport::test

@@ -50,4 +50,9 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& input
 Config tiny_config();
 std::unique_ptr<Model> random_test_model(const Config& config, unsigned seed, bool shared_classifier = true);
 
+// `model` written as a file of a quantized type and loaded back: Q8_G as a llama2.c v2 file
+// (group_size 0: write_llama2c's default), Q8_0 as a GGUF file (with a vocabulary of made-up
+// pieces when the model has none).
+std::unique_ptr<Model> requantized(const Model& model, WeightType type, size_t group_size = 0);
+
 }  // namespace llamaport::test

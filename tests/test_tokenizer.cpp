@@ -90,8 +90,14 @@ TEST_CASE("characters outside the vocabulary fall back to byte tokens", "[tokeni
     const Tokenizer t = make(vocab_with({" ", "a"}));
     // é is C3 A9: byte tokens 0xC3+3 and 0xA9+3.
     CHECK(t.encode("a\xC3\xA9", false, false) == std::vector<int>{259, 260, 0xC3 + 3, 0xA9 + 3});
-    // A run of more than four continuation bytes is split like run.c does.
-    CHECK(t.encode("\x80\x80\x80\x80\x80", false, false).size() == 6);
+    // run.c looks a character up at most four bytes at a time: a run of five continuation bytes
+    // is looked up as four, then one. Without such pieces each byte is its byte token...
+    CHECK(t.encode("\x80\x80\x80\x80\x80", false, false) ==
+          std::vector<int>{259, 0x80 + 3, 0x80 + 3, 0x80 + 3, 0x80 + 3, 0x80 + 3});
+    // ...and with them, the first four bytes are one piece and the fifth is alone (a five-byte
+    // piece is never looked up).
+    const Tokenizer runs = make(vocab_with({" ", "a", "\x80\x80\x80\x80", "\x80\x80\x80\x80\x80"}));
+    CHECK(runs.encode("\x80\x80\x80\x80\x80", false, false) == std::vector<int>{259, 261, 0x80 + 3});
 }
 
 TEST_CASE("a byte the tokenizer has no byte token for is an error, not a bad id", "[tokenizer]") {

@@ -53,6 +53,8 @@ const char* const usage_text =
     "                     1 runs the prompt one token at a time, as generation does)\n"
     "  -n N               tg test: N greedy tokens after a 1-token start; 0 skips it\n"
     "                     (default 128)\n"
+    "  --kv-type TYPE     f32 or f16: the KV cache's element type (default f32; llama.cpp's\n"
+    "                     default is f16)\n"
     "  -r N               measured repetitions (default 5)\n"
     "  --warmup N         unmeasured runs before them (default 1)\n"
     "  --bw-mib N         buffer for the memory-bandwidth measurement, 0 skips it\n"
@@ -82,6 +84,7 @@ struct Options {
     std::vector<int> batches = {Transformer::default_batch};
     int prompt = 32, generate = 128, reps = 5, warmup = 1;
     long long bw_mib = -1;  // -1: the default
+    Transformer::KvType kv = Transformer::KvType::f32;
     std::string output = "md";
     bool verbose = false;  // a progress line per model, measurement and repetition
 };
@@ -157,6 +160,11 @@ bool parse(int argc, char** argv, Options& o) {
             o.generate = int(flags.number(0, 1 << 20));
         } else if (a == "-r") {
             o.reps = int(flags.number(1, 1 << 20));
+        } else if (a == "--kv-type") {
+            const std::string kv = flags.value();
+            if (kv != "f32" && kv != "f16")
+                throw UsageError{"--kv-type: expected f32 or f16, got '" + kv + "'"};
+            o.kv = kv == "f16" ? Transformer::KvType::f16 : Transformer::KvType::f32;
         } else if (a == "--warmup") {
             o.warmup = int(flags.number(0, 1 << 20));
         } else if (a == "--bw-mib") {
@@ -333,9 +341,10 @@ struct Timing {
 };
 
 // One run of the test on a fresh KV cache of exactly the positions it needs.
-Timing run_test(const Model& model, const KernelSet& kernels, ThreadPool& pool, const Test& test) {
+Timing run_test(const Model& model, const KernelSet& kernels, ThreadPool& pool, const Test& test,
+                Transformer::KvType kv) {
     const int vocab = model.config.vocab_size;
-    Transformer transformer(model, kernels, &pool, test.positions(), test.batch);
+    Transformer transformer(model, kernels, &pool, test.positions(), test.batch, kv);
     std::chrono::steady_clock::time_point start;
     std::clock_t cpu_start;
     if (test.generation) {
@@ -384,7 +393,7 @@ Summary measure(const Options& o, const std::string& label, const Model& model,
                   << (test.generation ? "tg" : "pp") << test.tokens << " "
                   << (warm ? "warmup " : "rep ") << (warm ? run + 1 : run - o.warmup + 1) << "/"
                   << (warm ? o.warmup : o.reps) << "\n";
-        const Timing t = run_test(model, kernels, pool, test);
+        const Timing t = run_test(model, kernels, pool, test, o.kv);
         if (warm) continue;
         rates.push_back(t.wall > 0 ? test.tokens / t.wall : 0);
         cpu_seconds += t.cpu;

@@ -109,7 +109,7 @@ Options parse(int argc, char** argv) {
 Tokenizer load_tokenizer(const Options& o, const Model& reference, const Model& model) {
     if (!o.tokenizer.empty()) return cli::tokenizer_for(reference, o.tokenizer);
     for (const Model* m : {&reference, &model})
-        if (!m->vocab.empty()) return cli::tokenizer_for(*m, "");
+        if (m->tokenizer) return *m->tokenizer;
     throw Error("--text needs a tokenizer: give -z (neither model embeds one)");
 }
 

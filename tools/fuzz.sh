@@ -21,7 +21,7 @@ fi
 shift || true
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 targets=("$@")
-all_targets=(llama2c gguf tokenizer encode cli)
+all_targets=(llama2c gguf tokenizer encode cli json vocab pretokenize tokenizer_json safetensors)
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 for target in "${targets[@]}"; do
     [[ " ${all_targets[*]} " == *" $target "* ]] ||

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "llamaport/aqlm.hpp"
 #include "llamaport/model.hpp"
 
 namespace llamaport {
@@ -41,6 +42,7 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& options
 
 struct RandomGgufOptions {
     WeightType matrix_type = WeightType::F16;  // the layer matrices
+    AqlmShape aqlm;  // for AQLM layer matrices: codebooks, bits, group_size (random codes)
     WeightType embedding_type = WeightType::F16, output_type = WeightType::F16;
     uint64_t seed = 1;
     bool big_endian = false;

@@ -16,6 +16,8 @@
 
 namespace llamaport {
 
+class Tokenizer;
+
 struct Config {
     int dim = 0;         // transformer width
     int hidden_dim = 0;  // feed-forward width
@@ -79,8 +81,10 @@ public:
     Config config;
     Weights weights;
     EmbeddedVocab vocab;
+    std::shared_ptr<const Tokenizer> tokenizer;  // the file's own vocabulary (GGUF), or null
     std::string path;    // for messages
     std::string format;  // e.g. "llama2.c v0 fp32", "llama2.c v2 q8_0", "gguf"
+    std::string chat_template;  // tokenizer.chat_template (Jinja source), if the file has one
 
     // Parameter count and bytes of weights, as stored.
     size_t parameter_count() const;

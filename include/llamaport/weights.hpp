@@ -20,8 +20,18 @@ enum class WeightType : uint8_t {
     AQLM_WIDE,  // the same with codes of 9 to 16 bits (decoded row by row)
     F16,        // IEEE half values
     BF16,       // bfloat16 values
+    Q4_0,       // ggml's legacy blocks of 32: 4-bit values and an fp16 scale
+    Q4_1,       // the same with an fp16 minimum
+    Q5_0,       // 5-bit values and an fp16 scale
+    Q5_1,       // the same with an fp16 minimum
+    IQ4_NL,     // 4-bit indices into a non-linear table of levels, an fp16 scale
+    Q6_K,       // ggml: 256 values of 6 bits, an int8 scale per 16, one fp16 factor
+    Q4_K,       // ggml: 256 values of 4 bits, 6-bit scale and min per 32, fp16 d and dmin
+    Q5_K,       // ggml: Q4_K with 5-bit values
+    Q3_K,       // ggml: 256 values of 3 bits, a 6-bit scale per 16, one fp16 factor
+    Q2_K,       // ggml: 256 values of 2 bits, 4-bit scale and min per 16, fp16 d and dmin
 };
-constexpr size_t weight_type_count = 7;
+constexpr size_t weight_type_count = 17;
 
 // What the products of a weight type read for each input column, prepared from the fp32 input
 // once per input and matrix kind: the input itself, int8 blocks at a scale, or AQLM's tables.
@@ -32,8 +42,10 @@ enum class InputFormat : uint8_t {
     AqlmTable,  // the lookup tables of one AQLM matrix (KernelSet::prepare, aqlm.hpp)
     F16,        // the values rounded to IEEE half
     BF16,       // the values rounded to bfloat16
+    Q8_1,       // ggml's block_q8_1: {fp16 scale, fp16 scale * sum of the values, 32 int8 values}
+    Q8_K,       // ggml's block_q8_K: {fp32 scale, 256 int8 values, int16 sums of each 16}
 };
-constexpr size_t input_format_count = 6;
+constexpr size_t input_format_count = 8;
 
 struct AqlmPacked;  // llamaport/aqlm.hpp
 

@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include "llamaport/chat_template.hpp"
 #include "llamaport/error.hpp"
 #include "llamaport/generate.hpp"
 #include "llamaport/kernels.hpp"
@@ -100,6 +101,19 @@ const Flag flag_table[] = {
     {"-y", "STRING",
      [] { return std::string("system prompt in chat mode (default: asked on a terminal, none on a pipe)"); },
      [](Flags& f, Options& o) { o.system_prompt = f.value(); }},
+    {"--chat-template", "NAME",
+     [] {
+         return std::string("chat format, overriding the one recognised in the model's\n"
+                            "                  tokenizer.chat_template (default without one: llama2-sys-bos,\n"
+                            "                  run.c's): chatml, llama2, llama2-sys, llama2-sys-bos,\n"
+                            "                  llama2-sys-strip, mistral-v1, mistral-v3, mistral-v3-tekken,\n"
+                            "                  mistral-v7, phi3, zephyr, llama3");
+     },
+     [](Flags& f, Options& o) {
+         o.chat_template = f.value();
+         if (!ChatTemplate::from_name(o.chat_template))
+             throw UsageError{"--chat-template: unknown template '" + o.chat_template + "'"};
+     }},
     {"-c", "N",
      [] {
          return std::string("context length, overriding the model's (GGUF files from llama.cpp's\n"
@@ -180,13 +194,24 @@ std::unique_ptr<Model> load(const Options& o, std::ostream& err, const Terminals
 // -z's file; else the model's own vocabulary; else tokenizer.bin in this directory.
 Tokenizer load_tokenizer(const Options& o, const Model& model) {
     std::string path = o.tokenizer_path;
-    if (path.empty() && model.vocab.empty()) {
+    if (path.empty() && !model.tokenizer) {
         if (!file_exists(default_tokenizer))
             throw Error(std::string("no ") + default_tokenizer + " here: give the tokenizer with -z (" +
                         model.path + " is a llama2.c checkpoint, which carries none)");
         path = default_tokenizer;
     }
     return tokenizer_for(model, path);
+}
+
+// The flag's template, else the one the model's template text is recognised as, else run.c's.
+ChatTemplate chat_template_for(const Options& o, const Model& model, std::ostream& err) {
+    if (!o.chat_template.empty()) return *ChatTemplate::from_name(o.chat_template);
+    const ChatTemplate fallback(ChatTemplate::Kind::llama2_sys_bos);
+    if (model.chat_template.empty()) return fallback;
+    if (const std::optional<ChatTemplate> t = ChatTemplate::detect(model.chat_template)) return *t;
+    err << "llamaport: warning: the model's chat template is not one llamaport knows; using "
+        << fallback.name() << " (see --chat-template)\n";
+    return fallback;
 }
 
 int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istream& in,
@@ -245,8 +270,6 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
         // answers, one per line.
         const bool piped = !terminals.input;
         std::ostream& prompts = piped ? err : out;
-        const int answer_limit = o.steps;  // 0: until end of turn or a full context
-        int answer_tokens = 0;
         bool answer_open = false;
         ChatCallbacks io;
         io.read_line = [&](const char* label, std::string& line) {
@@ -257,27 +280,30 @@ int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istre
             return true;
         };
         io.on_assistant_turn = [&] {
-            answer_tokens = 0;
             answer_open = true;
             prompts << "Assistant: " << std::flush;
         };
         io.on_token = [&](int token, std::string_view piece) {
             if (token == tokenizer.bos_id()) return false;  // the model starts anew: the answer ends
-            if (!print_piece(token, piece)) return false;
-            return answer_limit == 0 || ++answer_tokens < answer_limit;
+            return print_piece(token, piece);
         };
         io.on_answer_end = [&] {
             out << "\n" << std::flush;
             answer_open = false;
         };
+        io.on_context_full = [&](int) {
+            err << "llamaport: the context of " << steps << " positions is full; the chat ends here\n";
+        };
+        ChatSession::Settings settings;
+        settings.chat_template = chat_template_for(o, *model, err);
+        settings.end_of_turn = default_end_of_turn(tokenizer);
+        settings.max_answer_tokens = o.steps;  // 0: until end of turn or a full context
         const std::string no_system_prompt;
         const std::string* system_prompt =
             o.system_prompt ? &*o.system_prompt : piped ? &no_system_prompt : nullptr;
         stats = chat(transformer, tokenizer, sampler, o.prompt ? &*o.prompt : nullptr, system_prompt,
-                     steps, io);
+                     special_token_encoder(tokenizer), settings, io);
         if (answer_open || !piped) out << "\n" << std::flush;
-        if (stats.prompt_tokens + stats.generated_tokens >= steps)
-            err << "llamaport: the context of " << steps << " positions is full; the chat ends here\n";
     }
     err << std::fixed << std::setprecision(2) << "llamaport: " << escape_for_terminal(model->path) << " | "
         << model->format << " | " << double(model->parameter_count()) / 1e6 << "M params, "

@@ -26,6 +26,7 @@ struct Options {
     std::optional<std::string> prompt;
     std::string mode = "generate";
     std::optional<std::string> system_prompt;
+    std::string chat_template;  // a template name; empty: the model's, recognised
     std::string kernel = "auto";
     int threads = 0;  // 0: hardware threads
     int context = 0;  // 0: the model's

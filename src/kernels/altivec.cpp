@@ -19,8 +19,14 @@
 #include <cstring>
 
 #include "aqlm_table.hpp"
+#include "k_lanes.hpp"
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
+#include "types/iq4_nl.hpp"
+#include "types/q4_0.hpp"
+#include "types/q4_1.hpp"
+#include "types/q5_0.hpp"
+#include "types/q5_1.hpp"
 #include "types/q8_0.hpp"
 #include "types/q8_g.hpp"
 
@@ -343,6 +349,26 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
     lanes_product<Q8Lanes<Q8_0Blocks, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
+// --- K-quants (Q2_K ... Q6_K) against Q8_K (k_lanes.hpp) ------------------------------------------
+
+// Per group of 16, the byte products in int16 (vec_mule + vec_mulo of values <= 63 as signed
+// bytes: at most 2 * 63 * 127 per lane), times the group's scale summed into int32 (vec_msum).
+// The Q8_K values sit 4 bytes into their block: loaded shifted into place.
+struct KDot {
+    static int32_t dot(const types::KBlock& b, const int8_t* q) {
+        Streams<vs8, 1, false> xs(q, 0);
+        vs32 sum = vec_splat_s32(0);
+        for (size_t g = 0; g < types::k_groups; g++, xs.advance()) {
+            const vs8 u = *reinterpret_cast<const vs8*>(b.u + 16 * g), xv = xs.at(0);
+            const vs16 products = vec_add(vec_mule(u, xv), vec_mulo(u, xv));
+            sum = vec_msum(products, vec_splats(int16_t(b.scale[g])), sum);
+        }
+        alignas(16) int32_t lanes[4];
+        *reinterpret_cast<vs32*>(lanes) = sum;
+        return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    }
+};
+
 // Group sizes of whole vectors; the common ones unrolled. Others take the reference.
 void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                   size_t columns, size_t row_begin, size_t row_end) {
@@ -355,6 +381,145 @@ void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
         lanes_product<Q8Lanes<Q8GBlocks, 0>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
     else
         types::q8_g_product(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+}
+
+// --- ggml's legacy blocks (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) -------------------------------------
+
+// 16 bytes at any address, read as two aligned blocks shifted into place (Streams).
+vu8 load16(const uint8_t* p) { return Streams<vu8, 1, false>(p, 0).at(0); }
+
+// A block's 32 values as unsigned bytes q + bias (values 0-15, then 16-31): the nibbles (with Q5's
+// fifth bit) as stored, IQ4_NL's levels plus 128. vec_msum multiplies them by the signed inputs;
+// bias * sum(x) is subtracted once per block and column.
+struct Unsigned32 {
+    vu8 low, high;
+};
+
+Unsigned32 nibbles32(const uint8_t* p) {
+    const vu8 packed = load16(p), four = vec_splat_u8(4);
+    return {vec_and(packed, vec_splat_u8(15)), vec_sr(packed, four)};
+}
+
+// Q5's fifth bits (bit i: value i) added as 0x10. Splatted, the host-order word puts bits 0-7 in
+// byte 3 of each 4 (big-endian), bits 24-31 in byte 0: byte i tests bit i % 8 of byte 3 - i / 8.
+Unsigned32 with_fifth_bits(Unsigned32 n, const uint8_t* p) {
+    const vu8 word = reinterpret_cast<vu8>(vec_splats(types::fifth_bits(p)));
+    const vu8 low_bytes = {3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2};
+    const vu8 high_bytes = {1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const vu8 bit = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    const vu8 sixteen = vec_sl(vec_splat_u8(1), vec_splat_u8(4));
+    auto spread = [&](vu8 select) {
+        const vu8 bytes = vec_perm(word, word, select);
+        return vec_and(reinterpret_cast<vu8>(vec_cmpeq(vec_and(bytes, bit), bit)), sixteen);
+    };
+    return {vec_or(n.low, spread(low_bytes)), vec_or(n.high, spread(high_bytes))};
+}
+
+struct Q4_0Values {
+    using Type = types::Q4_0;
+    static constexpr unsigned bias = 8;
+    static Unsigned32 decode(const uint8_t* b) { return nibbles32(b + Type::values_offset); }
+};
+struct Q4_1Values {
+    using Type = types::Q4_1;
+    static constexpr unsigned bias = 0;
+    static Unsigned32 decode(const uint8_t* b) { return nibbles32(b + Type::values_offset); }
+};
+struct Q5_0Values {
+    using Type = types::Q5_0;
+    static constexpr unsigned bias = 16;
+    static Unsigned32 decode(const uint8_t* b) {
+        return with_fifth_bits(nibbles32(b + Type::values_offset), b + Type::bits_offset);
+    }
+};
+struct Q5_1Values {
+    using Type = types::Q5_1;
+    static constexpr unsigned bias = 0;
+    static Unsigned32 decode(const uint8_t* b) {
+        return with_fifth_bits(nibbles32(b + Type::values_offset), b + Type::bits_offset);
+    }
+};
+struct IQ4_NLValues {
+    using Type = types::IQ4_NL;
+    static constexpr unsigned bias = 128;
+    static Unsigned32 decode(const uint8_t* b) {
+        const vu8 levels = vec_xor(load16(reinterpret_cast<const uint8_t*>(types::iq4_nl_levels)),
+                                   vec_sl(vec_splat_u8(1), vec_splat_u8(7)));  // + 128
+        const Unsigned32 n = nibbles32(b + Type::values_offset);
+        return {vec_perm(levels, levels, n.low), vec_perm(levels, levels, n.high)};
+    }
+};
+
+// 4 adjacent rows of a legacy block type at any alignment, for up to 2 input columns: each row's
+// block decoded once, then per column the exact integer sums (vec_msum, as Q8Lanes) and llama.cpp's
+// float step for the 4 rows at once.
+template <class V>
+struct LegacyLanes {
+    using Type = typename V::Type;
+    using Blocks = types::Blocks32<Type>;
+    static constexpr size_t lanes = 4, columns = 2;
+    static constexpr bool striped = false;
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        const size_t blocks = m.cols / types::blocks32_values;
+        const vs32 zero = vec_splat_s32(0);
+        const vu8 bias = vec_splats(static_cast<unsigned char>(V::bias));
+        const vf32 negative = negative_zero();
+        vf32 acc[N];
+        for (size_t c = 0; c < N; c++) acc[c] = vec_splats(0.0f);
+        alignas(16) float scales[lanes], mins[lanes];
+        for (size_t b = 0; b < blocks; b++, w += Type::bytes, x += Blocks::input_bytes) {
+            Unsigned32 values[lanes];
+            for (size_t l = 0; l < lanes; l++) {
+                const uint8_t* block = w + l * w_lane_stride;
+                values[l] = V::decode(block);
+                scales[l] = half_to_float(load_u16(block));
+                if (Type::has_min) mins[l] = half_to_float(load_u16(block + 2));
+            }
+            const vf32 wd = *reinterpret_cast<const vf32*>(scales);
+            for (size_t c = 0; c < N; c++) {
+                const uint8_t* xc = x + c * x_column_stride;
+                Streams<vs8, 1, false> xs(xc + Blocks::input_values_offset, 0);
+                const vs8 x0 = xs.at(0);
+                xs.advance();
+                const vs8 x1 = xs.at(0);
+                vs32 start = zero;
+                if (V::bias) start = vec_sub(zero, vec_msum(x1, bias, vec_msum(x0, bias, zero)));
+                vs32 isum[lanes];
+                #pragma GCC unroll 4
+                for (size_t l = 0; l < lanes; l++)
+                    isum[l] = vec_msum(x1, values[l].high, vec_msum(x0, values[l].low, start));
+                const vf32 sums = vec_ctf(sum4(isum[0], isum[1], isum[2], isum[3]), 0);
+                const vf32 xd = vec_splats(half_to_float(load_u16(xc)));
+                if constexpr (Type::has_min) {
+                    // acc + ((w_d * x_d) * isum + w_m * x_s), each product rounded once
+                    const vf32 wm = *reinterpret_cast<const vf32*>(mins);
+                    const vf32 xsum = vec_splats(half_to_float(load_u16(xc + 2)));
+                    acc[c] = vec_add(acc[c], vec_add(vec_madd(vec_madd(wd, xd, negative), sums, negative),
+                                                     vec_madd(wm, xsum, negative)));
+                } else {
+                    acc[c] = Q8_0Blocks::accumulate(acc[c], sums, wd, xd);
+                }
+            }
+        }
+        for (size_t c = 0; c < N; c++) {
+            alignas(16) float out[lanes];
+            *reinterpret_cast<vf32*>(out) = acc[c];
+            for (size_t l = 0; l < lanes; l++) y[c * y_column_stride + l * y_lane_stride] = out[l];
+        }
+    }
+    // The reference's arithmetic, which the lanes reproduce bit for bit.
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return Blocks::row_dot(w, x, m.cols);
+    }
+};
+
+template <class V>
+void product_legacy(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                    size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<LegacyLanes<V>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // --- AQLM -------------------------------------------------------------------------------------
@@ -512,36 +677,35 @@ struct AqlmBlock {
     }
 };
 
-// Groups of 8 (the last, partial one as the reference does it): each group's weights are two aligned vectors (the codebooks' entries summed; an
-// entry is 32 bytes into 64-byte aligned memory), fused into two accumulators with x, which
-// streams at any alignment. Other group sizes take the scalar set's loops.
-void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
-                        size_t row_end) {
-    if (a.shape.group_size != 8) return types::aqlm_decode_reference(y, a, x, row_begin, row_end);
-    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
-    const size_t full = a.shape.cols / 8;  // the last group may be partial
-    const size_t entries = a.shape.entries();
-    const vf32* codebooks = reinterpret_cast<const vf32*>(a.codebooks);
-    for (size_t r = row_begin; r < row_end; r++) {
-        const uint16_t* codes = a.codes16 + r * groups * m_count;
-        Streams<vf32, 1, false> xs(x, 0);
-        vf32 acc0 = vec_splats(0.0f), acc1 = vec_splats(0.0f);
-        for (size_t i = 0; i < full; i++, codes += m_count) {
-            const vf32* entry = codebooks + size_t(codes[0]) * 2;
-            vf32 w0 = entry[0], w1 = entry[1];
-            for (size_t m = 1; m < m_count; m++) {
-                entry = codebooks + (m * entries + codes[m]) * 2;
-                w0 = vec_add(w0, entry[0]);
-                w1 = vec_add(w1, entry[1]);
-            }
-            acc0 = vec_madd(w0, xs.at(0), acc0);
-            xs.advance();
-            acc1 = vec_madd(w1, xs.at(0), acc1);
-            xs.advance();
+// A group's 8 weights are two aligned vectors (the codebooks' entries summed; an entry is 32 bytes
+// into 64-byte aligned memory), fused into two accumulators with x, read at any alignment.
+struct AqlmDecode {
+    struct Weights {
+        vf32 lo, hi;
+    };
+    using Acc = Weights;
+    static Acc zero() { return {vec_splats(0.0f), vec_splats(0.0f)}; }
+    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+        const size_t entries = a.shape.entries();
+        const vf32* codebooks = reinterpret_cast<const vf32*>(a.codebooks);
+        const vf32* entry = codebooks + size_t(codes[0]) * 2;
+        Weights w = {entry[0], entry[1]};
+        for (size_t m = 1; m < a.shape.codebooks; m++) {
+            entry = codebooks + (m * entries + codes[m]) * 2;
+            w.lo = vec_add(w.lo, entry[0]);
+            w.hi = vec_add(w.hi, entry[1]);
         }
-        y[r] = a.scales[r] * (hsum(vec_add(acc0, acc1)) + types::aqlm_decode_groups(a, r, x, full));
+        return w;
     }
-}
+    static Acc fma(Acc acc, const Weights& w, const float* x, size_t) {
+        Streams<vf32, 1, false> xs(x, 0);
+        acc.lo = vec_madd(w.lo, xs.at(0), acc.lo);
+        xs.advance();
+        acc.hi = vec_madd(w.hi, xs.at(0), acc.hi);
+        return acc;
+    }
+    static float sum(const Acc& acc) { return hsum(vec_add(acc.lo, acc.hi)); }
+};
 
 }  // namespace
 }  // namespace altivec_impl
@@ -552,7 +716,13 @@ bool add_altivec_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
-    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_wide_product<aqlm_decode>;
+    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
+    set.product[size_t(WeightType::Q4_0)] = product_legacy<Q4_0Values>;
+    set.product[size_t(WeightType::Q4_1)] = product_legacy<Q4_1Values>;
+    set.product[size_t(WeightType::Q5_0)] = product_legacy<Q5_0Values>;
+    set.product[size_t(WeightType::Q5_1)] = product_legacy<Q5_1Values>;
+    set.product[size_t(WeightType::IQ4_NL)] = product_legacy<IQ4_NLValues>;
+    add_k_unpacked_products<KDot, 2>(set);
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy;
     return true;

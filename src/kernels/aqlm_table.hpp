@@ -222,15 +222,81 @@ void aqlm_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
 
 // The decode layout (codes over 8 bits, WeightType::AQLM_WIDE), reading the fp32 input (cols
 // values; the last group may be partial): y[r] = scales[r] * sum_i dot(x group i, w_i), where
-// w_i = sum_m codebook[m][codes[r][i][m]], for r in [row_begin, row_end).
-using AqlmDecodeFn = void (*)(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
-                              size_t row_end);
+// w_i = sum_m codebook[m][codes[r][i][m]].
 
-template <AqlmDecodeFn decode>
-void aqlm_wide_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
-                       size_t in_stride, size_t columns, size_t row_begin, size_t row_end) {
+// One row's sum over groups [first_group, groups), in the reference order: the reference product,
+// and the kernels' way through a partial last group.
+inline float aqlm_decode_groups(const AqlmPacked& a, size_t r, const float* x, size_t first_group) {
+    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, groups = a.shape.groups();
+    const size_t entries = a.shape.entries(), cols = a.shape.cols;
+    const uint16_t* codes = a.codes16 + (r * groups + first_group) * m_count;
+    float sum = 0.0f;
+    for (size_t i = first_group; i < groups; i++, codes += m_count) {
+        float partial = 0.0f;
+        for (size_t j = 0; j < g && i * g + j < cols; j++) {
+            float w = 0.0f;
+            for (size_t m = 0; m < m_count; m++) w += a.codebooks[(m * entries + codes[m]) * g + j];
+            partial += x[i * g + j] * w;
+        }
+        sum += partial;
+    }
+    return sum;
+}
+
+inline void aqlm_decode_reference(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
+                                  size_t in_stride, size_t columns, size_t row_begin,
+                                  size_t row_end) {
+    const AqlmPacked& a = w.aqlm();
     for (size_t c = 0; c < columns; c++, y += y_stride, in += in_stride)
-        decode(y, w.aqlm(), reinterpret_cast<const float*>(in), row_begin, row_end);
+        for (size_t r = row_begin; r < row_end; r++)
+            y[r] = a.scales[r] * aqlm_decode_groups(a, r, reinterpret_cast<const float*>(in), 0);
+}
+
+// A set's product for the decode layout with groups of 8, for up to 4 input columns at a time:
+// each group's weights are decoded once (the codebook entries summed, a cache miss each) and
+// fused with every column. A set's Decode supplies:
+//   Weights, Acc          8 weights; a column's accumulators
+//   Acc zero()
+//   Weights group(const AqlmPacked&, const uint16_t* codes)     the M entries summed
+//   Acc fma(Acc, const Weights&, const float* x, size_t i)      x: group i's 8 inputs
+//   float sum(const Acc&)
+// A column's result does not depend on the columns beside it. Other group sizes take the
+// reference.
+template <class Decode, size_t N>
+void aqlm_decode_columns(float* y, size_t y_stride, const AqlmPacked& a, const float* x,
+                         size_t x_stride, size_t row_begin, size_t row_end) {
+    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
+    const size_t full = a.shape.cols / 8;  // the last group may be partial
+    for (size_t r = row_begin; r < row_end; r++) {
+        const uint16_t* codes = a.codes16 + r * groups * m_count;
+        typename Decode::Acc acc[N];
+        for (size_t c = 0; c < N; c++) acc[c] = Decode::zero();
+        for (size_t i = 0; i < full; i++, codes += m_count) {
+            const typename Decode::Weights w = Decode::group(a, codes);
+            for (size_t c = 0; c < N; c++) acc[c] = Decode::fma(acc[c], w, x + c * x_stride + 8 * i, i);
+        }
+        for (size_t c = 0; c < N; c++)
+            y[c * y_stride + r] = a.scales[r] * (Decode::sum(acc[c]) +
+                                                 aqlm_decode_groups(a, r, x + c * x_stride, full));
+    }
+}
+
+template <class Decode>
+void aqlm_decode_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
+                         size_t in_stride, size_t columns, size_t row_begin, size_t row_end) {
+    const AqlmPacked& a = w.aqlm();
+    if (a.shape.group_size != 8)
+        return aqlm_decode_reference(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    const float* x = reinterpret_cast<const float*>(in);
+    const size_t x_stride = in_stride / sizeof(float);
+    for (size_t c = 0; c < columns; c += 4, y += 4 * y_stride, x += 4 * x_stride) {
+        switch (std::min<size_t>(4, columns - c)) {
+            case 1: aqlm_decode_columns<Decode, 1>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
+            case 2: aqlm_decode_columns<Decode, 2>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
+            case 3: aqlm_decode_columns<Decode, 3>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
+            default: aqlm_decode_columns<Decode, 4>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
+        }
+    }
 }
 
 }  // namespace llamaport::kernels

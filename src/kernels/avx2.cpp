@@ -16,6 +16,16 @@
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
 #include "types/inputs.hpp"
+#include "types/q2_k.hpp"
+#include "types/q3_k.hpp"
+#include "types/q4_k.hpp"
+#include "types/q5_k.hpp"
+#include "types/q6_k.hpp"
+#include "types/iq4_nl.hpp"
+#include "types/q4_0.hpp"
+#include "types/q4_1.hpp"
+#include "types/q5_0.hpp"
+#include "types/q5_1.hpp"
 #include "x86_intrinsics.hpp"
 
 namespace llamaport::kernels {
@@ -169,7 +179,7 @@ struct FloatLanes {
 // every column the single-column result bit for bit.
 template <class E>
 struct FloatTiles {
-    static constexpr size_t lanes = 4, columns = 2;
+    static constexpr size_t lanes = 4, columns = 3;
     static constexpr bool striped = false;
     template <size_t N>
     static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
@@ -181,9 +191,7 @@ struct FloatTiles {
         for (size_t l = 0; l < lanes; l++)
             #pragma GCC unroll 4
             for (size_t c = 0; c < N; c++) acc[l][c] = _mm256_setzero_ps();
-        for (size_t j = 0; j < cols; j += 8) {
-            const size_t n = std::min<size_t>(8, cols - j);
-            auto load = [&](const uint8_t* p) { return n == 8 ? E::load(p) : E::load_tail(p, n); };
+        auto step = [&](size_t j, auto load) {
             __m256 xv[N];
             #pragma GCC unroll 4
             for (size_t c = 0; c < N; c++) xv[c] = load(x + c * x_column_stride + j * E::bytes);
@@ -193,7 +201,11 @@ struct FloatTiles {
                 #pragma GCC unroll 4
                 for (size_t c = 0; c < N; c++) acc[l][c] = _mm256_fmadd_ps(wv, xv[c], acc[l][c]);
             }
-        }
+        };
+        size_t j = 0;
+        for (; j + 8 <= cols; j += 8) step(j, [](const uint8_t* p) { return E::load(p); });
+        if (j < cols)
+            step(j, [n = cols - j](const uint8_t* p) { return E::load_tail(p, n); });
         for (size_t l = 0; l < lanes; l++)
             for (size_t c = 0; c < N; c++) y[c * y_column_stride + l * y_lane_stride] = hsum1(acc[l][c]);
     }
@@ -433,6 +445,167 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
     lanes_product<Q8Lanes<Q8_0Blocks, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
+// --- K-quants (Q2_K ... Q6_K) against Q8_K --------------------------------------------------------
+
+// A K-quant block decoded once for all the input columns: 8 chunks of 32 unsigned values (at
+// most 63), chunk k's two group scales as int16 (8 lanes each), the 16 groups' mins as int16 and
+// (for the types with an offset) their scales.
+struct KDecoded {
+    __m256i u[8], chunk_scale[8], scales, mins;
+    float d, dmin;
+};
+
+// chunk_scale from the 16 scales as int16: chunk k takes int32 lane k (scales 2k and 2k + 1)
+// into every lane, then scale 2k into the low half and 2k + 1 into the high half.
+void spread_scales(KDecoded& out) {
+    const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
+                                          2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    #pragma GCC unroll 8
+    for (int k = 0; k < 8; k++)
+        out.chunk_scale[k] = _mm256_shuffle_epi8(
+            _mm256_permutevar8x32_epi32(out.scales, _mm256_set1_epi32(k)), pick);
+}
+
+// Any K-quant type through its reference unpacking.
+template <class T>
+struct KUnpacked {
+    static void decode(const uint8_t* block, KDecoded& out) {
+        types::KBlock b;
+        T::unpack(block, b);
+        alignas(32) int16_t scales[16], mins[16];
+        for (size_t g = 0; g < 16; g++) {
+            scales[g] = int16_t(b.scale[g]);
+            mins[g] = int16_t(b.min[g]);
+        }
+        for (size_t k = 0; k < 8; k++) out.u[k] = load32(b.u + 32 * k);
+        out.scales = _mm256_load_si256(reinterpret_cast<const __m256i*>(scales));
+        out.mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
+        spread_scales(out);
+        out.d = b.d;
+        out.dmin = b.dmin;
+    }
+};
+
+// The 6-bit scales and mins from their 12 bytes with word operations (k_scale_min's rules, 4 bytes
+// at a time; x86 is little-endian): bytes 0-7 the groups' scales, 8-15 their mins.
+__m128i q4k_scale_mins(const uint8_t* p) {
+    uint32_t a[3];
+    std::memcpy(a, p, 12);
+    const uint32_t low6 = 0x3F3F3F3F, low4 = 0x0F0F0F0F, low2 = 0x03030303;
+    return _mm_setr_epi32(int(a[0] & low6), int((a[2] & low4) | ((a[0] >> 6) & low2) << 4),
+                          int(a[1] & low6), int(((a[2] >> 4) & low4) | ((a[1] >> 6) & low2) << 4));
+}
+
+struct Q4KDecode {
+    static void decode(const uint8_t* block, KDecoded& out) {
+        const __m256i low4 = _mm256_set1_epi8(0xF);
+        const __m128i scale_mins = q4k_scale_mins(block + types::Q4K::scales);
+        const __m128i scales = _mm_cvtepu8_epi16(scale_mins);
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            const __m256i q = load32(block + types::Q4K::qs + 32 * c);
+            out.u[2 * c] = _mm256_and_si256(q, low4);
+            out.u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        }
+        // A chunk of 32 is one group: its scale in every lane.
+        #pragma GCC unroll 8
+        for (int k = 0; k < 8; k++)
+            out.chunk_scale[k] = _mm256_broadcastsi128_si256(
+                _mm_shuffle_epi8(scales, _mm_set1_epi16(int16_t(2 * k | (2 * k + 1) << 8))));
+        out.mins = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(scale_mins, scale_mins));
+        out.d = fp16_to_fp32(load_u16(block + types::Q4K::d));
+        out.dmin = fp16_to_fp32(load_u16(block + types::Q4K::dmin));
+    }
+};
+
+struct Q6KDecode {
+    static void decode(const uint8_t* block, KDecoded& out) {
+        const __m256i low4 = _mm256_set1_epi8(0xF), low2 = _mm256_set1_epi8(3);
+        #pragma GCC unroll 2
+        for (int half = 0; half < 2; half++) {
+            const __m256i ql0 = load32(block + types::Q6K::ql + 64 * half);
+            const __m256i ql1 = load32(block + types::Q6K::ql + 64 * half + 32);
+            const __m256i qh = load32(block + types::Q6K::qh + 32 * half);
+            auto high = [&](int k) {
+                return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), low2), 4);
+            };
+            out.u[4 * half] = _mm256_or_si256(_mm256_and_si256(ql0, low4), high(0));
+            out.u[4 * half + 1] = _mm256_or_si256(_mm256_and_si256(ql1, low4), high(1));
+            out.u[4 * half + 2] =
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), high(2));
+            out.u[4 * half + 3] =
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high(3));
+        }
+        out.scales = _mm256_cvtepi8_epi16(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + types::Q6K::scales)));
+        out.mins = _mm256_setzero_si256();
+        spread_scales(out);
+        out.d = fp16_to_fp32(load_u16(block + types::Q6K::d));
+        out.dmin = 0.0f;
+    }
+};
+
+int32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// 4 adjacent rows, for up to 4 input columns: each block decoded once, then per column the exact
+// integer sums (maddubs of u <= 63 and x in [-127, 127] never saturates) and the reference's
+// float steps (KAccumulator), so every result is the scalar set's bit for bit. The rows are
+// independent chains: 4 of them keep more loads and float steps in flight than one.
+template <class T, class Decode>
+struct KLanes {
+    static constexpr size_t lanes = 4, columns = 4;
+    static constexpr bool striped = false;
+    template <size_t N, size_t L = lanes>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        types::KAccumulator acc[L][N];
+        KDecoded b;
+        const size_t blocks = m.cols / types::k_values;
+        for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
+            #pragma GCC unroll 4
+            for (size_t l = 0; l < L; l++) {
+                prefetch(w + l * w_lane_stride);
+                Decode::decode(w + l * w_lane_stride, b);
+                #pragma GCC unroll 4
+                for (size_t c = 0; c < N; c++) {
+                    const uint8_t* xb = x + c * x_column_stride;
+                    const uint8_t* q = xb + types::q8_k_values_offset;
+                    __m256i sum = _mm256_setzero_si256();
+                    #pragma GCC unroll 8
+                    for (int k = 0; k < 8; k++) {
+                        const __m256i p = _mm256_maddubs_epi16(b.u[k], load32(q + 32 * k));
+                        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
+                    }
+                    const __m256i bsums = load32(xb + types::q8_k_bsums_offset);
+                    int32_t isum = hsum_epi32(sum), msum = 0;
+                    if (T::offset) isum -= T::offset * hsum_epi32(_mm256_madd_epi16(b.scales, bsums));
+                    if (T::has_min) msum = hsum_epi32(_mm256_madd_epi16(b.mins, bsums));
+                    acc[l][c].add(types::q8_k_scale(xb), b.d, b.dmin, isum, msum);
+                }
+            }
+        }
+        for (size_t l = 0; l < L; l++)
+            for (size_t c = 0; c < N; c++) y[c * y_column_stride + l * y_lane_stride] = acc[l][c].result();
+    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        float y;
+        rows<1, 1>(&y, 0, 0, w, 0, m, x, 0);
+        return y;
+    }
+};
+
+template <class T, class Decode = KUnpacked<T>>
+void product_k(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+               size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<KLanes<T, Decode>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+}
+
 // Group sizes of whole 32-byte chunks; the common ones unrolled. Others take the reference.
 void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                   size_t columns, size_t row_begin, size_t row_end) {
@@ -445,6 +618,138 @@ void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
         lanes_product<Q8Lanes<Q8GBlocks, 0>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
     else
         types::q8_g_product(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+}
+
+// --- ggml's legacy blocks (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) -------------------------------------
+
+// Q8_1 inputs: Q8_0's values and scale, then s = d * sum(q) (types/inputs.hpp).
+void quantize_q8_1(uint8_t* out, const Matrix&, const float* x, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+        uint8_t* block = out + i * types::q8_1_bytes;
+        const float* xb = x + i * types::blocks32_values;
+        const float most = max_abs(xb, types::blocks32_values), d = most / 127.0f;
+        int8_t* q = reinterpret_cast<int8_t*>(block + 4);
+        quantize_values<false>(q, xb, types::blocks32_values, most != 0.0f ? 127.0f / most : 0.0f);
+        types::store_half(block, d);
+        types::store_half(block + 2, d * float(types::sum_q8(q)));
+    }
+}
+
+// 16 packed bytes as 32 bytes in value order: the low nibbles (values 0-15), then the high ones.
+__m256i nibbles32(const uint8_t* p) {
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i low = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(packed, 4), low), _mm_and_si128(packed, low));
+}
+
+// Q5's fifth bits (bit i: value i) as 32 bytes, 0x10 where the bit is set: byte i takes the
+// word's byte i / 8 and tests bit i % 8 of it.
+__m256i fifth_bits32(const uint8_t* p) {
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(int(types::fifth_bits(p))),
+        _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+// Each type's 32 integers q as int8 lanes, in value order.
+struct Q4_0Values {
+    using Type = types::Q4_0;
+    static __m256i decode(const uint8_t* b) {
+        return _mm256_sub_epi8(nibbles32(b + Type::values_offset), _mm256_set1_epi8(8));
+    }
+};
+struct Q4_1Values {
+    using Type = types::Q4_1;
+    static __m256i decode(const uint8_t* b) { return nibbles32(b + Type::values_offset); }
+};
+struct Q5_0Values {
+    using Type = types::Q5_0;
+    static __m256i decode(const uint8_t* b) {
+        return _mm256_sub_epi8(_mm256_or_si256(nibbles32(b + Type::values_offset),
+                                               fifth_bits32(b + Type::bits_offset)),
+                               _mm256_set1_epi8(16));
+    }
+};
+struct Q5_1Values {
+    using Type = types::Q5_1;
+    static __m256i decode(const uint8_t* b) {
+        return _mm256_or_si256(nibbles32(b + Type::values_offset), fifth_bits32(b + Type::bits_offset));
+    }
+};
+struct IQ4_NLValues {
+    using Type = types::IQ4_NL;
+    static __m256i decode(const uint8_t* b) {
+        const __m256i levels = _mm256_broadcastsi128_si256(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(types::iq4_nl_levels)));
+        return _mm256_shuffle_epi8(levels, nibbles32(b + Type::values_offset));
+    }
+};
+
+// 8 striped lanes of a legacy block type, for up to 4 input columns: each lane's block decoded
+// once to int8, then per column the exact integer sums (dot32: the values fit int8, the inputs
+// are in [-127, 127]), reduced into one vector and given llama.cpp's float step for 8 rows at once.
+template <class V>
+struct LegacyLanes {
+    using Type = typename V::Type;
+    using Blocks = types::Blocks32<Type>;
+    static constexpr size_t lanes = 8, columns = 4;
+    static constexpr bool striped = true;
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        const size_t blocks = m.cols / types::blocks32_values;
+        const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                   _mm256_set1_epi32(int(w_lane_stride)));
+        __m256 acc[N];
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < N; c++) acc[c] = _mm256_setzero_ps();
+        for (size_t b = 0; b < blocks; b++, w += Type::bytes, x += Blocks::input_bytes) {
+            __m256i values[lanes];
+            #pragma GCC unroll 8
+            for (size_t l = 0; l < lanes; l++) {
+                prefetch(w + l * w_lane_stride);
+                values[l] = V::decode(w + l * w_lane_stride);
+            }
+            const __m256 wd = Q8_0Blocks::lane_scales(w, offsets);
+            const __m256 wm = Type::has_min ? Q8_0Blocks::lane_scales(w + 2, offsets) : wd;
+            #pragma GCC unroll 4
+            for (size_t c = 0; c < N; c++) {
+                const uint8_t* xc = x + c * x_column_stride;
+                const __m256i xv = load32(xc + Blocks::input_values_offset);
+                __m256i isum[lanes];
+                #pragma GCC unroll 8
+                for (size_t l = 0; l < lanes; l++) isum[l] = dot32(values[l], xv);
+                const __m256 sums = _mm256_cvtepi32_ps(hsum8(isum));
+                const __m256 xd = _mm256_set1_ps(types::half_at(xc));
+                if constexpr (Type::has_min) {
+                    // acc + ((w_d * x_d) * isum + w_m * x_s)
+                    const __m256 xs = _mm256_set1_ps(types::half_at(xc + 2));
+                    acc[c] = _mm256_add_ps(acc[c], _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(wd, xd), sums),
+                                                                 _mm256_mul_ps(wm, xs)));
+                } else {
+                    acc[c] = Q8_0Blocks::accumulate(acc[c], sums, wd, types::half_at(xc));
+                }
+            }
+        }
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < N; c++) {
+            alignas(32) float sums[lanes];
+            _mm256_store_ps(sums, acc[c]);
+            for (size_t l = 0; l < lanes; l++) y[c * y_column_stride + l * y_lane_stride] = sums[l];
+        }
+    }
+    // The reference's arithmetic, which the lanes reproduce bit for bit.
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return Blocks::row_dot(w, x, m.cols);
+    }
+};
+
+template <class V>
+void product_legacy(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                    size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<LegacyLanes<V>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // --- AQLM -------------------------------------------------------------------------------------
@@ -550,30 +855,30 @@ struct AqlmBlock {
     }
 };
 
-// Groups of 8 (the last, partial one as the reference does it): each group's weights are one vector (the codebooks' entries summed), one FMA with
-// x. Other group sizes take the scalar set's loops.
-void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
-                        size_t row_end) {
-    if (a.shape.group_size != 8) return types::aqlm_decode_reference(y, a, x, row_begin, row_end);
-    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
-    const size_t full = a.shape.cols / 8;  // the last group may be partial
-    const size_t entries = a.shape.entries();
-    for (size_t r = row_begin; r < row_end; r++) {
-        const uint16_t* codes = a.codes16 + r * groups * m_count;
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        for (size_t i = 0; i < full; i++, codes += m_count) {
-            __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
-            for (size_t m = 1; m < m_count; m++)
-                w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m]) * 8));
-            // Two chains: the codebook loads miss the caches, the FMAs need not wait in line.
-            if (i % 2)
-                acc1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i * 8), acc1);
-            else
-                acc0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + i * 8), acc0);
-        }
-        y[r] = a.scales[r] * (hsum1(_mm256_add_ps(acc0, acc1)) + types::aqlm_decode_groups(a, r, x, full));
+// A group's 8 weights are one vector (the codebooks' entries summed), one FMA with x. Two chains
+// by group parity: the codebook loads miss the caches, the FMAs need not wait in line.
+struct AqlmDecode {
+    using Weights = __m256;
+    struct Acc {
+        __m256 even, odd;
+    };
+    static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+        const size_t entries = a.shape.entries();
+        __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
+        for (size_t m = 1; m < a.shape.codebooks; m++)
+            w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m]) * 8));
+        return w;
     }
-}
+    static Acc fma(Acc acc, Weights w, const float* x, size_t i) {
+        if (i % 2)
+            acc.odd = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc.odd);
+        else
+            acc.even = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc.even);
+        return acc;
+    }
+    static float sum(const Acc& acc) { return hsum1(_mm256_add_ps(acc.even, acc.odd)); }
+};
 
 }  // namespace
 }  // namespace avx2_impl
@@ -586,9 +891,20 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
-    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_wide_product<aqlm_decode>;
+    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
+    set.product[size_t(WeightType::Q6_K)] = product_k<types::Q6K, Q6KDecode>;
+    set.product[size_t(WeightType::Q4_K)] = product_k<types::Q4K, Q4KDecode>;
+    set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;
+    set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K>;
+    set.product[size_t(WeightType::Q2_K)] = product_k<types::Q2K>;
+    set.product[size_t(WeightType::Q4_0)] = product_legacy<Q4_0Values>;
+    set.product[size_t(WeightType::Q4_1)] = product_legacy<Q4_1Values>;
+    set.product[size_t(WeightType::Q5_0)] = product_legacy<Q5_0Values>;
+    set.product[size_t(WeightType::Q5_1)] = product_legacy<Q5_1Values>;
+    set.product[size_t(WeightType::IQ4_NL)] = product_legacy<IQ4_NLValues>;
     set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
+    set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy;
     set.axpy_f16 = axpy_f16;

@@ -16,10 +16,16 @@
 #include <cstring>
 
 #include "aqlm_table.hpp"
+#include "k_lanes.hpp"
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
 #include "types/f16.hpp"
 #include "types/inputs.hpp"
+#include "types/iq4_nl.hpp"
+#include "types/q4_0.hpp"
+#include "types/q4_1.hpp"
+#include "types/q5_0.hpp"
+#include "types/q5_1.hpp"
 
 namespace llamaport::kernels {
 // Every kernel set uses the same function names, and the one-file build (tools/amalgamate.py)
@@ -287,6 +293,21 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
     lanes_product<Q8Lanes<Q8_0Blocks, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
+// --- K-quants (Q2_K ... Q6_K) against Q8_K (k_lanes.hpp) ------------------------------------------
+
+// The unpacked values are at most 63, so they fit int8 for dot16.
+struct KDot {
+    static int32_t dot(const types::KBlock& b, const int8_t* q) {
+        int32x4_t sum = vdupq_n_s32(0);
+        #pragma GCC unroll 16
+        for (size_t g = 0; g < types::k_groups; g++) {
+            const int8x16_t u = vld1q_s8(values(b.u + 16 * g));
+            sum = vmlaq_n_s32(sum, dot16(vdupq_n_s32(0), u, vld1q_s8(q + 16 * g)), b.scale[g]);
+        }
+        return vaddvq_s32(sum);
+    }
+};
+
 // Group sizes of whole 16-byte chunks; the common ones unrolled. Others take the reference.
 void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                   size_t columns, size_t row_begin, size_t row_end) {
@@ -299,6 +320,136 @@ void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
         lanes_product<Q8Lanes<Q8GBlocks, 0>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
     else
         types::q8_g_product(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+}
+
+// --- ggml's legacy blocks (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) -------------------------------------
+
+// A block's 32 integers q as two int8 vectors: values 0-15 and 16-31.
+struct Int8Pair {
+    int8x16_t low, high;
+};
+
+// 16 packed bytes: the low nibbles are values 0-15, the high ones values 16-31.
+Int8Pair nibbles32(const uint8_t* p) {
+    const uint8x16_t packed = vld1q_u8(p);
+    return {vreinterpretq_s8_u8(vandq_u8(packed, vdupq_n_u8(0x0F))), vreinterpretq_s8_u8(vshrq_n_u8(packed, 4))};
+}
+
+// Q5's fifth bits (bit i: value i) as bytes, 0x10 where the bit is set: byte i tests bit i % 8
+// of the word's byte i / 8.
+Int8Pair fifth_bits32(const uint8_t* p) {
+    const uint8x16_t word = vreinterpretq_u8_u32(vdupq_n_u32(types::fifth_bits(p)));
+    static const uint8_t low_bytes[16] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const uint8_t bits[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+    const uint8x16_t select = vld1q_u8(low_bytes), bit = vld1q_u8(bits);
+    auto spread = [&](uint8x16_t bytes) {
+        return vreinterpretq_s8_u8(vandq_u8(vtstq_u8(vqtbl1q_u8(word, bytes), bit), vdupq_n_u8(0x10)));
+    };
+    return {spread(select), spread(vaddq_u8(select, vdupq_n_u8(2)))};
+}
+
+Int8Pair fifth_bit_values(const uint8_t* block, size_t values_offset, size_t bits_offset) {
+    const Int8Pair n = nibbles32(block + values_offset), h = fifth_bits32(block + bits_offset);
+    return {vorrq_s8(n.low, h.low), vorrq_s8(n.high, h.high)};
+}
+
+Int8Pair minus(Int8Pair v, int8_t k) { return {vsubq_s8(v.low, vdupq_n_s8(k)), vsubq_s8(v.high, vdupq_n_s8(k))}; }
+
+struct Q4_0Values {
+    using Type = types::Q4_0;
+    static Int8Pair decode(const uint8_t* b) { return minus(nibbles32(b + Type::values_offset), 8); }
+};
+struct Q4_1Values {
+    using Type = types::Q4_1;
+    static Int8Pair decode(const uint8_t* b) { return nibbles32(b + Type::values_offset); }
+};
+struct Q5_0Values {
+    using Type = types::Q5_0;
+    static Int8Pair decode(const uint8_t* b) {
+        return minus(fifth_bit_values(b, Type::values_offset, Type::bits_offset), 16);
+    }
+};
+struct Q5_1Values {
+    using Type = types::Q5_1;
+    static Int8Pair decode(const uint8_t* b) {
+        return fifth_bit_values(b, Type::values_offset, Type::bits_offset);
+    }
+};
+struct IQ4_NLValues {
+    using Type = types::IQ4_NL;
+    static Int8Pair decode(const uint8_t* b) {
+        const int8x16_t levels = vld1q_s8(types::iq4_nl_levels);
+        const Int8Pair n = nibbles32(b + Type::values_offset);
+        return {vqtbl1q_s8(levels, vreinterpretq_u8_s8(n.low)), vqtbl1q_s8(levels, vreinterpretq_u8_s8(n.high))};
+    }
+};
+
+// 4 adjacent rows of a legacy block type, for up to 4 input columns: each row's block decoded
+// once to int8, then per column the exact integer sums (dot16: the values fit int8, the inputs
+// are in [-127, 127]) and llama.cpp's float step for the 4 rows at once.
+template <class V>
+struct LegacyLanes {
+    using Type = typename V::Type;
+    using Blocks = types::Blocks32<Type>;
+    static constexpr size_t lanes = 4, columns = 4;
+    static constexpr bool striped = false;
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        const size_t blocks = m.cols / types::blocks32_values;
+        float32x4_t acc[N];
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < N; c++) acc[c] = vdupq_n_f32(0.0f);
+        for (size_t b = 0; b < blocks; b++, w += Type::bytes, x += Blocks::input_bytes) {
+            Int8Pair decoded[lanes];
+            float scales[lanes], mins[lanes];
+            #pragma GCC unroll 4
+            for (size_t l = 0; l < lanes; l++) {
+                const uint8_t* block = w + l * w_lane_stride;
+                decoded[l] = V::decode(block);
+                scales[l] = types::half_at(block);
+                mins[l] = Type::has_min ? types::half_at(block + 2) : 0.0f;
+            }
+            const float32x4_t wd = vld1q_f32(scales), wm = vld1q_f32(mins);
+            #pragma GCC unroll 4
+            for (size_t c = 0; c < N; c++) {
+                const uint8_t* xc = x + c * x_column_stride;
+                const int8x16_t x0 = vld1q_s8(values(xc + Blocks::input_values_offset));
+                const int8x16_t x1 = vld1q_s8(values(xc + Blocks::input_values_offset + 16));
+                int32x4_t isum[lanes];
+                #pragma GCC unroll 4
+                for (size_t l = 0; l < lanes; l++)
+                    isum[l] = dot16(dot16(vdupq_n_s32(0), decoded[l].low, x0), decoded[l].high, x1);
+                const float32x4_t sums =
+                    vcvtq_f32_s32(vpaddq_s32(vpaddq_s32(isum[0], isum[1]), vpaddq_s32(isum[2], isum[3])));
+                const float xd = types::half_at(xc);
+                if constexpr (Type::has_min) {
+                    // acc + ((w_d * x_d) * isum + w_m * x_s)
+                    acc[c] = vaddq_f32(acc[c], vaddq_f32(vmulq_f32(vmulq_n_f32(wd, xd), sums),
+                                                         vmulq_n_f32(wm, types::half_at(xc + 2))));
+                } else {
+                    acc[c] = Q8_0Blocks::accumulate(acc[c], sums, wd, xd);
+                }
+            }
+        }
+        #pragma GCC unroll 4
+        for (size_t c = 0; c < N; c++) {
+            float out[lanes];
+            vst1q_f32(out, acc[c]);
+            for (size_t l = 0; l < lanes; l++) y[c * y_column_stride + l * y_lane_stride] = out[l];
+        }
+    }
+    // The reference's arithmetic, which the lanes reproduce bit for bit.
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return Blocks::row_dot(w, x, m.cols);
+    }
+};
+
+template <class V>
+void product_legacy(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                    size_t columns, size_t row_begin, size_t row_end) {
+    lanes_product<LegacyLanes<V>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // --- AQLM -------------------------------------------------------------------------------------
@@ -404,31 +555,30 @@ struct AqlmBlock {
     }
 };
 
-// Groups of 8 (the last, partial one as the reference does it): each group's weights are two vectors (the codebooks' entries summed), fused into
-// two accumulators with x. Other group sizes take the scalar set's loops.
-void aqlm_decode(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
-                        size_t row_end) {
-    if (a.shape.group_size != 8) return types::aqlm_decode_reference(y, a, x, row_begin, row_end);
-    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
-    const size_t full = a.shape.cols / 8;  // the last group may be partial
-    const size_t entries = a.shape.entries();
-    for (size_t r = row_begin; r < row_end; r++) {
-        const uint16_t* codes = a.codes16 + r * groups * m_count;
-        float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
-        for (size_t i = 0; i < full; i++, codes += m_count) {
-            const float* entry = a.codebooks + size_t(codes[0]) * 8;
-            float32x4_t w0 = vld1q_f32(entry), w1 = vld1q_f32(entry + 4);
-            for (size_t m = 1; m < m_count; m++) {
-                entry = a.codebooks + (m * entries + codes[m]) * 8;
-                w0 = vaddq_f32(w0, vld1q_f32(entry));
-                w1 = vaddq_f32(w1, vld1q_f32(entry + 4));
-            }
-            acc0 = vfmaq_f32(acc0, w0, vld1q_f32(x + i * 8));
-            acc1 = vfmaq_f32(acc1, w1, vld1q_f32(x + i * 8 + 4));
+// A group's 8 weights are two vectors (the codebooks' entries summed), fused into two
+// accumulators with x.
+struct AqlmDecode {
+    struct Weights {
+        float32x4_t lo, hi;
+    };
+    using Acc = Weights;
+    static Acc zero() { return {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}; }
+    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+        const size_t entries = a.shape.entries();
+        const float* entry = a.codebooks + size_t(codes[0]) * 8;
+        Weights w = {vld1q_f32(entry), vld1q_f32(entry + 4)};
+        for (size_t m = 1; m < a.shape.codebooks; m++) {
+            entry = a.codebooks + (m * entries + codes[m]) * 8;
+            w.lo = vaddq_f32(w.lo, vld1q_f32(entry));
+            w.hi = vaddq_f32(w.hi, vld1q_f32(entry + 4));
         }
-        y[r] = a.scales[r] * (vaddvq_f32(vaddq_f32(acc0, acc1)) + types::aqlm_decode_groups(a, r, x, full));
+        return w;
     }
-}
+    static Acc fma(Acc acc, const Weights& w, const float* x, size_t) {
+        return {vfmaq_f32(acc.lo, w.lo, vld1q_f32(x)), vfmaq_f32(acc.hi, w.hi, vld1q_f32(x + 4))};
+    }
+    static float sum(const Acc& acc) { return vaddvq_f32(vaddq_f32(acc.lo, acc.hi)); }
+};
 
 }  // namespace
 }  // namespace neon_impl
@@ -441,7 +591,13 @@ bool add_neon_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
-    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_wide_product<aqlm_decode>;
+    set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
+    set.product[size_t(WeightType::Q4_0)] = product_legacy<Q4_0Values>;
+    set.product[size_t(WeightType::Q4_1)] = product_legacy<Q4_1Values>;
+    set.product[size_t(WeightType::Q5_0)] = product_legacy<Q5_0Values>;
+    set.product[size_t(WeightType::Q5_1)] = product_legacy<Q5_1Values>;
+    set.product[size_t(WeightType::IQ4_NL)] = product_legacy<IQ4_NLValues>;
+    add_k_unpacked_products<KDot, 4>(set);
     set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;

@@ -5,8 +5,12 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "byte_order.hpp"
+#include "gguf.hpp"
+#include "llamaport/gguf.hpp"
 #include "llamaport/model.hpp"
 
 namespace llamaport {
@@ -24,5 +28,11 @@ void validate_config(const Config& config, const std::string& file);
 // a * b (+ c), or throws Error naming the file when the result does not fit in size_t.
 size_t checked_mul(size_t a, size_t b, const std::string& file);
 size_t checked_add(size_t a, size_t b, const std::string& file);
+
+// The metadata write_gguf_model writes for model.config: the llama hyperparameters, the
+// vocabulary (o's, or model's own), general.file_type for files mostly of matrix_type.
+std::vector<std::pair<std::string, gguf::Value>> gguf_llama_metadata(const Model& model,
+                                                                     const GgufWriteOptions& o,
+                                                                     WeightType matrix_type);
 
 }  // namespace llamaport

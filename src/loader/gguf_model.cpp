@@ -19,6 +19,8 @@
 #include "llamaport/error.hpp"
 #include "llamaport/gguf.hpp"
 #include "llamaport/tokenizer.hpp"
+#include "tokenizer/gguf_vocab.hpp"
+#include "tokenizer/sentencepiece.hpp"
 #include "llamaport/sampler.hpp"
 #include "types/f16.hpp"
 #include "types/q8_0.hpp"
@@ -32,19 +34,11 @@ using gguf::TensorInfo;
 using gguf::Value;
 using gguf::ValueType;
 
-const std::string sentencepiece_space = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
-
 // llama.cpp's token types (llama_token_type).
 constexpr int32_t token_normal = 1, token_unknown = 2, token_control = 3, token_byte = 6;
 
 // llama.cpp's file types (llama_ftype) for general.file_type.
 constexpr uint32_t ftype_all_f32 = 0, ftype_mostly_q8_0 = 7;
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-        s.replace(at, from.size(), to);
-    return s;
-}
 
 // One tensor of the llama architecture: its GGUF name, where it goes in Weights, its shape.
 struct Slot {
@@ -175,9 +169,6 @@ Config read_config(const GgufFile& file, const Metadata& meta) {
     if (meta.integer("llama.vocab_size", c.vocab_size) != c.vocab_size)
         file.fail("llama.vocab_size differs from the " + std::to_string(c.vocab_size) +
                   " tokens in tokenizer.ggml.tokens");
-    if (file.find("tokenizer.ggml.model") && meta.string("tokenizer.ggml.model") != "llama")
-        file.fail("tokenizer is " + gguf::quoted(meta.string("tokenizer.ggml.model")) +
-                  "; llamaport supports only SentencePiece ('llama') vocabularies");
     return c;
 }
 
@@ -357,8 +348,13 @@ Matrix read_matrix(Model& model, WeightReader& reader, const GgufFile& file, con
 void load_gguf(Model& model, const LoadOptions& options) {
     const GgufFile file(model.blob->data(), model.blob->size(), model.path);
     const Metadata meta(file);
+    if (file.find("tokenizer.chat_template")) model.chat_template = meta.string("tokenizer.chat_template");
     model.config = read_config(file, meta);
-    model.vocab = read_vocab(file, meta, model.config);
+    // The SentencePiece pieces in llama2.c's form, for writing the vocabulary back.
+    const Vocabulary vocabulary = read_gguf_vocabulary(file);
+    if (vocabulary.model == Vocabulary::Model::sentencepiece)
+        model.vocab = read_vocab(file, meta, model.config);
+    model.tokenizer = std::make_shared<const Tokenizer>(vocabulary);
 
     Weights& w = model.weights;
     w.layers.resize(size_t(model.config.n_layers));
@@ -565,6 +561,8 @@ std::vector<std::pair<std::string, Value>> llama_metadata(const Model& model, co
     kv.emplace_back("llama.rope.freq_base", Value::f32(c.rope_theta));
     kv.emplace_back("llama.attention.layer_norm_rms_epsilon", Value::f32(c.norm_eps));
     add_vocab(kv, model, o);
+    if (!model.chat_template.empty())
+        kv.emplace_back("tokenizer.chat_template", Value::string(model.chat_template));
     return kv;
 }
 
@@ -651,7 +649,12 @@ uint32_t ftype_of(WeightType t) {
     switch (type_info(t).gguf_id) {
         case 0: return 0;   // all F32
         case 1: return 1;   // mostly F16
+        case 2: return 2;   // mostly Q4_0
+        case 3: return 3;   // mostly Q4_1
+        case 6: return 8;   // mostly Q5_0
+        case 7: return 9;   // mostly Q5_1
         case 8: return 7;   // mostly Q8_0
+        case 20: return 25; // mostly IQ4_NL
         case 30: return 32; // mostly BF16
         default: return 0;
     }
@@ -711,28 +714,50 @@ void write_random_gguf(std::ostream& out, const Config& c, bool tied, const Rand
     Weights weights;
     weights.layers.resize(size_t(c.n_layers));
     const std::vector<Slot> slots = llama_slots(c, weights, !tied);
+    // What fills each tensor written without data: random blocks of a weight type, or an AQLM
+    // matrix's random codes, random codebook entries in +-1, or its scales.
     struct Spec {
-        const WeightTypeInfo* type;
-        float range;  // weights: +-1/sqrt(cols); norms: 1
-        bool norm;
+        enum Fill { blocks, codes, codebook, constant } fill;
+        const WeightTypeInfo* type;  // blocks
+        float value;                 // blocks: the weights' range; constant: the value
     };
     std::vector<gguf::WriteTensor> tensors;
     std::vector<Spec> specs;
     std::vector<float> ones(size_t(c.dim), 1.0f);
+    const bool aqlm = o.matrix_type == WeightType::AQLM || o.matrix_type == WeightType::AQLM_WIDE;
+    if (aqlm && (o.aqlm.codebooks < 1 || o.aqlm.bits < 1 || o.aqlm.bits > 16 || o.aqlm.group_size < 1))
+        throw Error("random model: AQLM needs codebooks, bits (1..16) and a group size");
     if (!c.rope_freq_factors.empty()) {
         tensors.push_back({"rope_freqs.weight", {c.rope_freq_factors.size()}, gguf::type_f32,
                            c.rope_freq_factors.data()});
-        specs.push_back({&type_info(WeightType::F32), 0, false});
+        specs.push_back({Spec::constant, nullptr, 0});
     }
     for (const Slot& s : slots) {
         if (s.vector) {
             tensors.push_back({s.name, {s.cols}, gguf::type_f32, ones.data()});
-            specs.push_back({&type_info(WeightType::F32), 1, true});
+            specs.push_back({Spec::constant, nullptr, 1});
             continue;
         }
         const WeightType t = s.matrix == &weights.token_embedding ? o.embedding_type
                              : s.matrix == &weights.classifier     ? o.output_type
                                                                    : o.matrix_type;
+        const float range = 1.0f / std::sqrt(float(s.cols));
+        if (t == WeightType::AQLM || t == WeightType::AQLM_WIDE) {
+            if (s.matrix == &weights.token_embedding || s.matrix == &weights.classifier)
+                throw Error("random model: the embedding and classifier cannot be AQLM");
+            const AqlmShape& a = o.aqlm;
+            const size_t groups = (s.cols + a.group_size - 1) / a.group_size;
+            tensors.push_back({s.name + ".codes", {a.codebooks, groups, s.rows},
+                               a.bits <= 8 ? gguf::type_i8 : gguf::type_i16, nullptr});
+            specs.push_back({Spec::codes, nullptr, float(a.bits)});
+            tensors.push_back({s.name + ".codebooks", {a.group_size, a.entries(), a.codebooks},
+                               gguf::type_f16, nullptr});
+            specs.push_back({Spec::codebook, nullptr, 1});
+            // A sum of M entries uniform in +-1 spreads as sqrt(M / 3); the weights as +-range.
+            tensors.push_back({s.name + ".scales", {s.rows}, gguf::type_f32, nullptr});
+            specs.push_back({Spec::constant, nullptr, range / std::sqrt(float(a.codebooks))});
+            continue;
+        }
         const WeightTypeInfo& type = type_info(t);
         if (type.gguf_id == no_gguf_type)
             throw Error(std::string("random model: ") + type.name + " has no GGUF type");
@@ -741,21 +766,58 @@ void write_random_gguf(std::ostream& out, const Config& c, bool tied, const Rand
                         " values, not whole " + type.name + " blocks of " +
                         std::to_string(type.block_values));
         tensors.push_back({s.name, {s.cols, s.rows}, type.gguf_id, nullptr});
-        specs.push_back({&type, 1.0f / std::sqrt(float(s.cols)), false});
+        specs.push_back({Spec::blocks, &type, range});
     }
     GgufWriteOptions vocab = placeholder_vocabulary(size_t(c.vocab_size));
     vocab.name = "random";
     Model model;
     model.config = c;
-    const auto kv = llama_metadata(model, c, vocab, ftype_of(o.matrix_type));
+    auto kv = llama_metadata(model, c, vocab, aqlm ? 0 : ftype_of(o.matrix_type));
+    if (aqlm) {
+        kv.emplace_back("aqlm.codebooks", Value::u32(uint32_t(o.aqlm.codebooks)));
+        kv.emplace_back("aqlm.bits", Value::u32(uint32_t(o.aqlm.bits)));
+        kv.emplace_back("aqlm.group_size", Value::u32(uint32_t(o.aqlm.group_size)));
+    }
     gguf::write_gguf_to(
         out, kv, tensors, o.big_endian ? ByteOrder::Big : ByteOrder::Little,
         [&](size_t tensor, uint8_t* data, size_t first, size_t count) {
             // Seeded by tensor and position, so any chunking gives the same file.
             uint64_t state = o.seed * 0x9E3779B97F4A7C15ull + tensor * 0x100000001B3ull + first + 1;
-            random_blocks(data, *specs[tensor].type, count, specs[tensor].range, state);
+            const Spec& spec = specs[tensor];
+            switch (spec.fill) {
+                case Spec::blocks: random_blocks(data, *spec.type, count, spec.value, state); break;
+                case Spec::codes:
+                    for (size_t i = 0; i < count; i++) {
+                        const uint16_t code = uint16_t(random_u32(state) & ((1u << int(spec.value)) - 1));
+                        if (spec.value <= 8)
+                            data[i] = uint8_t(code);
+                        else
+                            std::memcpy(data + 2 * i, &code, 2);
+                    }
+                    break;
+                case Spec::codebook:
+                    for (size_t i = 0; i < count; i++) {
+                        const uint16_t h = fp32_to_fp16(2.0f * random_f32(state) - 1.0f);
+                        std::memcpy(data + 2 * i, &h, 2);
+                    }
+                    break;
+                case Spec::constant:
+                    for (size_t i = 0; i < count; i++) std::memcpy(data + 4 * i, &spec.value, 4);
+                    break;
+            }
         },
         progress);
+}
+
+}  // namespace llamaport
+
+namespace llamaport {
+
+// For the Hugging Face importer (src/import/), which streams its tensors itself.
+std::vector<std::pair<std::string, gguf::Value>> gguf_llama_metadata(const Model& model,
+                                                                     const GgufWriteOptions& o,
+                                                                     WeightType matrix_type) {
+    return llama_metadata(model, model.config, o, ftype_of(matrix_type));
 }
 
 }  // namespace llamaport

@@ -40,30 +40,6 @@ struct AqlmReferenceBlock {
     }
 };
 
-// One row's sum over groups [first_group, groups), in the reference order: the decode kernels'
-// way through a partial last group.
-inline float aqlm_decode_groups(const AqlmPacked& a, size_t r, const float* x, size_t first_group) {
-    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, groups = a.shape.groups();
-    const size_t entries = a.shape.entries(), cols = a.shape.cols;
-    const uint16_t* codes = a.codes16 + (r * groups + first_group) * m_count;
-    float sum = 0.0f;
-    for (size_t i = first_group; i < groups; i++, codes += m_count) {
-        float partial = 0.0f;
-        for (size_t j = 0; j < g && i * g + j < cols; j++) {
-            float w = 0.0f;
-            for (size_t m = 0; m < m_count; m++) w += a.codebooks[(m * entries + codes[m]) * g + j];
-            partial += x[i * g + j] * w;
-        }
-        sum += partial;
-    }
-    return sum;
-}
-
-inline void aqlm_decode_reference(float* y, const AqlmPacked& a, const float* x, size_t row_begin,
-                                  size_t row_end) {
-    for (size_t r = row_begin; r < row_end; r++) y[r] = a.scales[r] * aqlm_decode_groups(a, r, x, 0);
-}
-
 inline void aqlm_dequantize_row(const Matrix& m, size_t r, float* out) {
     m.aqlm().row_to_f32(r, out);
 }
@@ -77,7 +53,7 @@ inline constexpr WeightTypeInfo aqlm_type = {
 
 inline constexpr WeightTypeInfo aqlm_wide_type = {
     WeightType::AQLM_WIDE, "aqlm_wide", no_gguf_type, 0, 0, {}, InputFormat::F32, 16,
-    aqlm_no_row_bytes, aqlm_dequantize_row, kernels::aqlm_wide_product<aqlm_decode_reference>,
+    aqlm_no_row_bytes, aqlm_dequantize_row, kernels::aqlm_decode_reference,
     aqlm_bytes};
 
 }  // namespace llamaport::types

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "types/blocks32.hpp"
 #include "types/q8_0.hpp"
 #include "types/q8_g.hpp"
 
@@ -65,18 +66,49 @@ inline float nearest_even(float v) {
     return shifted - 12582912.0f;
 }
 
+// One block's 32 values into q; returns its scale d = max|x| / 127 in fp32.
+inline float quantize_q8_block(int8_t* q, const float* xb) {
+    const float most = max_abs(xb, q8_0_values);
+    const float id = most != 0.0f ? 127.0f / most : 0.0f;
+    for (size_t j = 0; j < q8_0_values; j++)
+        q[j] = int8_t(nearest_even(clamp_q8_quotient(xb[j] * id)));
+    return most / 127.0f;
+}
+
+inline void store_half(uint8_t* p, float v) {
+    const uint16_t half = fp32_to_fp16(v);
+    std::memcpy(p, &half, sizeof half);
+}
+
 inline void q8_0_quantize_blocks(uint8_t* out, const Matrix&, const float* x, size_t begin,
                                  size_t end) {
     for (size_t i = begin; i < end; i++) {
         uint8_t* block = out + i * q8_0_bytes;
-        const float* xb = x + i * q8_0_values;
-        const float most = max_abs(xb, q8_0_values);
-        const uint16_t half = fp32_to_fp16(most / 127.0f);
-        std::memcpy(block, &half, sizeof half);
-        const float id = most != 0.0f ? 127.0f / most : 0.0f;
-        int8_t* q = reinterpret_cast<int8_t*>(block + 2);
-        for (size_t j = 0; j < q8_0_values; j++)
-            q[j] = int8_t(nearest_even(clamp_q8_quotient(xb[j] * id)));
+        store_half(block, quantize_q8_block(reinterpret_cast<int8_t*>(block + 2), x + i * q8_0_values));
+    }
+}
+
+// --- Q8_1: Q8_0's values and scale (llama.cpp's AVX2 quantize_row_q8_1 rounds them alike), then
+// s = d * sum(q) in fp32, stored as fp16, with d the fp32 scale before its rounding to fp16.
+
+inline size_t q8_1_input_bytes(const Matrix& w) {
+    return blocked_row_bytes(w.cols, blocks32_values, q8_1_bytes);
+}
+
+inline int32_t sum_q8(const int8_t* q) {
+    int32_t sum = 0;
+    for (size_t j = 0; j < blocks32_values; j++) sum += q[j];
+    return sum;
+}
+
+inline void q8_1_quantize_blocks(uint8_t* out, const Matrix&, const float* x, size_t begin,
+                                 size_t end) {
+    for (size_t i = begin; i < end; i++) {
+        uint8_t* block = out + i * q8_1_bytes;
+        int8_t* q = reinterpret_cast<int8_t*>(block + 4);
+        const float d = quantize_q8_block(q, x + i * blocks32_values);
+        store_half(block, d);
+        store_half(block + 2, d * float(sum_q8(q)));
     }
 }
 

@@ -72,6 +72,6 @@ inline void q8_0_quantize_weights(uint8_t* out, const float* x, size_t n) {
 
 inline constexpr WeightTypeInfo q8_0_type = {
     WeightType::Q8_0, "q8_0", 8, q8_0_values, q8_0_bytes, {{0, 2}}, InputFormat::Q8_0, 16,
-    q8_0_row_bytes, q8_0_dequantize_row, q8_0_product, nullptr};
+    q8_0_row_bytes, q8_0_dequantize_row, q8_0_product, nullptr, q8_0_quantize_weights};
 
 }  // namespace llamaport::types

@@ -6,8 +6,18 @@
 #include "types/f16.hpp"
 #include "types/f32.hpp"
 #include "types/inputs.hpp"
+#include "types/iq4_nl.hpp"
+#include "types/q4_0.hpp"
+#include "types/q4_1.hpp"
+#include "types/q5_0.hpp"
+#include "types/q5_1.hpp"
 #include "types/q8_0.hpp"
 #include "types/q8_g.hpp"
+#include "types/q2_k.hpp"
+#include "types/q3_k.hpp"
+#include "types/q4_k.hpp"
+#include "types/q5_k.hpp"
+#include "types/q6_k.hpp"
 
 namespace llamaport {
 namespace {
@@ -21,6 +31,16 @@ const WeightTypeInfo* const weight_types[] = {
     &types::aqlm_wide_type,
     &types::f16_type,
     &types::bf16_type,
+    &types::q4_0_type,
+    &types::q4_1_type,
+    &types::q5_0_type,
+    &types::q5_1_type,
+    &types::iq4_nl_type,
+    &types::q6_k_type,
+    &types::q4_k_type,
+    &types::q5_k_type,
+    &types::q3_k_type,
+    &types::q2_k_type,
 };
 static_assert(sizeof weight_types / sizeof weight_types[0] == weight_type_count,
               "one row per WeightType");
@@ -38,6 +58,10 @@ const InputFormatInfo input_formats[] = {
      types::narrow_input<fp32_to_fp16>, types::no_key},
     {InputFormat::BF16, "bf16", types::half_input_bytes, types::one_part,
      types::narrow_input<fp32_to_bf16>, types::no_key},
+    {InputFormat::Q8_1, "q8_1", types::q8_1_input_bytes, types::q8_0_blocks,
+     types::q8_1_quantize_blocks, types::no_key},
+    {InputFormat::Q8_K, "q8_k", types::q8_k_input_bytes, types::k_blocks,
+     types::q8_k_quantize_blocks, types::no_key},
 };
 static_assert(sizeof input_formats / sizeof input_formats[0] == input_format_count,
               "one row per InputFormat");

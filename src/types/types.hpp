@@ -37,6 +37,8 @@ struct WeightTypeInfo {
     void (*dequantize_row)(const Matrix& m, size_t r, float* out);
     ProductFn product;        // the reference product (the scalar set's)
     size_t (*bytes)(const Matrix& m);  // bytes a product reads; null: rows * row_stride
+    // n values (whole blocks) to blocks in host order, for writers; null when there is none.
+    void (*quantize_row)(uint8_t* out, const float* x, size_t n) = nullptr;
 };
 
 struct InputFormatInfo {

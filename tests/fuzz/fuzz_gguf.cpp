@@ -1,10 +1,13 @@
 // Fuzz target: GGUF files from arbitrary bytes (inputs without the GGUF magic are fuzz_llama2c's).
-// An accepted file must run, and its embedded vocabulary must encode and print safely.
+// An accepted file must run, its vocabulary (as its own tokenizer and in llama2.c's form) must
+// encode and print safely, and its chat template, if recognised, format a chat it can encode.
 #include <cstring>
 
 #include "fuzz_support.hpp"
 #include "llamaport/blob.hpp"
+#include "llamaport/chat_template.hpp"
 #include "llamaport/error.hpp"
+#include "llamaport/generate.hpp"
 
 using namespace llamaport;
 
@@ -19,6 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
     fuzz::run_briefly(*model);
+    if (model->tokenizer) fuzz::exercise_tokenizer(*model->tokenizer);
+    if (const std::optional<ChatTemplate> t = ChatTemplate::detect(model->chat_template); t && model->tokenizer) {
+        try {
+            special_token_encoder(*model->tokenizer)(t->format({{"system", "s"}, {"user", "</s><|eot_id|>"}}, true), true);
+        } catch (const Error&) {
+        }
+    }
     if (!model->vocab.empty()) {
         try {
             const EmbeddedVocab& v = model->vocab;

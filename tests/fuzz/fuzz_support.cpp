@@ -40,24 +40,27 @@ void run_briefly(const Model& model) {
 void exercise_tokenizer(const Tokenizer& tokenizer) {
     using namespace std::string_view_literals;
     const std::string_view samples[] = {"Once upon a time", "caf\xC3\xA9 \xF0\x9F\x98\x80 \x1B[2J"sv,
-                                        "\xFF\xC3(\x80\x00 \t\n"sv, ""};
+                                        "\xFF\xC3(\x80\x00 \t\n"sv, "",
+                                        "<s>x</s><|eot_id|>  12345\r\n"sv};
     const int vocab = tokenizer.vocab_size();
     for (std::string_view text : samples) {
-        std::vector<int> tokens;
-        try {
-            tokens = tokenizer.encode(text, true, true);
-        } catch (const Error&) {
-            continue;  // a vocabulary without byte tokens cannot spell every prompt
+        for (bool parse_special : {false, true}) {
+            std::vector<int> tokens;
+            try {
+                tokens = tokenizer.encode(text, true, true, parse_special);
+            } catch (const Error&) {
+                continue;  // a vocabulary without byte tokens cannot spell every prompt
+            }
+            TextOutput output;
+            std::string printed;
+            int prev = tokenizer.bos_id();
+            for (int token : tokens) {
+                check(token >= 0 && token < vocab, "encoded ids are inside the vocabulary");
+                printed += output.push(tokenizer.decode(prev, token));
+                prev = token;
+            }
+            check(terminal_safe(printed), "decoded text reaching the terminal is safe");
         }
-        TextOutput output;
-        std::string printed;
-        int prev = tokenizer.bos_id();
-        for (int token : tokens) {
-            check(token >= 0 && token < vocab, "encoded ids are inside the vocabulary");
-            printed += output.push(tokenizer.decode(prev, token));
-            prev = token;
-        }
-        check(terminal_safe(printed), "decoded text reaching the terminal is safe");
     }
     // Every piece, as the sampler might pick it.
     TextOutput output;
