@@ -229,6 +229,7 @@ TEST_CASE("the same seed gives the same story; -s 0 reports the seed it chose", 
     CHECK(a.status == 0);
     CHECK(a.out.size() > 1);  // a story, not only the final newline
     CHECK(a.out == b.out);
+    CHECK(tiny({"-s", "78", "-n", "20"}).out != a.out);
     CHECK_THAT(a.err, Catch::Contains("| seed 77\n"));
     const CliResult clock = tiny({"-s", "0", "-n", "20"});
     CHECK(clock.status == 0);

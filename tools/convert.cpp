@@ -234,7 +234,7 @@ int convert(const Options& o) {
     const std::string source = o.random_shape.empty() ? o.in : "random " + o.random_shape;
 
     std::unique_ptr<Tokenizer> tokenizer;
-    if (!o.tokenizer.empty() || !model->vocab.empty())
+    if (!o.tokenizer.empty() || model->tokenizer)
         tokenizer = std::make_unique<Tokenizer>(cli::tokenizer_for(*model, o.tokenizer));
 
     std::string bytes;

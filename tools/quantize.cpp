@@ -195,7 +195,7 @@ int quantize(const Options& o) {
         if (matrix->type == WeightType::AQLM)
             throw Error(o.in + ": already AQLM (" + name +
                         "); quantize from the F32, F16 or Q8_0 model");
-    if (o.tokenizer.empty() && model->vocab.empty())
+    if (o.tokenizer.empty() && !model->tokenizer)
         throw UsageError{o.in + ": a GGUF file carries its vocabulary; give the llama2.c tokenizer with -z"};
     const Tokenizer tokenizer = cli::tokenizer_for(*model, o.tokenizer);
     {  // fail now, not after an hour of quantizing, when OUT cannot be written

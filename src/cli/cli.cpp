@@ -192,6 +192,18 @@ std::unique_ptr<Model> load(const Options& o, std::ostream& err, const Terminals
     return model;
 }
 
+// -z's file; else the model's own vocabulary; else tokenizer.bin in this directory.
+Tokenizer load_tokenizer(const Options& o, const Model& model) {
+    std::string path = o.tokenizer_path;
+    if (path.empty() && !model.tokenizer) {
+        if (!file_exists(default_tokenizer))
+            throw Error(std::string("no ") + default_tokenizer + " here: give the tokenizer with -z (" +
+                        model.path + " is a llama2.c checkpoint, which carries none)");
+        path = default_tokenizer;
+    }
+    return tokenizer_for(model, path);
+}
+
 // The flag's template, else the one the model's template text is recognised as, else run.c's.
 ChatTemplate chat_template_for(const Options& o, const Model& model, std::ostream& err) {
     if (!o.chat_template.empty()) return *ChatTemplate::from_name(o.chat_template);
@@ -201,18 +213,6 @@ ChatTemplate chat_template_for(const Options& o, const Model& model, std::ostrea
     err << "llamaport: warning: the model's chat template is not one llamaport knows; using "
         << fallback.name() << " (see --chat-template)\n";
     return fallback;
-}
-
-// -z's file; else the model's own vocabulary; else tokenizer.bin in this directory.
-Tokenizer load_tokenizer(const Options& o, const Model& model) {
-    std::string path = o.tokenizer_path;
-    if (path.empty() && !model.tokenizer && model.vocab.empty()) {
-        if (!file_exists(default_tokenizer))
-            throw Error(std::string("no ") + default_tokenizer + " here: give the tokenizer with -z (" +
-                        model.path + " is a llama2.c checkpoint, which carries none)");
-        path = default_tokenizer;
-    }
-    return tokenizer_for(model, path);
 }
 
 int run_model(const Options& o, std::ostream& out, std::ostream& err, std::istream& in,

@@ -56,10 +56,8 @@ long long Flags::number(long long min, long long max) {
 Tokenizer tokenizer_for(const Model& model, const std::string& tokenizer_path,
                         const std::string& missing_hint) {
     if (tokenizer_path.empty()) {
-        if (model.tokenizer) return *model.tokenizer;
-        if (model.vocab.empty())
-            throw Error(model.path + " carries no vocabulary: " + missing_hint);
-        return Tokenizer(model.vocab.pieces, model.vocab.scores, model.vocab.bos_id, model.vocab.eos_id);
+        if (!model.tokenizer) throw Error(model.path + " carries no vocabulary: " + missing_hint);
+        return *model.tokenizer;
     }
     std::unique_ptr<Blob> blob = open_file(tokenizer_path);
     const FileKind kind = file_kind(*blob);
