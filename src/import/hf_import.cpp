@@ -236,7 +236,7 @@ std::vector<float> llama3_rope_factors(const RopeScaling& s, int head_size, floa
 // ---- the vocabulary ---------------------------------------------------------------------------
 
 // llama.cpp's token types (llama_token_type).
-constexpr int32_t token_normal = 1, token_control = 3, token_user_defined = 4, token_unused = 5;
+constexpr int32_t type_normal = 1, type_control = 3, type_user_defined = 4, type_unused = 5;
 
 // tokenizer.json's BPE vocabulary as llama.cpp's "gpt2" tokenizer keys (its get_vocab_base):
 // ids past the vocabulary are "[PADn]" (unused); added tokens are control tokens when special or
@@ -254,7 +254,7 @@ std::vector<std::pair<std::string, Value>> bpe_vocab(const std::string& dir, con
     if (!vocab.is_object()) m.fail("vocab", "is not an object");
     const size_t n = size_t(h.c.vocab_size);
     std::vector<std::string> tokens(n);
-    std::vector<int32_t> types(n, token_unused);
+    std::vector<int32_t> types(n, type_unused);
     std::vector<bool> present(n, false);
     auto place = [&](const std::string& token, const json::Value& id, const std::string& where,
                      int32_t type) {
@@ -263,7 +263,7 @@ std::vector<std::pair<std::string, Value>> bpe_vocab(const std::string& dir, con
         types[size_t(i)] = type;
         present[size_t(i)] = true;
     };
-    for (const auto& [token, id] : vocab.object) place(token, id, "model.vocab", token_normal);
+    for (const auto& [token, id] : vocab.object) place(token, id, "model.vocab", type_normal);
     if (const json::Value* added = f.find("added_tokens")) {
         if (!added->is_array()) f.fail("added_tokens", "is not an array");
         for (const json::Value& a : added->array) {
@@ -277,7 +277,7 @@ std::vector<std::pair<std::string, Value>> bpe_vocab(const std::string& dir, con
                      at = content.find("\xE2\x96\x81", at))
                     content.replace(at, 3, " ");
             place(content, af.require("id"), "added_tokens[].id",
-                  special ? token_control : token_user_defined);
+                  special ? type_control : type_user_defined);
         }
     }
     for (size_t i = 0; i < n; i++)

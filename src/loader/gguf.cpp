@@ -346,9 +346,9 @@ void GgufFile::read_metadata(Parser& in, uint64_t count) {
         KeyValue kv;
         kv.key = in.string();
         if (kv.key.empty()) fail(in.where + " has an empty key");
-        in.where = "metadata " + quoted(kv.key);
+        in.where = "metadata " + gguf::quoted(kv.key);
         if (!key_index_.emplace(kv.key, metadata_.size()).second)
-            fail("metadata key " + quoted(kv.key) + " appears twice");
+            fail("metadata key " + gguf::quoted(kv.key) + " appears twice");
         kv.type = in.value_type();
         kv.offset = in.pos();
         in.value(kv.type, nullptr, 0);
@@ -377,12 +377,12 @@ std::vector<uint64_t> GgufFile::read_tensor_infos(Parser& in, uint64_t count) {
         TensorInfo t;
         t.name = in.string();
         if (t.name.empty()) fail(in.where + " has an empty name");
-        in.where = "tensor info " + quoted(t.name);
+        in.where = "tensor info " + gguf::quoted(t.name);
         if (!tensor_index_.emplace(t.name, tensors_.size()).second)
-            fail("tensor " + quoted(t.name) + " appears twice");
+            fail("tensor " + gguf::quoted(t.name) + " appears twice");
         t.n_dims = in.u32();
         if (t.n_dims > 4)
-            fail("tensor " + quoted(t.name) + " has " + std::to_string(t.n_dims) +
+            fail("tensor " + gguf::quoted(t.name) + " has " + std::to_string(t.n_dims) +
                  " dimensions (at most 4)");
         t.elements = 1;
         bool overflow = false;
@@ -394,14 +394,14 @@ std::vector<uint64_t> GgufFile::read_tensor_infos(Parser& in, uint64_t count) {
         const uint32_t type = in.u32();
         t.type = find_tensor_type(type);
         if (!t.type)
-            fail("tensor " + quoted(t.name) + " has unknown ggml type " + std::to_string(type));
+            fail("tensor " + gguf::quoted(t.name) + " has unknown ggml type " + std::to_string(type));
         if (t.ne[0] % t.type->block_values != 0)
-            fail("tensor " + quoted(t.name) + " of type " + t.type->name + " has rows of " +
+            fail("tensor " + gguf::quoted(t.name) + " of type " + t.type->name + " has rows of " +
                  std::to_string(t.ne[0]) + " values, not a multiple of its block size " +
                  std::to_string(t.type->block_values));
         const uint64_t blocks = t.elements / t.type->block_values;
         if (overflow || blocks > UINT64_MAX / t.type->block_bytes)
-            fail("tensor " + quoted(t.name) + " shape " + t.shape() + " has too many elements");
+            fail("tensor " + gguf::quoted(t.name) + " shape " + t.shape() + " has too many elements");
         sizes.push_back(blocks * t.type->block_bytes);
         t.offset = in.u64();
         tensors_.push_back(std::move(t));
@@ -419,10 +419,10 @@ void GgufFile::place_tensors(Parser& in, const std::vector<uint64_t>& sizes) {
     for (size_t i = 0; i < tensors_.size(); i++) {
         TensorInfo& t = tensors_[i];
         if (t.offset % alignment_ != 0)
-            fail("tensor " + quoted(t.name) + " data offset " + std::to_string(t.offset) +
+            fail("tensor " + gguf::quoted(t.name) + " data offset " + std::to_string(t.offset) +
                  " is not a multiple of the alignment " + std::to_string(alignment_));
         if (t.offset > data_bytes || sizes[i] > data_bytes - t.offset)
-            fail("tensor " + quoted(t.name) + " data (" + std::to_string(sizes[i]) +
+            fail("tensor " + gguf::quoted(t.name) + " data (" + std::to_string(sizes[i]) +
                  " bytes at data offset " + std::to_string(t.offset) +
                  ") runs past the end of the file (" + std::to_string(size_) + " bytes)");
         t.file_offset = data_offset_ + size_t(t.offset);
@@ -439,7 +439,7 @@ void GgufFile::place_tensors(Parser& in, const std::vector<uint64_t>& sizes) {
         const TensorInfo& a = *by_offset[i - 1];
         const TensorInfo& b = *by_offset[i];
         if (a.file_offset + a.bytes > b.file_offset)
-            fail("tensors " + quoted(a.name) + " and " + quoted(b.name) +
+            fail("tensors " + gguf::quoted(a.name) + " and " + gguf::quoted(b.name) +
                  " overlap in the data section");
     }
 }
@@ -456,7 +456,7 @@ const TensorInfo* GgufFile::find_tensor(const std::string& name) const {
 
 Value GgufFile::value(const KeyValue& kv) const {
     Parser in(*this, kv.offset);
-    in.where = "metadata " + quoted(kv.key);
+    in.where = "metadata " + gguf::quoted(kv.key);
     Value v;
     in.value(kv.type, &v, 0);
     return v;
