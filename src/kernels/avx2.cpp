@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "aqlm_table.hpp"
+#include "input_blocks.hpp"
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
 #include "types/inputs.hpp"
@@ -309,31 +310,14 @@ void quantize_values(int8_t* q, const float* x, size_t n, float s) {
     if (i < n) store_q8(q + i, quotients(_mm256_maskload_ps(x + i, tail_mask(n - i))), n - i);
 }
 
-void quantize_q8_g(uint8_t* out, const Matrix& w, const float* x, size_t begin, size_t end) {
-    const size_t g = w.block_values;
-    for (size_t i = begin; i < end; i++) {
-        uint8_t* block = out + i * (types::q8_g_scale_bytes + g);
-        const float scale = max_abs(x + i * g, g) / 127.0f;
-        std::memcpy(block, &scale, sizeof scale);
-        int8_t* q = reinterpret_cast<int8_t*>(block + types::q8_g_scale_bytes);
-        if (scale == 0.0f)
-            std::memset(q, 0, g);
-        else
-            quantize_values<true>(q, x + i * g, g, scale);
+// The int8 input quantizers' vector arithmetic (input_blocks.hpp supplies the blocks).
+struct Q8Values {
+    static float max_abs(const float* x, size_t n) { return avx2_impl::max_abs(x, n); }
+    template <bool Divide>
+    static void quantize(int8_t* q, const float* x, size_t n, float s) {
+        quantize_values<Divide>(q, x, n, s);
     }
-}
-
-void quantize_q8_0(uint8_t* out, const Matrix&, const float* x, size_t begin, size_t end) {
-    for (size_t i = begin; i < end; i++) {
-        uint8_t* block = out + i * types::q8_0_bytes;
-        const float* xb = x + i * types::q8_0_values;
-        const float most = max_abs(xb, types::q8_0_values);
-        const uint16_t half = fp32_to_fp16(most / 127.0f);
-        std::memcpy(block, &half, sizeof half);
-        quantize_values<false>(reinterpret_cast<int8_t*>(block + 2), xb, types::q8_0_values,
-                               most != 0.0f ? 127.0f / most : 0.0f);
-    }
-}
+};
 
 // --- int8 blocks (Q8_G, Q8_0) -----------------------------------------------------------------
 
@@ -623,18 +607,6 @@ void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
 // --- ggml's legacy blocks (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) -------------------------------------
 
 // Q8_1 inputs: Q8_0's values and scale, then s = d * sum(q) (types/inputs.hpp).
-void quantize_q8_1(uint8_t* out, const Matrix&, const float* x, size_t begin, size_t end) {
-    for (size_t i = begin; i < end; i++) {
-        uint8_t* block = out + i * types::q8_1_bytes;
-        const float* xb = x + i * types::blocks32_values;
-        const float most = max_abs(xb, types::blocks32_values), d = most / 127.0f;
-        int8_t* q = reinterpret_cast<int8_t*>(block + 4);
-        quantize_values<false>(q, xb, types::blocks32_values, most != 0.0f ? 127.0f / most : 0.0f);
-        types::store_half(block, d);
-        types::store_half(block + 2, d * float(types::sum_q8(q)));
-    }
-}
-
 // 16 packed bytes as 32 bytes in value order: the low nibbles (values 0-15), then the high ones.
 __m256i nibbles32(const uint8_t* p) {
     const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -896,9 +868,9 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q5_0)] = lanes_product<LegacyLanes<Q5_0Values>>;
     set.product[size_t(WeightType::Q5_1)] = lanes_product<LegacyLanes<Q5_1Values>>;
     set.product[size_t(WeightType::IQ4_NL)] = lanes_product<LegacyLanes<IQ4_NLValues>>;
-    set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
-    set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
-    set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1;
+    set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g_blocks<Q8Values>;
+    set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0_blocks<Q8Values>;
+    set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1_blocks<Q8Values>;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy;
     set.axpy_f16 = axpy_f16;

@@ -17,6 +17,7 @@
 
 #include "aqlm_table.hpp"
 #include "k_lanes.hpp"
+#include "input_blocks.hpp"
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
 #include "types/f16.hpp"
@@ -144,9 +145,12 @@ float max_abs(const float* x, size_t n) {
     float32x4_t m = vdupq_n_f32(0.0f);
     size_t i = 0;
     for (; i + 4 <= n; i += 4) m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + i)));
-    float out = vmaxnmvq_f32(m);
-    for (; i < n; i++) out = std::fmax(out, std::fabs(x[i]));
-    return out;
+    if (i < n) {  // the last values zero-padded: a zero never raises the maximum
+        float tail[4] = {};
+        std::memcpy(tail, x + i, (n - i) * sizeof(float));
+        m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(tail)));
+    }
+    return vmaxnmvq_f32(m);
 }
 
 // q[i] = round(clamp(op(x[i], s))) exactly as the reference does it: runq.c divides and rounds
@@ -162,41 +166,28 @@ void quantize_values(int8_t* q, const float* x, size_t n, float s) {
         const float32x4_t clamped = vminq_f32(vmaxq_f32(v, lowest), highest);
         return Divide ? vcvtaq_s32_f32(clamped) : vcvtnq_s32_f32(clamped);
     };
+    auto eight = [&](const float* p) {
+        return vqmovn_s16(vcombine_s16(vqmovn_s32(quotients(p)), vqmovn_s32(quotients(p + 4))));
+    };
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const int32x4_t lo = quotients(x + i), hi = quotients(x + i + 4);
-        vst1_s8(q + i, vqmovn_s16(vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi))));
-    }
-    for (; i < n; i++)
-        q[i] = int8_t(Divide ? std::round(types::clamp_q8_quotient(x[i] / s))
-                             : types::nearest_even(types::clamp_q8_quotient(x[i] * s)));
-}
-
-void quantize_q8_g(uint8_t* out, const Matrix& w, const float* x, size_t begin, size_t end) {
-    const size_t g = w.block_values;
-    for (size_t i = begin; i < end; i++) {
-        uint8_t* block = out + i * (types::q8_g_scale_bytes + g);
-        const float scale = max_abs(x + i * g, g) / 127.0f;
-        std::memcpy(block, &scale, sizeof scale);
-        int8_t* q = reinterpret_cast<int8_t*>(block + types::q8_g_scale_bytes);
-        if (scale == 0.0f)
-            std::memset(q, 0, g);
-        else
-            quantize_values<true>(q, x + i * g, g, scale);
+    for (; i + 8 <= n; i += 8) vst1_s8(q + i, eight(x + i));
+    if (i < n) {  // the last values through a zero-padded copy, so nothing past x or q is touched
+        float in[8] = {};
+        int8_t out[8];
+        std::memcpy(in, x + i, (n - i) * sizeof(float));
+        vst1_s8(out, eight(in));
+        std::memcpy(q + i, out, n - i);
     }
 }
 
-void quantize_q8_0(uint8_t* out, const Matrix&, const float* x, size_t begin, size_t end) {
-    for (size_t i = begin; i < end; i++) {
-        uint8_t* block = out + i * types::q8_0_bytes;
-        const float* xb = x + i * types::q8_0_values;
-        const float most = max_abs(xb, types::q8_0_values);
-        const uint16_t half = fp32_to_fp16(most / 127.0f);
-        std::memcpy(block, &half, sizeof half);
-        quantize_values<false>(reinterpret_cast<int8_t*>(block + 2), xb, types::q8_0_values,
-                               most != 0.0f ? 127.0f / most : 0.0f);
+// The int8 input quantizers' vector arithmetic (input_blocks.hpp supplies the blocks).
+struct Q8Values {
+    static float max_abs(const float* x, size_t n) { return neon_impl::max_abs(x, n); }
+    template <bool Divide>
+    static void quantize(int8_t* q, const float* x, size_t n, float s) {
+        quantize_values<Divide>(q, x, n, s);
     }
-}
+};
 
 // --- int8 blocks (Q8_G, Q8_0) -----------------------------------------------------------------
 
@@ -594,8 +585,9 @@ bool add_neon_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q5_1)] = lanes_product<LegacyLanes<Q5_1Values>>;
     set.product[size_t(WeightType::IQ4_NL)] = lanes_product<LegacyLanes<IQ4_NLValues>>;
     add_k_unpacked_products<KDot, 4>(set);
-    set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g;
-    set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0;
+    set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g_blocks<Q8Values>;
+    set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0_blocks<Q8Values>;
+    set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1_blocks<Q8Values>;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy;
     set.axpy_f16 = axpy_f16;
