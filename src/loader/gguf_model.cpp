@@ -654,6 +654,11 @@ uint32_t ftype_of(WeightType t) {
         case 6: return 8;   // mostly Q5_0
         case 7: return 9;   // mostly Q5_1
         case 8: return 7;   // mostly Q8_0
+        case 10: return 10; // mostly Q2_K
+        case 11: return 11; // mostly Q3_K (llama.cpp's Q3_K_S: every matrix Q3_K)
+        case 12: return 14; // mostly Q4_K (Q4_K_S)
+        case 13: return 16; // mostly Q5_K (Q5_K_S)
+        case 14: return 18; // mostly Q6_K
         case 20: return 25; // mostly IQ4_NL
         case 30: return 32; // mostly BF16
         default: return 0;
