@@ -480,6 +480,51 @@ TEST_CASE("random GGUF files: every type loads, the same seed gives the same fil
     }
 }
 
+TEST_CASE("the writer quantizes the embedding and the classifier to the types asked", "[gguf]") {
+    Config c = q8_config();
+    c.dim = 256;  // whole K-quant blocks
+    c.hidden_dim = 256;
+    auto original = random_test_model(c, 9, false);
+    GgufWriteOptions o = options_with_vocab(*original);
+    o.matrix_type = WeightType::Q8_0;
+    // The largest error of a quantized value, relative to the row's largest magnitude: about
+    // half a step of the type (Q6_K 1/64 of a 6-bit range with 8-bit scales, Q4_K 1/16, F16 2^-11).
+    const struct {
+        WeightType embedding, output;
+        double embedding_error, output_error;
+    } cases[] = {{WeightType::Q6_K, WeightType::Q4_K, 0.04, 0.1},
+                 {WeightType::F16, WeightType::BF16, 1e-3, 8e-3}};
+    for (const auto& k : cases) {
+        o.embedding_type = k.embedding;
+        o.output_type = k.output;
+        const std::string bytes = write_gguf_model(*original, o);
+        auto loaded = load_model(borrow_memory(bytes.data(), bytes.size(), "typed.gguf"));
+        CHECK(loaded->weights.token_embedding.type == k.embedding);
+        CHECK(loaded->weights.classifier.type == k.output);
+        CHECK(loaded->weights.layers[0].wq.type == WeightType::Q8_0);
+        auto worst = [](const Matrix& a, const Matrix& b) {
+            std::vector<float> x(a.cols), y(a.cols);
+            double most = 0;
+            for (size_t r = 0; r < a.rows; r++) {
+                a.row_to_f32(r, x.data());
+                b.row_to_f32(r, y.data());
+                double scale = 0, error = 0;
+                for (size_t j = 0; j < a.cols; j++) {
+                    scale = std::max(scale, double(std::fabs(x[j])));
+                    error = std::max(error, double(std::fabs(x[j] - y[j])));
+                }
+                most = std::max(most, error / scale);
+            }
+            return most;
+        };
+        CHECK(worst(original->weights.token_embedding, loaded->weights.token_embedding) < k.embedding_error);
+        CHECK(worst(original->weights.classifier, loaded->weights.classifier) < k.output_error);
+    }
+    // A type with no quantizer is refused by name.
+    o.embedding_type = WeightType::Q2_K;
+    CHECK_THROWS_WITH(write_gguf_model(*original, o), Catch::Contains("cannot write q2_k"));
+}
+
 TEST_CASE("llama models round-trip through GGUF F32 in both byte orders", "[gguf]") {
     for (bool shared : {true, false}) {
         auto original = random_test_model(q8_config(), 11, shared);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -54,6 +55,10 @@ const char* const usage_text =
     "                  AQLM: positions to run for those statistics (default 1024; with\n"
     "                  --calibration, the file's first N tokens)\n"
     "  --group-size N  rtn-2bit: weights per min/max pair along a row (default 32)\n"
+    "  --embedding-type T, --output-type T\n"
+    "                  the token embedding's and the classifier's type: f32, f16, bf16, q8_0,\n"
+    "                  q6_k or q4_k (default: q8_0, f32 for rtn-2bit); a tied classifier is the\n"
+    "                  embedding\n"
     "  -z PATH         llama2.c tokenizer: the vocabulary to embed (needed unless IN is GGUF)\n"
     "                  and to encode --calibration\n"
     "  -h, --help      this text\n"
@@ -72,7 +77,18 @@ struct Options {
     int calibration_tokens = 1024;
     size_t rtn_group = 32;
     bool random_codes = false;
+    std::optional<WeightType> embedding_type, output_type;
 };
+
+// --embedding-type / --output-type: a type the GGUF writer can quantize to.
+WeightType dense_type(const std::string& flag, const std::string& name) {
+    WeightType t;
+    const bool known = weight_type_from_name(name, t);
+    if (!known || !(t == WeightType::F32 || t == WeightType::Q8_0 || t == WeightType::Q4_K ||
+                    t == WeightType::Q6_K || t == WeightType::F16 || t == WeightType::BF16))
+        throw UsageError{flag + ": expected f32, f16, bf16, q8_0, q6_k or q4_k, got '" + name + "'"};
+    return t;
+}
 
 bool is_aqlm(const std::string& type) { return type.compare(0, 5, "aqlm-") == 0; }
 
@@ -113,6 +129,10 @@ Options parse(int argc, char** argv) {
             o.random_codes = true;
         } else if (a == "--group-size") {
             o.rtn_group = size_t(number(1, 1 << 16));
+        } else if (a == "--embedding-type") {
+            o.embedding_type = dense_type(a, value());
+        } else if (a == "--output-type") {
+            o.output_type = dense_type(a, value());
         } else if (a == "-z") {
             o.tokenizer = value();
         } else {
@@ -230,6 +250,8 @@ int quantize(const Options& o) {
 
     GgufWriteOptions options;
     options.matrix_type = o.type == "rtn-2bit" ? WeightType::F32 : WeightType::Q8_0;
+    options.embedding_type = o.embedding_type;
+    options.output_type = o.output_type;
     options.pieces = tokenizer.pieces();
     options.scores = tokenizer.scores();
     options.bos_id = tokenizer.bos_id();
@@ -237,7 +259,7 @@ int quantize(const Options& o) {
     std::vector<std::string> fallbacks;
     const std::string bytes = write_gguf_model(*model, options, &fallbacks);
     for (const std::string& name : fallbacks)
-        std::cerr << "llamaport-quantize: " << name << " stays f32: its rows are not a multiple of 32\n";
+        std::cerr << "llamaport-quantize: " << name << " stays f32: its rows are not whole blocks of the type asked\n";
     tools::write_file_atomically(o.out, bytes);
 
     std::cerr << "llamaport-quantize: wrote " << o.out << ": " << size_text(bytes.size()) << ", "

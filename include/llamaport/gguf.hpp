@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,10 @@ struct GgufWriteOptions {
     // .codebooks and .scales, with the aqlm.* keys (README, "AQLM in GGUF"); every AQLM matrix of
     // a file must share one configuration. llama.cpp cannot load such files.
     WeightType matrix_type = WeightType::F32;
+    // The token embedding's and the classifier's types where they differ from matrix_type: any
+    // type with a quantizer (q8_0, q4_k, q6_k, f16, bf16), or F32. A tied classifier is the
+    // embedding. Rows that are not whole blocks of the type stay F32, as with matrix_type.
+    std::optional<WeightType> embedding_type, output_type;
     std::string name = "llama";  // general.name
     // The vocabulary to embed: a llama2.c tokenizer's pieces and scores (as Tokenizer holds
     // them: ' ' for a space, BOS/EOS as "\n<s>\n"/"\n</s>\n"). When empty, the model's own

@@ -578,6 +578,7 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
     Weights weights = model.weights;            // views only; the slots need addressable members
     std::deque<std::vector<float>> f32_copies;  // deque: earlier buffers never move
     std::deque<std::vector<gguf::Q8Block>> q8_copies;
+    std::deque<std::vector<uint8_t>> byte_copies;
     AqlmCopies aqlm;
     std::vector<gguf::WriteTensor> tensors;
     if (!c.rope_freq_factors.empty())
@@ -596,8 +597,33 @@ std::string write_gguf_model(const Model& model, const GgufWriteOptions& o,
             continue;
         }
         t.shape.push_back(s.rows);
-        const bool quantize = q8 && m.cols % gguf::q8_0_block_values == 0;
-        if (q8 && !quantize && f32_fallbacks) f32_fallbacks->push_back(s.name);
+        const std::optional<WeightType>& asked =
+            s.matrix == &weights.token_embedding ? o.embedding_type
+            : s.matrix == &weights.classifier    ? o.output_type
+                                                 : std::optional<WeightType>();
+        if (asked && *asked != WeightType::F32 && *asked != WeightType::Q8_0) {
+            // Another type through its quantizer (ggml's block layout, host order).
+            const WeightTypeInfo& type = type_info(*asked);
+            if (!type.quantize_row || type.gguf_id == no_gguf_type)
+                throw Error(s.name + ": llamaport cannot write " + type.name + " tensors");
+            const size_t row_bytes = type.row_bytes(m.cols, 0);
+            if (row_bytes != 0) {
+                std::vector<uint8_t>& out = byte_copies.emplace_back(m.rows * row_bytes);
+                std::vector<float> row(m.cols);
+                for (size_t r = 0; r < m.rows; r++) {
+                    m.row_to_f32(r, row.data());
+                    type.quantize_row(out.data() + r * row_bytes, row.data(), m.cols);
+                }
+                t.type = type.gguf_id;
+                t.data = out.data();
+                tensors.push_back(std::move(t));
+                continue;
+            }
+            if (f32_fallbacks) f32_fallbacks->push_back(s.name);
+        }
+        const bool q8_here = asked ? *asked == WeightType::Q8_0 : q8;
+        const bool quantize = q8_here && m.cols % gguf::q8_0_block_values == 0;
+        if (q8_here && !quantize && f32_fallbacks) f32_fallbacks->push_back(s.name);
         if (m.type == WeightType::F32 && !quantize) {
             t.data = m.data;
         } else if (!quantize) {

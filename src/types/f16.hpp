@@ -49,6 +49,15 @@ struct Half16 {
                 y[c * y_stride + r] = row_dot(w.row(r), in + c * in_stride, w.cols);
     }
 };
+// fp32 values to 16-bit floats in host order, for writers.
+template <uint16_t (*Narrow)(float)>
+void narrow_row(uint8_t* out, const float* x, size_t n) {
+    for (size_t j = 0; j < n; j++) {
+        const uint16_t h = Narrow(x[j]);
+        std::memcpy(out + 2 * j, &h, 2);
+    }
+}
+
 using F16Rows = Half16<fp16_to_fp32>;
 using BF16Rows = Half16<bf16_to_fp32>;
 
@@ -64,11 +73,13 @@ void narrow_input(uint8_t* out, const Matrix& w, const float* x, size_t, size_t)
 
 inline constexpr WeightTypeInfo f16_type = {
     WeightType::F16, "f16", 1, 1, 2, {{0, 2}}, InputFormat::F16, 16,
-    F16Rows::row_bytes, F16Rows::dequantize_row, F16Rows::product, nullptr};
+    F16Rows::row_bytes, F16Rows::dequantize_row, F16Rows::product, nullptr,
+    narrow_row<fp32_to_fp16>};
 
 inline constexpr WeightTypeInfo bf16_type = {
     WeightType::BF16, "bf16", 30, 1, 2, {{0, 2}}, InputFormat::BF16, 16,
-    BF16Rows::row_bytes, BF16Rows::dequantize_row, BF16Rows::product, nullptr};
+    BF16Rows::row_bytes, BF16Rows::dequantize_row, BF16Rows::product, nullptr,
+    narrow_row<fp32_to_bf16>};
 
 }  // namespace types
 }  // namespace llamaport
