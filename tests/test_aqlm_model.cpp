@@ -42,6 +42,7 @@
 #include "test_support.hpp"
 
 using namespace llamaport;
+using test::error_of;
 
 namespace {
 
@@ -442,15 +443,6 @@ std::unique_ptr<Model> aqlm_test_model(Config3 c, bool shared_classifier = true)
     pieces[2] = "\n</s>\n";
     model->vocab.scores.assign(pieces.size(), 0.0f);
     return model;
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
 }
 
 using Metadata = std::vector<std::pair<std::string, gguf::Value>>;

@@ -38,15 +38,6 @@ void quantize_q8_0(const float* x, size_t n, gguf::Q8Block* out) {
 using Metadata = std::vector<std::pair<std::string, Value>>;
 using Tensors = std::vector<gguf::WriteTensor>;
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
 std::string parse_error(const std::string& bytes, const std::string& name = "t.gguf") {
     return error_of(
         [&] { GgufFile(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), name); });

@@ -34,15 +34,6 @@ using safetensors::DType;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
-
 struct Aqlm {
     int codebooks, bits, in_group, out_group;
 };

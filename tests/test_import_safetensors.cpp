@@ -2,27 +2,17 @@
 // of broken file refused with one line naming the file.
 #include <catch2/catch.hpp>
 
-#include <functional>
-
 #include "import/safetensors.hpp"
 #include "import_support.hpp"
 #include "llamaport/blob.hpp"
 #include "llamaport/error.hpp"
+#include "test_support.hpp"
 
 using namespace llamaport;
 using namespace llamaport::test;
 using safetensors::DType;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
 
 std::string file_error(const std::string& bytes) {
     return error_of([&] { safetensors::File(own_memory(bytes, "m.safetensors")); });

@@ -124,4 +124,13 @@ std::unique_ptr<Model> requantized(const Model& model, WeightType type, size_t g
     return load_model(own_memory(write_gguf_model(model, o), "q8_0.gguf"));
 }
 
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
 }  // namespace llamaport::test

@@ -2,6 +2,7 @@
 // small models made on the fly.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,5 +55,8 @@ std::unique_ptr<Model> random_test_model(const Config& config, unsigned seed, bo
 // (group_size 0: write_llama2c's default), Q8_0 as a GGUF file (with a vocabulary of made-up
 // pieces when the model has none).
 std::unique_ptr<Model> requantized(const Model& model, WeightType type, size_t group_size = 0);
+
+// The message of the Error f throws, or "no error".
+std::string error_of(const std::function<void()>& f);
 
 }  // namespace llamaport::test
