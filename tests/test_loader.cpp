@@ -200,11 +200,11 @@ TEST_CASE("the memory limit refuses conversions before allocating", "[loader]") 
     CHECK_THROWS_WITH(load_model(borrow_memory(bytes.data(), bytes.size(), "m.bin"), limited),
                       Catch::StartsWith("m.bin: loading needs") &&
                           Catch::Contains("of converted weights), more than the " +
-                                          std::to_string(bytes.size() + 1024) + " bytes available"));
+                                          size_text(bytes.size() + 1024) + " available"));
     limited.memory_limit = bytes.size() - 1;
     CHECK_THROWS_WITH(load_model(borrow_memory(bytes.data(), bytes.size(), "m.bin"), limited),
-                      "m.bin: the file is " + std::to_string(bytes.size()) + " bytes, more than the " +
-                          std::to_string(bytes.size() - 1) + " bytes available");
+                      "m.bin: the file is " + size_text(bytes.size()) + ", more than the " +
+                          size_text(bytes.size() - 1) + " available");
 }
 
 TEST_CASE("a KV cache beyond this host's memory or address space is refused before allocating", "[loader]") {

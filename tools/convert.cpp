@@ -269,7 +269,7 @@ int convert(const Options& o) {
     }
     std::cerr << "llamaport-convert: wrote " << o.out << " (" << description
               << (o.big_endian ? ", big-endian" : "") << ", " << model->parameter_count() << " parameters, "
-              << bytes.size() << " bytes) from " << source << "\n";
+              << size_text(bytes.size()) << ") from " << source << "\n";
     return 0;
 }
 

@@ -44,7 +44,12 @@ weight_bytes=$(qemu-ppc -cpu 7447 -L /usr/powerpc-linux-gnu \
     "$bench" -m "$model" -k scalar -t 1 -p 0 -n 1 -r 1 --warmup 0 --bw-mib 0 -o json 2>/dev/null |
     sed -n 's/.*"weight_bytes": *\([0-9]*\).*/\1/p' | head -n 1)
 
-echo "model: $model (weights streamed per token: ${weight_bytes:-?} bytes)"
+if [ -n "$weight_bytes" ]; then
+    weight_size=$(awk -v b="$weight_bytes" 'BEGIN { printf "%.1f MiB", b / 1048576 }')
+else
+    weight_size="?"
+fi
+echo "model: $model (weights streamed per token: $weight_size)"
 echo "| kernel | guest instructions per token | per weight byte | scalar / this |"
 echo "|---|---|---|---|"
 scalar=""

@@ -29,9 +29,13 @@ size_t memory_budget() {
 }
 
 std::string size_text(uint64_t bytes) {
-    if (bytes < (uint64_t(1) << 20)) return std::to_string(bytes) + " bytes";
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f MiB", double(bytes) / (1 << 20));
+    // One unit everywhere; exact bytes too where one decimal would show nothing.
+    char text[64];
+    if (bytes < (uint64_t(1) << 20) / 10)
+        std::snprintf(text, sizeof text, "%.1f MiB (%llu bytes)", double(bytes) / (1 << 20),
+                      static_cast<unsigned long long>(bytes));
+    else
+        std::snprintf(text, sizeof text, "%.1f MiB", double(bytes) / (1 << 20));
     return text;
 }
 
