@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -661,19 +662,24 @@ TEST_CASE("import: bad directories give one line naming the file and the problem
     CHECK(import_error() == "import: cannot write dense matrices as aqlm (f32, f16, bf16 or q8_0)");
 }
 
-TEST_CASE("import: Llama 3's tokenizer.json and chat template as llama.cpp reads them",
+TEST_CASE("import: Llama 3's tokenizer.json and chat template as llama.cpp reads them, and chat runs",
           "[import][models]") {
     TempDir dir;
     Spec s;
     s.vocab = 128256;
     s.layers = 1;
     s.dense_dtype = DType::F16;
+    s.extra_config =  // Llama 3.1's long-context rope: the file gets rope_freqs
+        "\"rope_scaling\": {\"factor\": 8.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, "
+        "\"original_max_position_embeddings\": 8192, \"rope_type\": \"llama3\"}, ";
     write_directory(dir, s, 9);
     const std::string config = read_file(dir.file("config.json"));
     // Llama 3.1 Instruct's ids: BOS 128000, three EOS ids of which GGUF keeps the first.
     std::string edited = config;
     edited.replace(edited.find("\"bos_token_id\": 1, \"eos_token_id\": 2"), 36,
                    "\"bos_token_id\": 128000, \"eos_token_id\": [128001, 128008, 128009]");
+    const std::string context = "\"max_position_embeddings\": 32";
+    edited.replace(edited.find(context), context.size(), "\"max_position_embeddings\": 256");
     dir.write("config.json", edited);
     dir.write("tokenizer.json", read_file(shared_dir() + "/models/llama3/tokenizer.json"));
     const std::string jinja = read_file(shared_dir() + "/models/llama3/chat_template.jinja");
@@ -711,4 +717,21 @@ TEST_CASE("import: Llama 3's tokenizer.json and chat template as llama.cpp reads
     CHECK(value("tokenizer.ggml.bos_token_id").as_int() == 128000);
     CHECK(value("tokenizer.ggml.eos_token_id").as_int() == 128001);
     CHECK(value("tokenizer.chat_template").str == jinja);
+    REQUIRE(f.find_tensor("rope_freqs.weight"));
+
+    // The file in chat mode, two piped turns: the template is recognised (no warning), each turn
+    // is answered up to its -n limit or <|eot_id|>, and no control piece reaches the output.
+    const std::string path = dir.file("l3.gguf");
+    std::ofstream(path, std::ios::binary) << bytes;
+    const test::CliResult chat = test::run_cli({path, "-m", "chat", "-n", "6", "-t", "0", "-s", "3"},
+                                               "Hello\nWhat is 2+2?\n");
+    INFO(chat.err);
+    CHECK(chat.status == 0);
+    CHECK_THAT(chat.err, !Catch::Contains("warning") && Catch::Contains("prompt"));
+    size_t turns = 0;
+    for (size_t at = chat.err.find("Assistant: "); at != std::string::npos;
+         at = chat.err.find("Assistant: ", at + 1))
+        turns++;
+    CHECK(turns == 2);
+    CHECK_THAT(chat.out, !Catch::Contains("<|eot_id|>") && !Catch::Contains("<|start_header_id|>"));
 }
