@@ -27,6 +27,7 @@
 #include "loader/gguf.hpp"
 #include "types/f16.hpp"
 #include "types/q8_0.hpp"
+#include "types/types.hpp"
 #include "test_support.hpp"
 
 using namespace llamaport;
@@ -460,7 +461,7 @@ TEST_CASE("import: dense checkpoints in every dtype and output type", "[import]"
         CHECK(L.w2.type == WeightType::F16);
         CHECK(notes.size() == size_t(s.layers));
         CHECK(notes[0] ==
-              "blk.0.ffn_down.weight: rows of 48 values are not whole Q8_0 blocks; written as f16");
+              "blk.0.ffn_down.weight: rows of 48 values are not whole q8_0 blocks; written as f16");
         const Dense& up = expected.at("model.layers.0.mlp.up_proj.weight");
         std::vector<uint8_t> blocks(weight_row_bytes(WeightType::Q8_0, up.cols) * up.rows);
         for (size_t r = 0; r < up.rows; r++)
@@ -490,6 +491,47 @@ TEST_CASE("import: the embedding and head take their own types", "[import]") {
     CHECK(m->weights.token_embedding.type == WeightType::Q8_0);
     CHECK(m->weights.classifier.type == WeightType::BF16);
     CHECK(m->weights.layers[0].wq.type == WeightType::F16);
+
+    // K-quants through the weight table's quantizers, where rows are whole blocks of 256 (as the
+    // 2x8 8B file's Q4_K head needs); rows of 32 fall back to f16 with a note.
+    std::vector<std::string> notes;
+    o.note = [&](const std::string& n) { notes.push_back(n); };
+    o.embedding_type = WeightType::Q4_K;
+    o.output_type = WeightType::Q6_K;
+    const auto narrow = load_model(own_memory(import_bytes(dir, o), "narrow.gguf"));
+    CHECK(narrow->weights.token_embedding.type == WeightType::F16);
+    REQUIRE(notes.size() == 2);
+    CHECK(notes[0] == "token_embd.weight: rows of 32 values are not whole q4_k blocks; written as f16");
+
+    TempDir wide_dir;
+    Spec wide;
+    wide.dim = 256;
+    wide.tied = false;
+    const auto expected = write_directory(wide_dir, wide, 5);
+    o.llama2c_tokenizer = write_tokenizer(wide_dir, wide.vocab);
+    const auto k = load_model(own_memory(import_bytes(wide_dir, o), "k.gguf"));
+    const std::pair<const Matrix*, const char*> checks[] = {
+        {&k->weights.token_embedding, "model.embed_tokens.weight"},
+        {&k->weights.classifier, "lm_head.weight"}};
+    for (const auto& [matrix, hf_name] : checks) {
+        INFO(hf_name);
+        const Dense& d = expected.at(hf_name);
+        REQUIRE(matrix->rows == d.rows);
+        REQUIRE(matrix->cols == d.cols);
+        const WeightTypeInfo& info = type_info(matrix->type);
+        std::vector<uint8_t> blocks(weight_row_bytes(matrix->type, d.cols) * d.rows);
+        for (size_t r = 0; r < d.rows; r++)
+            info.quantize_row(&blocks[r * blocks.size() / d.rows], &d.w[r * d.cols], d.cols);
+        const Matrix want = weight_matrix(matrix->type, blocks.data(), d.rows, d.cols);
+        std::vector<float> a(d.cols), b(d.cols);
+        for (size_t r = 0; r < d.rows; r++) {
+            want.row_to_f32(r, a.data());
+            matrix->row_to_f32(r, b.data());
+            CHECK(a == b);
+        }
+    }
+    CHECK(k->weights.token_embedding.type == WeightType::Q4_K);
+    CHECK(k->weights.classifier.type == WeightType::Q6_K);
 }
 
 TEST_CASE("import: llama3 rope scaling gives convert_hf_to_gguf.py's factors", "[import]") {
@@ -659,7 +701,7 @@ TEST_CASE("import: bad directories give one line naming the file and the problem
     o.llama2c_tokenizer.clear();
     CHECK(import_error() == dir.path() + ": no tokenizer.json (give a llama2.c tokenizer with -z)");
     o.type = WeightType::AQLM;
-    CHECK(import_error() == "import: cannot write dense matrices as aqlm (f32, f16, bf16 or q8_0)");
+    CHECK(import_error() == "import: cannot write dense matrices as aqlm (f32, f16, bf16, q8_0, q6_k or q4_k)");
 }
 
 TEST_CASE("import: Llama 3's tokenizer.json and chat template as llama.cpp reads them, and chat runs",

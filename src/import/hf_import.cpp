@@ -16,10 +16,7 @@
 #include "llamaport/gguf.hpp"
 #include "llamaport/tokenizer.hpp"
 #include "loader/formats.hpp"
-#include "loader/fp16.hpp"
 #include "loader/gguf.hpp"
-#include "types/f16.hpp"
-#include "types/q8_0.hpp"
 #include "types/types.hpp"
 
 namespace llamaport {
@@ -362,20 +359,12 @@ size_t unpermuted_row(size_t r, size_t rows, size_t heads) {
     return head * head_size + (within % 2) * half + within / 2;
 }
 
-// Writes n floats as blocks of a dense type, in host order.
+// Writes n floats (whole blocks) as a dense type, in host order, by the weight table's quantizer.
 void encode(WeightType type, const float* x, size_t n, uint8_t* out) {
-    switch (type) {
-    case WeightType::F32: std::memcpy(out, x, n * 4); break;
-    case WeightType::F16:
-    case WeightType::BF16:
-        for (size_t i = 0; i < n; i++) {
-            const uint16_t h = type == WeightType::F16 ? fp32_to_fp16(x[i]) : fp32_to_bf16(x[i]);
-            std::memcpy(out + 2 * i, &h, 2);
-        }
-        break;
-    case WeightType::Q8_0: types::q8_0_quantize_weights(out, x, n); break;
-    default: throw Error(std::string("cannot write ") + weight_type_name(type));
-    }
+    if (type == WeightType::F32)
+        std::memcpy(out, x, n * 4);
+    else
+        type_info(type).quantize_row(out, x, n);
 }
 
 using RowSource = std::function<void(size_t row, float* out)>;
@@ -443,9 +432,9 @@ private:
                         safetensors::dtype_name(t.dtype) + ", expected a float type");
     }
     WeightType dense_type(WeightType wanted, size_t cols, const std::string& name) {
-        if (wanted == WeightType::Q8_0 && cols % gguf::q8_0_block_values != 0) {
-            note(name + ": rows of " + std::to_string(cols) +
-                 " values are not whole Q8_0 blocks; written as f16");
+        if (cols % type_info(wanted).block_values != 0) {
+            note(name + ": rows of " + std::to_string(cols) + " values are not whole " +
+                 weight_type_name(wanted) + " blocks; written as f16");
             return WeightType::F16;
         }
         return wanted;
@@ -731,10 +720,9 @@ HfImportSummary import_hf(const std::string& dir, std::ostream& out,
                           const HfImportOptions& options) {
     for (const std::optional<WeightType>& t :
          {std::optional<WeightType>(options.type), options.embedding_type, options.output_type})
-        if (t && *t != WeightType::F32 && *t != WeightType::F16 && *t != WeightType::BF16 &&
-            *t != WeightType::Q8_0)
+        if (t && *t != WeightType::F32 && !type_info(*t).quantize_row)
             throw Error(std::string("import: cannot write dense matrices as ") +
-                        weight_type_name(*t) + " (f32, f16, bf16 or q8_0)");
+                        weight_type_name(*t) + " (f32, f16, bf16, q8_0, q6_k or q4_k)");
     Importer importer(dir, options);
     return importer.run(out);
 }
