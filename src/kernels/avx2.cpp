@@ -548,74 +548,83 @@ constexpr Mins mins_of<types::Q5K> = Mins::apart1;
 template <>
 constexpr Mins mins_of<types::Q2K> = Mins::first;
 
-// One row at a time, for up to 4 input columns, each block decoded once. Per column, block by
+// 4 striped lanes (4 runs of consecutive rows, so 4 streams the hardware prefetcher follows:
+// 1B Q4_K_M tg 1.4x one row at a time, which had one stream; no software hints, which measured
+// slower), for up to 4 input columns, each block decoded once. Per row and column, block by
 // block as llama.cpp's AVX2 products add: an 8-lane fp32 accumulator takes the exact int32 lane
 // sums of scale * (u - offset) * x (maddubs of u <= 63 and x in [-127, 127] never saturates; a
 // lane's sum stays below 2^24, so converting it is exact) times x_d * d by one FMA, and the min
 // terms go where mins_of says by one FMA; each accumulator is summed once at the end (the 8
 // lanes in hsum1's order). So results agree with the scalar set to rounding (bounded in
-// tests/test_kquants.cpp), and a column gets the same steps alone or in a group. Rows go one by
-// one: a row's blocks are one stream, and the out-of-order core overlaps consecutive rows. No
-// prefetch hints: the hardware follows that stream, and hints 0.5-4 KiB ahead measured slower.
+// tests/test_kquants.cpp), and a (row, column) gets the same steps whether its row is in lanes
+// or alone and its column in a group or alone.
 template <class T, class Decode>
 struct KLanes {
-    static constexpr size_t lanes = 1, columns = 4;
-    static constexpr bool striped = false;
-    template <size_t N>
-    static void rows(float* y, size_t, size_t y_column_stride, const uint8_t* w, size_t,
-                     const Matrix& m, const uint8_t* x, size_t x_column_stride) {
+    static constexpr size_t lanes = 4, columns = 4;
+    static constexpr bool striped = true;
+    template <size_t N, size_t L = lanes>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
         constexpr Mins mins_at = mins_of<T>;
-        __m256 acc[N];
-        __m128 acc_min[N];
-        for (size_t c = 0; c < N; c++) {
-            acc[c] = _mm256_setzero_ps();
-            acc_min[c] = _mm_setzero_ps();
-        }
+        __m256 acc[L][N];
+        __m128 acc_min[L][N];
+        for (size_t l = 0; l < L; l++)
+            for (size_t c = 0; c < N; c++) {
+                acc[l][c] = _mm256_setzero_ps();
+                acc_min[l][c] = _mm_setzero_ps();
+            }
         const __m256i offset = _mm256_set1_epi8(int8_t(T::offset));
-        KDecoded b;
         const size_t blocks = m.cols / types::k_values;
         for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
-            Decode::decode(w, b);
-            const __m256 d = _mm256_set1_ps(b.d), dmin = _mm256_set1_ps(b.dmin);
             #pragma GCC unroll 4
-            for (size_t c = 0; c < N; c++) {
-                const uint8_t* xb = x + c * x_column_stride;
-                const uint8_t* q = xb + types::q8_k_values_offset;
-                const __m256 x_d = _mm256_broadcast_ss(reinterpret_cast<const float*>(xb));
-                const __m256i mins = _mm256_madd_epi16(b.mins, load32(xb + types::q8_k_bsums_offset));
-                if constexpr (mins_at == Mins::first)
-                    acc[c] = _mm256_fnmadd_ps(_mm256_mul_ps(x_d, dmin), _mm256_cvtepi32_ps(mins), acc[c]);
-                __m256i sum = _mm256_setzero_si256();
-                #pragma GCC unroll 8
-                for (int k = 0; k < 8; k++) {
-                    const __m256i xk = load32(q + 32 * k);
-                    __m256i p = _mm256_maddubs_epi16(b.u[k], xk);
-                    // Pairs of (u - offset) * x, exact in int16 (at most 2 * 32 * 127).
-                    if (T::offset) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(offset, xk));
-                    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
-                }
-                acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(x_d, d), _mm256_cvtepi32_ps(sum), acc[c]);
-                if constexpr (mins_at == Mins::apart4 || mins_at == Mins::apart1) {
-                    __m128i mins4 = _mm_hadd_epi32(_mm256_castsi256_si128(mins), _mm256_extracti128_si256(mins, 1));
-                    if constexpr (mins_at == Mins::apart1) mins4 = _mm_hadd_epi32(_mm_hadd_epi32(mins4, mins4), mins4);
-                    // The product is 8 lanes wide; its low 4 serve.
-                    const __m128 x_dmin = _mm256_castps256_ps128(_mm256_mul_ps(x_d, dmin));
-                    acc_min[c] = mins_at == Mins::apart1
-                                     ? _mm_fnmadd_ss(x_dmin, _mm_cvtepi32_ps(mins4), acc_min[c])
-                                     : _mm_fnmadd_ps(x_dmin, _mm_cvtepi32_ps(mins4), acc_min[c]);
+            for (size_t l = 0; l < L; l++) {
+                KDecoded b;
+                Decode::decode(w + l * w_lane_stride, b);
+                const __m256 d = _mm256_set1_ps(b.d), dmin = _mm256_set1_ps(b.dmin);
+                #pragma GCC unroll 4
+                for (size_t c = 0; c < N; c++) {
+                    const uint8_t* xb = x + c * x_column_stride;
+                    const uint8_t* q = xb + types::q8_k_values_offset;
+                    const __m256 x_d = _mm256_broadcast_ss(reinterpret_cast<const float*>(xb));
+                    const __m256i mins = _mm256_madd_epi16(b.mins, load32(xb + types::q8_k_bsums_offset));
+                    __m256& a = acc[l][c];
+                    if constexpr (mins_at == Mins::first)
+                        a = _mm256_fnmadd_ps(_mm256_mul_ps(x_d, dmin), _mm256_cvtepi32_ps(mins), a);
+                    __m256i sum = _mm256_setzero_si256();
+                    #pragma GCC unroll 8
+                    for (int k = 0; k < 8; k++) {
+                        const __m256i xk = load32(q + 32 * k);
+                        __m256i p = _mm256_maddubs_epi16(b.u[k], xk);
+                        // Pairs of (u - offset) * x, exact in int16 (at most 2 * 32 * 127).
+                        if (T::offset) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(offset, xk));
+                        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
+                    }
+                    a = _mm256_fmadd_ps(_mm256_mul_ps(x_d, d), _mm256_cvtepi32_ps(sum), a);
+                    if constexpr (mins_at == Mins::apart4 || mins_at == Mins::apart1) {
+                        __m128i mins4 = _mm_hadd_epi32(_mm256_castsi256_si128(mins), _mm256_extracti128_si256(mins, 1));
+                        if constexpr (mins_at == Mins::apart1) mins4 = _mm_hadd_epi32(_mm_hadd_epi32(mins4, mins4), mins4);
+                        // The product is 8 lanes wide; its low 4 serve.
+                        const __m128 x_dmin = _mm256_castps256_ps128(_mm256_mul_ps(x_d, dmin));
+                        acc_min[l][c] = mins_at == Mins::apart1
+                                            ? _mm_fnmadd_ss(x_dmin, _mm_cvtepi32_ps(mins4), acc_min[l][c])
+                                            : _mm_fnmadd_ps(x_dmin, _mm_cvtepi32_ps(mins4), acc_min[l][c]);
+                    }
                 }
             }
         }
-        for (size_t c = 0; c < N; c++) {
-            const float sum = hsum1(acc[c]);
-            y[c * y_column_stride] = mins_at == Mins::apart4   ? sum + hsum4(acc_min[c])
-                                     : mins_at == Mins::apart1 ? sum + _mm_cvtss_f32(acc_min[c])
-                                                               : sum;
-        }
+        for (size_t l = 0; l < L; l++)
+            for (size_t c = 0; c < N; c++) {
+                const float sum = hsum1(acc[l][c]);
+                y[c * y_column_stride + l * y_lane_stride] =
+                    mins_at == Mins::apart4   ? sum + hsum4(acc_min[l][c])
+                    : mins_at == Mins::apart1 ? sum + _mm_cvtss_f32(acc_min[l][c])
+                                              : sum;
+            }
     }
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
         float y;
-        rows<1>(&y, 0, 0, w, 0, m, x, 0);
+        rows<1, 1>(&y, 0, 0, w, 0, m, x, 0);
         return y;
     }
 };
