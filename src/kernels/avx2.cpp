@@ -2,10 +2,11 @@
 // file only and selected at run time, so the rest of the binary still runs on older x86 CPUs.
 //
 // Against the scalar reference: fp32 products add in another order (8-wide accumulators, fused
-// multiply-add), so they match it to rounding, not bit for bit. Everything else is bit-identical:
-// input quantization, axpy, the int8-block products (exact integer sums per block, then the
-// type's float steps in the type's order, 8 rows at a time), the AQLM tables and their products;
-// only the AQLM decode kernel adds in another order.
+// multiply-add), and so do the K-quant products (8-wide accumulators of exact per-block integer
+// sums), so they match it to rounding, not bit for bit. Everything else is bit-identical:
+// input quantization, axpy, the other int8-block products (exact integer sums per block, then
+// the type's float steps in the type's order, 8 rows at a time), the AQLM tables and their
+// products; only the AQLM decode kernel adds in another order.
 #include "kernel_sets.hpp"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -432,39 +433,41 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
 // --- K-quants (Q2_K ... Q6_K) against Q8_K --------------------------------------------------------
 
 // A K-quant block decoded once for all the input columns: 8 chunks of 32 unsigned values (at
-// most 63), chunk k's two group scales as int16 (8 lanes each), the 16 groups' mins as int16 and
-// (for the types with an offset) their scales.
+// most 63), chunk k's two group scales as int16 (8 lanes each) and the 16 groups' mins as int16.
 struct KDecoded {
-    __m256i u[8], chunk_scale[8], scales, mins;
+    __m256i u[8], chunk_scale[8], mins;
     float d, dmin;
 };
 
-// chunk_scale from the 16 scales as int16: chunk k takes int32 lane k (scales 2k and 2k + 1)
-// into every lane, then scale 2k into the low half and 2k + 1 into the high half.
-void spread_scales(KDecoded& out) {
-    const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
-                                          2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+// fp16 to fp32 by F16C: the reference's conversion for every half but NaNs, which stay NaNs.
+float half_at(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
+
+// chunk_scale from the 16 int8 group scales: the even groups' scales widened into the low lane
+// and the odd ones into the high lane, so that one shuffle per chunk k puts scale 2k in the low
+// half (its first 16 values) and 2k + 1 in the high half.
+void spread_scales(__m128i scales, KDecoded& out) {
+    const __m128i even_odd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const __m256i halves = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, even_odd));
     #pragma GCC unroll 8
     for (int k = 0; k < 8; k++)
-        out.chunk_scale[k] = _mm256_shuffle_epi8(
-            _mm256_permutevar8x32_epi32(out.scales, _mm256_set1_epi32(k)), pick);
+        out.chunk_scale[k] = _mm256_shuffle_epi8(halves, _mm256_set1_epi16(int16_t(2 * k | (2 * k + 1) << 8)));
 }
 
-// Any K-quant type through its reference unpacking.
+// Any K-quant type through its reference unpacking (its scales fit int8, its mins int16).
 template <class T>
 struct KUnpacked {
     static void decode(const uint8_t* block, KDecoded& out) {
         types::KBlock b;
         T::unpack(block, b);
-        alignas(32) int16_t scales[16], mins[16];
+        alignas(16) int8_t scales[16];
+        alignas(32) int16_t mins[16];
         for (size_t g = 0; g < 16; g++) {
-            scales[g] = int16_t(b.scale[g]);
+            scales[g] = int8_t(b.scale[g]);
             mins[g] = int16_t(b.min[g]);
         }
         for (size_t k = 0; k < 8; k++) out.u[k] = load32(b.u + 32 * k);
-        out.scales = _mm256_load_si256(reinterpret_cast<const __m256i*>(scales));
+        spread_scales(_mm_load_si128(reinterpret_cast<const __m128i*>(scales)), out);
         out.mins = _mm256_load_si256(reinterpret_cast<const __m256i*>(mins));
-        spread_scales(out);
         out.d = b.d;
         out.dmin = b.dmin;
     }
@@ -484,7 +487,6 @@ struct Q4KDecode {
     static void decode(const uint8_t* block, KDecoded& out) {
         const __m256i low4 = _mm256_set1_epi8(0xF);
         const __m128i scale_mins = q4k_scale_mins(block + types::Q4K::scales);
-        const __m128i scales = _mm_cvtepu8_epi16(scale_mins);
         #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) {
             const __m256i q = load32(block + types::Q4K::qs + 32 * c);
@@ -492,90 +494,133 @@ struct Q4KDecode {
             out.u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
         }
         // A chunk of 32 is one group: its scale in every lane.
+        const __m256i scales = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scale_mins));
         #pragma GCC unroll 8
         for (int k = 0; k < 8; k++)
-            out.chunk_scale[k] = _mm256_broadcastsi128_si256(
-                _mm_shuffle_epi8(scales, _mm_set1_epi16(int16_t(2 * k | (2 * k + 1) << 8))));
+            out.chunk_scale[k] = _mm256_shuffle_epi8(scales, _mm256_set1_epi16(int16_t(2 * k | (2 * k + 1) << 8)));
         out.mins = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(scale_mins, scale_mins));
-        out.d = fp16_to_fp32(load_u16(block + types::Q4K::d));
-        out.dmin = fp16_to_fp32(load_u16(block + types::Q4K::dmin));
+        out.d = half_at(block + types::Q4K::d);
+        out.dmin = half_at(block + types::Q4K::dmin);
     }
 };
 
 struct Q6KDecode {
     static void decode(const uint8_t* block, KDecoded& out) {
-        const __m256i low4 = _mm256_set1_epi8(0xF), low2 = _mm256_set1_epi8(3);
+        const __m256i low4 = _mm256_set1_epi8(0xF);
         #pragma GCC unroll 2
         for (int half = 0; half < 2; half++) {
             const __m256i ql0 = load32(block + types::Q6K::ql + 64 * half);
             const __m256i ql1 = load32(block + types::Q6K::ql + 64 * half + 32);
             const __m256i qh = load32(block + types::Q6K::qh + 32 * half);
-            auto high = [&](int k) {
-                return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), low2), 4);
-            };
-            out.u[4 * half] = _mm256_or_si256(_mm256_and_si256(ql0, low4), high(0));
-            out.u[4 * half + 1] = _mm256_or_si256(_mm256_and_si256(ql1, low4), high(1));
-            out.u[4 * half + 2] =
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), high(2));
-            out.u[4 * half + 3] =
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high(3));
+            // Bits 2k and 2k + 1 of qh moved to bits 4 and 5 (masked first, so no bit crosses
+            // into the neighbouring byte of the 16-bit shifts).
+            const __m256i high0 = _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x03)), 4);
+            const __m256i high1 = _mm256_slli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(0x0C)), 2);
+            const __m256i high2 = _mm256_and_si256(qh, _mm256_set1_epi8(0x30));
+            const __m256i high3 = _mm256_srli_epi16(_mm256_and_si256(qh, _mm256_set1_epi8(char(0xC0))), 2);
+            out.u[4 * half] = _mm256_or_si256(_mm256_and_si256(ql0, low4), high0);
+            out.u[4 * half + 1] = _mm256_or_si256(_mm256_and_si256(ql1, low4), high1);
+            out.u[4 * half + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), high2);
+            out.u[4 * half + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4), high3);
         }
-        out.scales = _mm256_cvtepi8_epi16(
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + types::Q6K::scales)));
+        spread_scales(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + types::Q6K::scales)), out);
         out.mins = _mm256_setzero_si256();
-        spread_scales(out);
-        out.d = fp16_to_fp32(load_u16(block + types::Q6K::d));
+        out.d = half_at(block + types::Q6K::d);
         out.dmin = 0.0f;
     }
 };
 
-int32_t hsum_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
+// The sum of 4 lanes, (r0 + r2) + (r1 + r3).
+float hsum4(__m128 r) {
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
 }
 
-// 4 adjacent rows, for up to 4 input columns: each block decoded once, then per column the exact
-// integer sums (maddubs of u <= 63 and x in [-127, 127] never saturates) and the reference's
-// float steps (KAccumulator), so every result is the scalar set's bit for bit. The rows are
-// independent chains: 4 of them keep more loads and float steps in flight than one.
+// Where llama.cpp's AVX2 products add a type's min terms x_d * dmin * min * bsum (lanes of
+// min * bsum per 32 values): Q4_K in a 4-lane accumulator of its own (a lane per 64 values),
+// Q5_K in a scalar one (the block's whole int sum), Q2_K into the main accumulator before the
+// block's scale terms.
+enum class Mins { none, apart4, apart1, first };
+template <class T>
+constexpr Mins mins_of = T::has_min ? Mins::apart4 : Mins::none;
+template <>
+constexpr Mins mins_of<types::Q5K> = Mins::apart1;
+template <>
+constexpr Mins mins_of<types::Q2K> = Mins::first;
+
+// 4 striped lanes (4 runs of consecutive rows, so 4 streams the hardware prefetcher follows:
+// 1B Q4_K_M tg 1.4x one row at a time, which had one stream; no software hints, which measured
+// slower), for up to 4 input columns, each block decoded once. Per row and column, block by
+// block as llama.cpp's AVX2 products add: an 8-lane fp32 accumulator takes the exact int32 lane
+// sums of scale * (u - offset) * x (maddubs of u <= 63 and x in [-127, 127] never saturates; a
+// lane's sum stays below 2^24, so converting it is exact) times x_d * d by one FMA, and the min
+// terms go where mins_of says by one FMA; each accumulator is summed once at the end (the 8
+// lanes in hsum1's order). So results agree with the scalar set to rounding (bounded in
+// tests/test_kquants.cpp), and a (row, column) gets the same steps whether its row is in lanes
+// or alone and its column in a group or alone.
 template <class T, class Decode>
 struct KLanes {
     static constexpr size_t lanes = 4, columns = 4;
-    static constexpr bool striped = false;
+    static constexpr bool striped = true;
     template <size_t N, size_t L = lanes>
     static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
                      size_t w_lane_stride, const Matrix& m, const uint8_t* x,
                      size_t x_column_stride) {
-        types::KAccumulator acc[L][N];
-        KDecoded b;
+        constexpr Mins mins_at = mins_of<T>;
+        __m256 acc[L][N];
+        __m128 acc_min[L][N];
+        for (size_t l = 0; l < L; l++)
+            for (size_t c = 0; c < N; c++) {
+                acc[l][c] = _mm256_setzero_ps();
+                acc_min[l][c] = _mm_setzero_ps();
+            }
+        const __m256i offset = _mm256_set1_epi8(int8_t(T::offset));
         const size_t blocks = m.cols / types::k_values;
         for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
             #pragma GCC unroll 4
             for (size_t l = 0; l < L; l++) {
-                prefetch(w + l * w_lane_stride);
+                KDecoded b;
                 Decode::decode(w + l * w_lane_stride, b);
+                const __m256 d = _mm256_set1_ps(b.d), dmin = _mm256_set1_ps(b.dmin);
                 #pragma GCC unroll 4
                 for (size_t c = 0; c < N; c++) {
                     const uint8_t* xb = x + c * x_column_stride;
                     const uint8_t* q = xb + types::q8_k_values_offset;
+                    const __m256 x_d = _mm256_broadcast_ss(reinterpret_cast<const float*>(xb));
+                    const __m256i mins = _mm256_madd_epi16(b.mins, load32(xb + types::q8_k_bsums_offset));
+                    __m256& a = acc[l][c];
+                    if constexpr (mins_at == Mins::first)
+                        a = _mm256_fnmadd_ps(_mm256_mul_ps(x_d, dmin), _mm256_cvtepi32_ps(mins), a);
                     __m256i sum = _mm256_setzero_si256();
                     #pragma GCC unroll 8
                     for (int k = 0; k < 8; k++) {
-                        const __m256i p = _mm256_maddubs_epi16(b.u[k], load32(q + 32 * k));
+                        const __m256i xk = load32(q + 32 * k);
+                        __m256i p = _mm256_maddubs_epi16(b.u[k], xk);
+                        // Pairs of (u - offset) * x, exact in int16 (at most 2 * 32 * 127).
+                        if (T::offset) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(offset, xk));
                         sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
                     }
-                    const __m256i bsums = load32(xb + types::q8_k_bsums_offset);
-                    int32_t isum = hsum_epi32(sum), msum = 0;
-                    if (T::offset) isum -= T::offset * hsum_epi32(_mm256_madd_epi16(b.scales, bsums));
-                    if (T::has_min) msum = hsum_epi32(_mm256_madd_epi16(b.mins, bsums));
-                    acc[l][c].add(types::q8_k_scale(xb), b.d, b.dmin, isum, msum);
+                    a = _mm256_fmadd_ps(_mm256_mul_ps(x_d, d), _mm256_cvtepi32_ps(sum), a);
+                    if constexpr (mins_at == Mins::apart4 || mins_at == Mins::apart1) {
+                        __m128i mins4 = _mm_hadd_epi32(_mm256_castsi256_si128(mins), _mm256_extracti128_si256(mins, 1));
+                        if constexpr (mins_at == Mins::apart1) mins4 = _mm_hadd_epi32(_mm_hadd_epi32(mins4, mins4), mins4);
+                        // The product is 8 lanes wide; its low 4 serve.
+                        const __m128 x_dmin = _mm256_castps256_ps128(_mm256_mul_ps(x_d, dmin));
+                        acc_min[l][c] = mins_at == Mins::apart1
+                                            ? _mm_fnmadd_ss(x_dmin, _mm_cvtepi32_ps(mins4), acc_min[l][c])
+                                            : _mm_fnmadd_ps(x_dmin, _mm_cvtepi32_ps(mins4), acc_min[l][c]);
+                    }
                 }
             }
         }
         for (size_t l = 0; l < L; l++)
-            for (size_t c = 0; c < N; c++) y[c * y_column_stride + l * y_lane_stride] = acc[l][c].result();
+            for (size_t c = 0; c < N; c++) {
+                const float sum = hsum1(acc[l][c]);
+                y[c * y_column_stride + l * y_lane_stride] =
+                    mins_at == Mins::apart4   ? sum + hsum4(acc_min[l][c])
+                    : mins_at == Mins::apart1 ? sum + _mm_cvtss_f32(acc_min[l][c])
+                                              : sum;
+            }
     }
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
         float y;

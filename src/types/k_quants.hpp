@@ -8,8 +8,9 @@
 //   isum = sum_g scale_g * (sum_{i in g} u_i * x_i - offset * bsum_g),  msum = sum_g min_g * bsum_g
 // (bsum_g: the Q8_K input's sum of its 16 values in group g), then in fp32
 //   acc += (x_d * d) * isum,  acc_min += (x_d * dmin) * msum,  result = acc - acc_min,
-// block after block, in every kernel set alike (llama.cpp keeps the mins apart the same way; its
-// lanes add the block sums in another order, so it agrees to rounding).
+// block after block (llama.cpp keeps the mins apart the same way; its lanes add the block sums in
+// another order, so it agrees to rounding). The NEON and AltiVec sets follow these steps bit for
+// bit; the AVX2 set adds in llama.cpp's way (src/kernels/avx2.cpp), agreeing to rounding.
 #pragma once
 
 #include "loader/fp16.hpp"
