@@ -737,12 +737,14 @@ __m256i offset_sum(__m256i x, int offset) {
     return _mm256_add_epi32(s, _mm256_shuffle_epi32(s, 0xB1));
 }
 
-// 8 striped lanes of a type of 32-value blocks, for up to 4 input columns: per block the 8 rows'
+// 8 striped lanes of a type of 32-value blocks, for up to 16 input columns: per block the 8 rows'
 // values transposed once, then per column the exact integer sums of the 8 rows as one vector,
-// converted, and llama.cpp's float step for the block applied to the 8 rows at once.
+// converted, and llama.cpp's float step for the block applied to the 8 rows at once. 16 columns
+// share a block's transposing and scale gather: prompts 1.35x faster than 4 with Q8_0 on Zen 3,
+// 32 no faster.
 template <class V>
 struct BlockLanes {
-    static constexpr size_t lanes = 8, columns = 4;
+    static constexpr size_t lanes = 8, columns = 16;
     static constexpr bool striped = true;
     template <size_t N>
     static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
