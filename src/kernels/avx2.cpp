@@ -319,7 +319,7 @@ struct Q8Values {
     }
 };
 
-// --- int8 blocks (Q8_G) ------------------------------------------------------------------------
+// --- int8 blocks (Q8_G, Q8_0) -------------------------------------------------------------------
 
 // sum w[k]*x[k] over 32 bytes, as 8 int32 partial sums. maddubs multiplies unsigned by signed
 // bytes, so it gets |w| and x with w's sign. Needs x in [-127, 127] (the input quantizers'
@@ -365,6 +365,23 @@ __m256 broadcast_half(const uint8_t* p) {
     std::memcpy(&h, p, 2);
     return _mm256_cvtph_ps(_mm_set1_epi16(int16_t(h)));
 }
+
+// Q8_0 in the row layout, for generation (BlockLanes below takes prompts).
+struct Q8_0Blocks {
+    static constexpr size_t values_offset = 2;
+    static size_t block_values(const Matrix&) { return types::q8_0_values; }
+    static __m256 lane_scales(const uint8_t* block, __m256i offsets) {
+        return lane_halves(block, offsets);
+    }
+    static float input_scale(const uint8_t* block) { return types::q8_0_scale(block); }
+    // ggml's order: acc + float(isum) * (w_scale * x_scale).
+    static __m256 accumulate(__m256 acc, __m256 isum, __m256 ws, float xs) {
+        return _mm256_add_ps(acc, _mm256_mul_ps(isum, _mm256_mul_ps(ws, _mm256_set1_ps(xs))));
+    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return types::q8_0_row_dot(w, x, m.cols);
+    }
+};
 
 // 8 striped lanes of a type of int8 blocks whose block is K 32-byte chunks (K = 0: any multiple
 // of 32, known at run time), for up to 4 input columns. Per block and column, each lane's
@@ -813,6 +830,17 @@ struct BlockLanes {
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) { return V::row(w, m, x); }
 };
 
+// Q8_0: one column (generation) in the row layout, whose per-block reduction costs less than
+// transposing the block for a single column (110M and 1B generation about 10% faster); more
+// columns transposed. Both sums are exact, so a column's result is the same either way.
+void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                  size_t columns, size_t row_begin, size_t row_end) {
+    if (columns == 1)
+        lanes_product<Q8Lanes<Q8_0Blocks, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else
+        lanes_product<BlockLanes<Q8_0Values>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+}
+
 // --- AQLM -------------------------------------------------------------------------------------
 
 int32_t hmax(__m256i v) {
@@ -950,7 +978,7 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::F16)] = product_floats<Half>;
     set.product[size_t(WeightType::BF16)] = product_floats<BFloat16>;
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
-    set.product[size_t(WeightType::Q8_0)] = lanes_product<BlockLanes<Q8_0Values>>;
+    set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
     set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
     set.product[size_t(WeightType::Q6_K)] = product_k<types::Q6K, Q6KDecode>;
