@@ -637,8 +637,9 @@ void transpose_16(const uint8_t* p, size_t stride, __m256i out[4]) {
     out[3] = _mm256_unpackhi_epi64(a1, a3);
 }
 
-// 16 packed bytes per lane (low nibbles values 0-15, high nibbles 16-31), transposed.
-void transposed_nibbles(const uint8_t* p, size_t stride, __m256i t[8]) {
+// 16 packed bytes per lane (low nibbles values 0-15, high nibbles 16-31), transposed. Forced
+// inline: GCC called it, with t through memory (Q4_0 prompts 2-3% slower).
+[[gnu::always_inline]] inline void transposed_nibbles(const uint8_t* p, size_t stride, __m256i t[8]) {
     __m256i packed[4];
     transpose_16(p, stride, packed);
     const __m256i low = _mm256_set1_epi8(0x0F);
