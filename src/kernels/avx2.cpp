@@ -672,10 +672,13 @@ void add_fifth_bits(const uint8_t* p, __m256i offsets, __m256i t[8]) {
 
 // Each block type's values in the transposed layout, and how its products are summed:
 //   signed_values   the values may be negative: maddubs gets |w| and x with w's sign
-//   offset          the values are stored as q + offset (0..15 or 0..31), and the sum of
-//                   (q + offset) * x is corrected by offset * sum(x)
+//   offset          the values are stored as q + offset (0..15 or 0..31): q is decoded once per
+//                   block, and maddubs gets x + 128 (unsigned: x xor 0x80) and q, its sum
+//                   corrected by 128 * sum(q) per row, also once per block (8 xors per block
+//                   and column cost less than offset * sum(x) did: Q4_0 prompts 1.08x faster)
 //   run             how many maddubs results an int16 lane can add before one could overflow:
-//                   |pair| <= 2 * max|value| * 127 (inputs are in [-127, 127])
+//                   |pair| <= 2 * max|value| * 127 (inputs are in [-127, 127]), or
+//                   2 * offset * 255 with an offset
 template <class T>
 struct LegacyValues {
     using Type = T;
@@ -687,7 +690,7 @@ struct LegacyValues {
         return Blocks::row_dot(w, x, m.cols);
     }
 };
-// 4-bit values: 2 * 15 * 127 = 3810, 8 of them 30480.
+// 4-bit values: 2 * 15 * 127 = 3810, 8 of them 30480; 2 * 8 * 255 = 4080, 8 of them 32640.
 struct Q4_0Values : LegacyValues<types::Q4_0> {
     static constexpr bool signed_values = false;
     static constexpr int offset = 8, run = 8;
@@ -702,7 +705,7 @@ struct Q4_1Values : LegacyValues<types::Q4_1> {
         transposed_nibbles(w + Type::values_offset, stride, t);
     }
 };
-// 5-bit values: 2 * 31 * 127 = 7874, 4 of them 31496.
+// 5-bit values: 2 * 31 * 127 = 7874, 4 of them 31496; 2 * 16 * 255 = 8160, 4 of them 32640.
 struct Q5_0Values : LegacyValues<types::Q5_0> {
     static constexpr bool signed_values = false;
     static constexpr int offset = 16, run = 4;
@@ -746,15 +749,6 @@ struct Q8_0Values {
     }
 };
 
-// offset * the sum of 32 int8 inputs, in every lane.
-__m256i offset_sum(__m256i x, int offset) {
-    __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), x),
-                                  _mm256_set1_epi16(int16_t(offset)));
-    s = _mm256_add_epi32(s, _mm256_permute2x128_si256(s, s, 1));
-    s = _mm256_add_epi32(s, _mm256_shuffle_epi32(s, 0x4E));
-    return _mm256_add_epi32(s, _mm256_shuffle_epi32(s, 0xB1));
-}
-
 // 8 striped lanes of a type of 32-value blocks, for up to 16 input columns: per block the 8 rows'
 // values transposed once, then per column the exact integer sums of the 8 rows as one vector,
 // converted, and llama.cpp's float step for the block applied to the 8 rows at once. 16 columns
@@ -784,6 +778,16 @@ struct BlockLanes {
                 #pragma GCC unroll 8
                 for (size_t j = 0; j < 8; j++) magnitude[j] = _mm256_abs_epi8(t[j]);
             }
+            __m256i correction = _mm256_setzero_si256();  // 128 * sum(q) per row
+            if constexpr (V::offset != 0) {
+                __m256i pair_sums = _mm256_setzero_si256();  // at most 8 * 2 * 16
+                #pragma GCC unroll 8
+                for (size_t j = 0; j < 8; j++) {
+                    t[j] = _mm256_sub_epi8(t[j], _mm256_set1_epi8(char(V::offset)));
+                    pair_sums = _mm256_add_epi16(pair_sums, _mm256_maddubs_epi16(_mm256_set1_epi8(1), t[j]));
+                }
+                correction = _mm256_slli_epi32(_mm256_madd_epi16(pair_sums, ones), 7);
+            }
             const __m256 wd = lane_halves(w, offsets);
             const __m256 wm = V::has_min ? lane_halves(w + 2, offsets) : wd;
             #pragma GCC unroll 4
@@ -797,17 +801,16 @@ struct BlockLanes {
                     std::memcpy(&word, xv + 4 * j, 4);
                     const __m256i xj = _mm256_set1_epi32(word);
                     const __m256i pairs =
-                        V::signed_values
-                            ? _mm256_maddubs_epi16(magnitude[j], _mm256_sign_epi8(xj, t[j]))
-                            : _mm256_maddubs_epi16(t[j], xj);
+                        V::signed_values ? _mm256_maddubs_epi16(magnitude[j], _mm256_sign_epi8(xj, t[j]))
+                        : V::offset != 0 ? _mm256_maddubs_epi16(_mm256_xor_si256(xj, _mm256_set1_epi8(char(0x80))), t[j])
+                                         : _mm256_maddubs_epi16(t[j], xj);
                     run = _mm256_add_epi16(run, pairs);
                     if ((j + 1) % V::run == 0) {
                         isum = _mm256_add_epi32(isum, _mm256_madd_epi16(run, ones));
                         run = _mm256_setzero_si256();
                     }
                 }
-                if constexpr (V::offset != 0)
-                    isum = _mm256_sub_epi32(isum, offset_sum(load32(xv), V::offset));
+                if constexpr (V::offset != 0) isum = _mm256_sub_epi32(isum, correction);
                 const __m256 sums = _mm256_cvtepi32_ps(isum);
                 const __m256 xd = broadcast_half(xc);
                 if constexpr (V::has_min) {
