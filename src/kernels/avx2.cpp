@@ -672,10 +672,13 @@ void add_fifth_bits(const uint8_t* p, __m256i offsets, __m256i t[8]) {
 
 // Each block type's values in the transposed layout, and how its products are summed:
 //   signed_values   the values may be negative: maddubs gets |w| and x with w's sign
-//   offset          the values are stored as q + offset (0..15 or 0..31): q is decoded once per
-//                   block, and maddubs gets x + 128 (unsigned: x xor 0x80) and q, its sum
-//                   corrected by 128 * sum(q) per row, also once per block (8 xors per block
-//                   and column cost less than offset * sum(x) did: Q4_0 prompts 1.08x faster)
+//   offset          the values are stored as q + offset (0..15 or 0..31). For several columns q
+//                   is decoded once per block, and maddubs gets x + 128 (unsigned: x xor 0x80)
+//                   and q, its sum corrected by 128 * sum(q) per row, also once per block:
+//                   Q4_0 prompts 1.02-1.08x faster than with the per-column correction. For one
+//                   column (generation) that per-block work costs more than it saves (1B Q4_0
+//                   generation 12% slower), so maddubs gets q + offset and x, corrected by
+//                   offset * sum(x).
 //   run             how many maddubs results an int16 lane can add before one could overflow:
 //                   |pair| <= 2 * max|value| * 127 (inputs are in [-127, 127]), or
 //                   2 * offset * 255 with an offset
@@ -754,6 +757,15 @@ struct Q8_0Values {
 // converted, and llama.cpp's float step for the block applied to the 8 rows at once. 16 columns
 // share a block's transposing and scale gather: prompts 1.35x faster than 4 with Q8_0 on Zen 3,
 // 32 no faster.
+// offset * the sum of 32 int8 inputs, in every lane.
+__m256i offset_sum(__m256i x, int offset) {
+    __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), x),
+                                  _mm256_set1_epi16(int16_t(offset)));
+    s = _mm256_add_epi32(s, _mm256_permute2x128_si256(s, s, 1));
+    s = _mm256_add_epi32(s, _mm256_shuffle_epi32(s, 0x4E));
+    return _mm256_add_epi32(s, _mm256_shuffle_epi32(s, 0xB1));
+}
+
 template <class V>
 struct BlockLanes {
     static constexpr size_t lanes = 8, columns = 16;
@@ -766,6 +778,7 @@ struct BlockLanes {
         const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                                    _mm256_set1_epi32(int(w_lane_stride)));
         const __m256i ones = _mm256_set1_epi16(1);
+        constexpr bool flip = V::offset != 0 && N > 1;  // x + 128 against q (see LegacyValues)
         __m256 acc[N];
         #pragma GCC unroll 4
         for (size_t c = 0; c < N; c++) acc[c] = _mm256_setzero_ps();
@@ -779,7 +792,7 @@ struct BlockLanes {
                 for (size_t j = 0; j < 8; j++) magnitude[j] = _mm256_abs_epi8(t[j]);
             }
             __m256i correction = _mm256_setzero_si256();  // 128 * sum(q) per row
-            if constexpr (V::offset != 0) {
+            if constexpr (flip) {
                 __m256i pair_sums = _mm256_setzero_si256();  // at most 8 * 2 * 16
                 #pragma GCC unroll 8
                 for (size_t j = 0; j < 8; j++) {
@@ -802,15 +815,18 @@ struct BlockLanes {
                     const __m256i xj = _mm256_set1_epi32(word);
                     const __m256i pairs =
                         V::signed_values ? _mm256_maddubs_epi16(magnitude[j], _mm256_sign_epi8(xj, t[j]))
-                        : V::offset != 0 ? _mm256_maddubs_epi16(_mm256_xor_si256(xj, _mm256_set1_epi8(char(0x80))), t[j])
-                                         : _mm256_maddubs_epi16(t[j], xj);
+                        : flip ? _mm256_maddubs_epi16(_mm256_xor_si256(xj, _mm256_set1_epi8(char(0x80))), t[j])
+                               : _mm256_maddubs_epi16(t[j], xj);
                     run = _mm256_add_epi16(run, pairs);
                     if ((j + 1) % V::run == 0) {
                         isum = _mm256_add_epi32(isum, _mm256_madd_epi16(run, ones));
                         run = _mm256_setzero_si256();
                     }
                 }
-                if constexpr (V::offset != 0) isum = _mm256_sub_epi32(isum, correction);
+                if constexpr (flip)
+                    isum = _mm256_sub_epi32(isum, correction);
+                else if constexpr (V::offset != 0)
+                    isum = _mm256_sub_epi32(isum, offset_sum(load32(xv), V::offset));
                 const __m256 sums = _mm256_cvtepi32_ps(isum);
                 const __m256 xd = broadcast_half(xc);
                 if constexpr (V::has_min) {
