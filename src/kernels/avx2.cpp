@@ -767,7 +767,8 @@ __m256i offset_sum(__m256i x, int offset) {
 // at once. 16 columns share a block's transposing and scale gather: prompts 1.35x faster than 4
 // with Q8_0 on Zen 3, 32 no faster. Two groups share each input broadcast (and its flip): 110M
 // Q4_0 prompts 1.14x faster. For one column (generation) 16 row streams made 1B Q4_0 generation
-// 40% slower than 8: it takes one group.
+// 40% slower than 8: it takes one group. So does Q8_0, whose values and magnitudes of two groups
+// do not fit the registers (1B Q8_0 prompts 14% slower with two).
 template <class V, size_t G>
 struct BlockLanes {
     static constexpr size_t groups = G, lanes = 8 * groups, columns = 16;
@@ -886,7 +887,7 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
     if (columns == 1)
         lanes_product<Q8Lanes<Q8_0Blocks, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
     else
-        lanes_product<BlockLanes<Q8_0Values, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+        lanes_product<BlockLanes<Q8_0Values, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // --- AQLM -------------------------------------------------------------------------------------
