@@ -857,3 +857,106 @@ TEST_CASE("AQLM decode products (codes over 8 bits) give every column the single
         }
     }
 }
+
+// Prompts: the batch products decode rows to fp32 and run the set's fp32 product, so each result
+// is that product of the dequantized row bit for bit, and within 2 * (cols + 2) * u * sum_j |w_j
+// x_j| (+ cols * FLT_MIN, AltiVec's flushing) of the exact sum over the dequantized weights w:
+// cols products and cols - 1 additions in any order, fused or not (Higham 3.1), twice for margin.
+// Against the single-column product of the tables, which is within the table bound at the top of
+// the file of the same exact sum, the two bounds add.
+TEST_CASE("AQLM batch products are the fp32 product of the dequantized rows", "[aqlm]") {
+    const size_t columns = 5;
+    for (const Config3& c : kernel_configs)
+        for (size_t rows : {size_t(37), size_t(150)})
+            for (size_t cols : {size_t(29), size_t(100)}) {
+                const AqlmMatrix q = random_aqlm(rows, cols, c, rows * 7 + cols + c.bits);
+                Model owner;
+                const Matrix m = pack_aqlm(q, owner, "test");
+                const AqlmPacked& a = m.aqlm();
+                // Columns an odd stride apart, each zero past cols (the tables read whole groups).
+                const size_t stride = a.padded_cols() + 3;
+                std::vector<float> x(stride * columns, 0.0f);
+                for (size_t k = 0; k < columns; k++) {
+                    const std::vector<float> column = random_vector(cols, 11 * k + cols);
+                    std::copy(column.begin(), column.end(), x.begin() + std::ptrdiff_t(k * stride));
+                }
+                const uint8_t* in = reinterpret_cast<const uint8_t*>(x.data());
+                const size_t in_stride = stride * sizeof(float);
+                std::vector<float> dequantized(rows * cols);
+                for (size_t r = 0; r < rows; r++) q.row_to_f32(r, dequantized.data() + r * cols);
+                const Matrix f32 = weight_matrix(WeightType::F32, dequantized.data(), rows, cols);
+                std::vector<double> want(columns * rows), bound(columns * rows);
+                for (size_t k = 0; k < columns; k++)
+                    for (size_t r = 0; r < rows; r++) {
+                        double sum = 0, mag = 0;
+                        for (size_t j = 0; j < cols; j++) {
+                            const double term = double(dequantized[r * cols + j]) * x[k * stride + j];
+                            sum += term;
+                            mag += std::fabs(term);
+                        }
+                        want[k * rows + r] = sum;
+                        bound[k * rows + r] =
+                            2 * double(cols + 2) * kUnitRoundoff * mag + double(cols) * FLT_MIN;
+                    }
+                const size_t r0 = rows > 64 ? 64 : 0;  // a range past the first rows (row_align)
+                for (const KernelSet* set : available_kernels()) {
+                    INFO("set " << set->name << ", " << c.codebooks << "x" << c.bits << " g"
+                                << c.group_size << ", " << rows << " x " << cols);
+                    const ProductFn batch = set->batch_product_for(m.type);
+                    REQUIRE(batch);
+                    const float canary = -7.0f;
+                    std::vector<float> y(columns * rows, canary), fp32(columns * rows, canary);
+                    std::vector<float> alone(columns * rows, canary);
+                    batch(y.data(), rows, m, in, in_stride, columns, r0, rows);
+                    set->product_for(WeightType::F32)(fp32.data(), rows, f32, in, in_stride,
+                                                      columns, r0, rows);
+                    CHECK(std::memcmp(y.data(), fp32.data(), y.size() * sizeof(float)) == 0);
+                    // Column by column: the same bits.
+                    for (size_t k = 0; k < columns; k++)
+                        batch(alone.data() + k * rows, rows, m, in + k * in_stride, in_stride, 1, r0, rows);
+                    CHECK(std::memcmp(y.data(), alone.data(), y.size() * sizeof(float)) == 0);
+                    size_t bad = 0;
+                    for (size_t k = 0; k < columns; k++) {
+                        const float* xk = x.data() + k * stride;
+                        std::vector<float> single(rows);
+                        Table table(m, 0);
+                        if (a.uses_table()) {
+                            table.build(*set, a, xk);
+                            table.product(*set, a, single.data(), 0, rows);
+                        } else {
+                            set->product_for(m.type)(single.data(), 0, m, in + k * in_stride, 0, 1, 0, rows);
+                        }
+                        for (size_t r = 0; r < rows; r++) {
+                            const size_t i = k * rows + r;
+                            if (r < r0) {
+                                bad += y[i] != canary;
+                                continue;
+                            }
+                            const double table_error = a.uses_table() ? table.rounding(a, xk, r) : 0;
+                            // The single-column product's own bound (the top of the file).
+                            double magnitude = 0;
+                            const size_t groups = q.shape.groups(), g = c.group_size;
+                            for (size_t j = 0; j < cols; j++) {
+                                double code_sum = 0;
+                                for (size_t mm = 0; mm < c.codebooks; mm++)
+                                    code_sum += std::fabs(double(
+                                        q.codebooks[(mm * q.shape.entries() +
+                                                     q.codes[(r * groups + j / g) * c.codebooks + mm]) *
+                                                        g + j % g]));
+                                magnitude += std::fabs(double(q.scales[r])) * code_sum * std::fabs(xk[j]);
+                            }
+                            const double terms = double(g + groups * c.codebooks + 2);
+                            const double single_bound =
+                                2 * terms * kUnitRoundoff * magnitude + terms * FLT_MIN + table_error;
+                            if (!(std::fabs(y[i] - want[i]) <= bound[i]) ||
+                                !(std::fabs(double(y[i]) - single[r]) <= bound[i] + single_bound)) {
+                                if (bad++ == 0)
+                                    FAIL_CHECK("column " << k << " row " << r << ": " << y[i] << " vs "
+                                                         << want[i] << " and " << single[r]);
+                            }
+                        }
+                    }
+                    CHECK(bad == 0);
+                }
+            }
+}

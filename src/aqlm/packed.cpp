@@ -2,9 +2,12 @@
 // the packed dequantizer.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <new>
+#include <vector>
 
 #include "llamaport/aqlm.hpp"
+#include "kernels/aqlm_table.hpp"
 #include "llamaport/error.hpp"
 
 namespace llamaport {
@@ -26,6 +29,29 @@ void AqlmPacked::row_to_f32(size_t r, float* out) const {
         out[col] = scales[r] * sum;
     }
 }
+
+const uint16_t* AqlmPacked::row_codes(size_t r, uint16_t* buffer) const {
+    const size_t m_count = shape.codebooks, tile = tile_steps();
+    if (!uses_table()) return codes16 + r * steps();
+    // A tile's steps of one row are a row block apart.
+    for (size_t begin = 0; begin < steps(); begin += tile) {
+        const uint8_t* c = codes8 + code_index(r, begin / m_count, 0);
+        for (size_t s = begin; s < std::min(steps(), begin + tile); s++, c += row_block) buffer[s] = *c;
+    }
+    return buffer;
+}
+
+namespace kernels {
+
+// One per thread: the pool's threads live as long as the program, so each allocates once.
+float* aqlm_scratch(size_t floats) {
+    thread_local std::vector<float> storage;
+    if (storage.size() < floats + 16) storage.resize(floats + 16);
+    const size_t misalign = reinterpret_cast<uintptr_t>(storage.data()) % 64;
+    return storage.data() + (64 - misalign) % 64 / sizeof(float);
+}
+
+}  // namespace kernels
 
 Matrix pack_aqlm(const AqlmMatrix& q, Model& model, const std::string& what) {
     q.validate(what);

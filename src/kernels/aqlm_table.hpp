@@ -35,6 +35,7 @@
 #include <cstring>
 
 #include "llamaport/aqlm.hpp"
+#include "llamaport/kernels.hpp"
 
 namespace llamaport::kernels {
 
@@ -298,5 +299,81 @@ void aqlm_decode_product(float* y, size_t y_stride, const Matrix& w, const uint8
         }
     }
 }
+
+// Prompts: a product of many columns (the type's batch product, reading the fp32 input) decodes
+// a tile of rows to fp32 once, exactly as the dequantizer writes them, and hands the tile to the
+// set's own fp32 product, which reads it from L2 for every column. The tables cost about as much
+// per column as a product does, so past a few columns this is the cheaper way. A result is the
+// set's fp32 product of the dequantized row, whatever the range or the number of columns.
+
+// Floats of a thread's tile: 256 KB, comfortably inside L2 beside the columns.
+constexpr size_t aqlm_tile_floats = 64 * 1024;
+// This thread's scratch of at least `floats` floats, 64-byte aligned, kept for the next call
+// (src/aqlm/packed.cpp: compiled once, for every CPU).
+float* aqlm_scratch(size_t floats);
+
+// Row r as fp32 (cols values) into out, bit for bit AqlmPacked::row_to_f32 (up to the sign of a
+// zero): whole groups of 8 through the set's Decode, which adds the M entries in order and also
+// supplies
+//   static void store(float* out, const Weights& w, float scale)   out[j] = scale * w[j]
+// (out 32-byte aligned); the rest, and other group sizes, the reference's way.
+template <class Decode>
+void aqlm_decode_row(float* out, const AqlmPacked& a, size_t r, uint16_t* buffer) {
+    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, cols = a.shape.cols;
+    const uint16_t* codes = a.row_codes(r, buffer);
+    const float scale = a.scales[r];
+    const size_t full = g == 8 ? cols / 8 : 0;
+    for (size_t i = 0; i < full; i++) Decode::store(out + 8 * i, Decode::group(a, codes + i * m_count), scale);
+    for (size_t col = full * 8; col < cols; col++) {
+        float sum = 0.0f;
+        for (size_t m = 0; m < m_count; m++)
+            sum += a.codebook(m, codes[col / g * m_count + m], col % g);
+        out[col] = scale * sum;
+    }
+}
+
+// A set's batch product for AQLM and AQLM_WIDE: Decode as above, f32_product its fp32 product.
+template <class Decode, ProductFn f32_product>
+void aqlm_batch_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
+                        size_t in_stride, size_t columns, size_t row_begin, size_t row_end) {
+    const AqlmPacked& a = w.aqlm();
+    // Rows 64-byte aligned (the sets' fp32 products take their fast path on aligned rows),
+    // a multiple of 8 of them per tile when they fit (whole lanes of the fp32 kernels).
+    const size_t stride = (a.shape.cols + 15) / 16 * 16;
+    size_t rows = std::max<size_t>(1, aqlm_tile_floats / stride);
+    if (rows > 8) rows = rows / 8 * 8;
+    const size_t code_values = a.steps();
+    float* tile = aqlm_scratch(rows * stride + (code_values + 1) / 2);
+    uint16_t* codes = reinterpret_cast<uint16_t*>(tile + rows * stride);
+    for (size_t r0 = row_begin; r0 < row_end; r0 += rows) {
+        const size_t n = std::min(rows, row_end - r0);
+        for (size_t r = 0; r < n; r++) aqlm_decode_row<Decode>(tile + r * stride, a, r0 + r, codes);
+        Matrix decoded;
+        decoded.data = tile;
+        decoded.rows = n;
+        decoded.cols = a.shape.cols;
+        decoded.row_stride = stride * sizeof(float);
+        f32_product(y + r0, y_stride, decoded, in, in_stride, columns, 0, n);
+    }
+}
+
+// The scalar set's Decode: plain loops, as the dequantizer adds.
+struct AqlmReferenceDecode {
+    struct Weights {
+        float v[8];
+    };
+    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+        Weights w;
+        for (size_t j = 0; j < 8; j++) {
+            float sum = 0.0f;
+            for (size_t m = 0; m < a.shape.codebooks; m++) sum += a.codebook(m, codes[m], j);
+            w.v[j] = sum;
+        }
+        return w;
+    }
+    static void store(float* out, const Weights& w, float scale) {
+        for (size_t j = 0; j < 8; j++) out[j] = scale * w.v[j];
+    }
+};
 
 }  // namespace llamaport::kernels

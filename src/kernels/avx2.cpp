@@ -844,6 +844,9 @@ struct AqlmDecode {
         return acc;
     }
     static float sum(const Acc& acc) { return hsum1(_mm256_add_ps(acc.even, acc.odd)); }
+    static void store(float* out, Weights w, float scale) {
+        _mm256_store_ps(out, _mm256_mul_ps(_mm256_set1_ps(scale), w));
+    }
 };
 
 }  // namespace
@@ -858,6 +861,8 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
     set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
+    set.batch_product[size_t(WeightType::AQLM)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
+    set.batch_product[size_t(WeightType::AQLM_WIDE)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
     set.product[size_t(WeightType::Q6_K)] = product_k<types::Q6K, Q6KDecode>;
     set.product[size_t(WeightType::Q4_K)] = product_k<types::Q4K, Q4KDecode>;
     set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;

@@ -565,6 +565,10 @@ struct AqlmDecode {
         return {vfmaq_f32(acc.lo, w.lo, vld1q_f32(x)), vfmaq_f32(acc.hi, w.hi, vld1q_f32(x + 4))};
     }
     static float sum(const Acc& acc) { return vaddvq_f32(vaddq_f32(acc.lo, acc.hi)); }
+    static void store(float* out, const Weights& w, float scale) {
+        vst1q_f32(out, vmulq_n_f32(w.lo, scale));
+        vst1q_f32(out + 4, vmulq_n_f32(w.hi, scale));
+    }
 };
 
 }  // namespace
@@ -579,6 +583,8 @@ bool add_neon_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
     set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
+    set.batch_product[size_t(WeightType::AQLM)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
+    set.batch_product[size_t(WeightType::AQLM_WIDE)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
     set.product[size_t(WeightType::Q4_0)] = lanes_product<LegacyLanes<Q4_0Values>>;
     set.product[size_t(WeightType::Q4_1)] = lanes_product<LegacyLanes<Q4_1Values>>;
     set.product[size_t(WeightType::Q5_0)] = lanes_product<LegacyLanes<Q5_0Values>>;
