@@ -960,3 +960,58 @@ TEST_CASE("AQLM batch products are the fp32 product of the dequantized rows", "[
                 }
             }
 }
+
+// A prompt's batches of AQLM weights read the fp32 input through the batch products: the logits
+// of an fp32 copy of the dequantized weights, bit for bit. Token by token reads the int8 tables,
+// whose rounding (up to 1/254 of a table block's largest input and of its largest entry, about
+// 1% of a product; see the top of the file) compounds over the 14 products of the two layers:
+// the logits must agree within 0.1 relative RMS, as the tables must with the fp32 copy in
+// "random AQLM layers" above (a wrong code, codebook or scale gives errors of order 1), and the
+// greedy continuation of the prompt must be the same tokens.
+TEST_CASE("AQLM prompts in batches: the fp32 copy's logits, close to token by token", "[aqlm]") {
+    for (const Config3& c : {Config3{2, 8, 8}, Config3{1, 16, 8}}) {
+        AqlmConfig config;
+        config.codebooks = c.codebooks, config.bits = c.bits, config.group_size = c.group_size;
+        auto aqlm = test::random_test_model(test::tiny_config(), 5);
+        randomize_layers_aqlm(*aqlm, config);
+        auto f32_copy = test::random_test_model(test::tiny_config(), 5);
+        randomize_layers_aqlm(*f32_copy, config);
+        for (const auto& [name, m] : gguf_layer_matrices(*f32_copy)) {
+            float* values = static_cast<float*>(f32_copy->allocate(m->rows * m->cols * sizeof(float)));
+            for (size_t r = 0; r < m->rows; r++) m->row_to_f32(r, values + r * m->cols);
+            *m = weight_matrix(WeightType::F32, values, m->rows, m->cols);
+        }
+        const size_t vocab = size_t(aqlm->config.vocab_size), count = 20;
+        std::vector<int> tokens;
+        for (size_t p = 0; p < count; p++) tokens.push_back(int(p * 7 + 1) % int(vocab));
+        auto continuation = [&](Transformer& run, const float* logits) {
+            Sampler sampler(int(vocab), 0.0f, 0.0f, 1);
+            std::vector<float> l(logits, logits + vocab);
+            std::vector<int> out;
+            for (int pos = int(count); pos < int(count) + 8; pos++) {
+                out.push_back(sampler.sample(l.data()));
+                const float* next = run.forward(out.back(), pos);
+                l.assign(next, next + vocab);
+            }
+            return out;
+        };
+        for (const KernelSet* set : available_kernels()) {
+            INFO("set " << set->name << ", " << c.codebooks << "x" << c.bits);
+            Transformer batched(*aqlm, *set, nullptr, 0, 24), copy(*f32_copy, *set, nullptr, 0, 24);
+            Transformer single(*aqlm, *set, nullptr, 0, 1);
+            const float* b = batched.forward(tokens.data(), int(count), 0, Transformer::Logits::all);
+            const std::vector<float> all(b, b + count * vocab);
+            const float* f = copy.forward(tokens.data(), int(count), 0, Transformer::Logits::all);
+            CHECK(std::memcmp(all.data(), f, all.size() * sizeof(float)) == 0);
+            DivergenceMeter meter;
+            const float* s = nullptr;
+            for (size_t p = 0; p < count; p++) {
+                s = single.forward(tokens[p], int(p));
+                meter.add(s, &all[p * vocab], vocab, 0);
+            }
+            INFO("relative RMS " << meter.relative_rms());
+            CHECK(meter.relative_rms() < 0.1);
+            CHECK(continuation(batched, &all[(count - 1) * vocab]) == continuation(single, s));
+        }
+    }
+}
