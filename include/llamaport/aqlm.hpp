@@ -141,9 +141,6 @@ struct AqlmPacked {
     size_t bytes() const;
     // Row r as fp32: the same arithmetic as AqlmMatrix::row_to_f32.
     void row_to_f32(size_t r, float* out) const;
-    // Row r's codes [groups][M] in the decode layout's order: codes16 itself, or gathered from the
-    // table layout's tiles into `buffer` (steps() values).
-    const uint16_t* row_codes(size_t r, uint16_t* buffer) const;
 };
 
 // Validates m (throwing Error that starts with `what`) and copies it into model memory in the

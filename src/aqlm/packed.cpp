@@ -30,17 +30,6 @@ void AqlmPacked::row_to_f32(size_t r, float* out) const {
     }
 }
 
-const uint16_t* AqlmPacked::row_codes(size_t r, uint16_t* buffer) const {
-    const size_t m_count = shape.codebooks, tile = tile_steps();
-    if (!uses_table()) return codes16 + r * steps();
-    // A tile's steps of one row are a row block apart.
-    for (size_t begin = 0; begin < steps(); begin += tile) {
-        const uint8_t* c = codes8 + code_index(r, begin / m_count, 0);
-        for (size_t s = begin; s < std::min(steps(), begin + tile); s++, c += row_block) buffer[s] = *c;
-    }
-    return buffer;
-}
-
 namespace kernels {
 
 // One per thread: the pool's threads live as long as the program, so each allocates once.

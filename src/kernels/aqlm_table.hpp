@@ -258,7 +258,8 @@ inline void aqlm_decode_reference(float* y, size_t y_stride, const Matrix& w, co
 // fused with every column. A set's Decode supplies:
 //   Weights, Acc          8 weights; a column's accumulators
 //   Acc zero()
-//   Weights group(const AqlmPacked&, const uint16_t* codes)     the M entries summed
+//   Weights group(const AqlmPacked&, const Code* codes, size_t stride)
+//                         the M entries summed, code m at codes[m * stride] (uint8 or uint16)
 //   Acc fma(Acc, const Weights&, const float* x, size_t i)      x: group i's 8 inputs
 //   float sum(const Acc&)
 // A column's result does not depend on the columns beside it. Other group sizes take the
@@ -273,7 +274,7 @@ void aqlm_decode_columns(float* y, size_t y_stride, const AqlmPacked& a, const f
         typename Decode::Acc acc[N];
         for (size_t c = 0; c < N; c++) acc[c] = Decode::zero();
         for (size_t i = 0; i < full; i++, codes += m_count) {
-            const typename Decode::Weights w = Decode::group(a, codes);
+            const typename Decode::Weights w = Decode::group(a, codes, 1);
             for (size_t c = 0; c < N; c++) acc[c] = Decode::fma(acc[c], w, x + c * x_stride + 8 * i, i);
         }
         for (size_t c = 0; c < N; c++)
@@ -318,18 +319,30 @@ float* aqlm_scratch(size_t floats);
 //   static void store(float* out, const Weights& w, float scale)   out[j] = scale * w[j]
 // (out 32-byte aligned); the rest, and other group sizes, the reference's way.
 template <class Decode>
-void aqlm_decode_row(float* out, const AqlmPacked& a, size_t r, uint16_t* buffer) {
+void aqlm_decode_row(float* out, const AqlmPacked& a, size_t r) {
     const size_t g = a.shape.group_size, m_count = a.shape.codebooks, cols = a.shape.cols;
-    const uint16_t* codes = a.row_codes(r, buffer);
+    const size_t groups = a.shape.groups(), full = g == 8 ? cols / 8 : 0;
     const float scale = a.scales[r];
-    const size_t full = g == 8 ? cols / 8 : 0;
-    for (size_t i = 0; i < full; i++) Decode::store(out + 8 * i, Decode::group(a, codes + i * m_count), scale);
-    for (size_t col = full * 8; col < cols; col++) {
-        float sum = 0.0f;
-        for (size_t m = 0; m < m_count; m++)
-            sum += a.codebook(m, codes[col / g * m_count + m], col % g);
-        out[col] = scale * sum;
+    if (a.uses_table()) {
+        // Within a tile, a row's steps are a row block apart.
+        constexpr size_t rb = AqlmPacked::row_block;
+        const size_t tile_groups = a.tile_steps() / m_count;
+        for (size_t i0 = 0; i0 < full; i0 += tile_groups) {
+            const uint8_t* codes = a.codes8 + a.code_index(r, i0, 0);
+            for (size_t i = i0; i < std::min(full, i0 + tile_groups); i++, codes += m_count * rb)
+                Decode::store(out + 8 * i, Decode::group(a, codes, rb), scale);
+        }
+    } else {
+        const uint16_t* codes = a.codes16 + r * groups * m_count;
+        for (size_t i = 0; i < full; i++, codes += m_count)
+            Decode::store(out + 8 * i, Decode::group(a, codes, 1), scale);
     }
+    for (size_t i = full; i < groups; i++)
+        for (size_t j = 0; j < g && i * g + j < cols; j++) {
+            float sum = 0.0f;
+            for (size_t m = 0; m < m_count; m++) sum += a.codebook(m, a.code(r, i, m), j);
+            out[i * g + j] = scale * sum;
+        }
 }
 
 // A set's batch product for AQLM and AQLM_WIDE: Decode as above, f32_product its fp32 product.
@@ -342,12 +355,10 @@ void aqlm_batch_product(float* y, size_t y_stride, const Matrix& w, const uint8_
     const size_t stride = (a.shape.cols + 15) / 16 * 16;
     size_t rows = std::max<size_t>(1, aqlm_tile_floats / stride);
     if (rows > 8) rows = rows / 8 * 8;
-    const size_t code_values = a.steps();
-    float* tile = aqlm_scratch(rows * stride + (code_values + 1) / 2);
-    uint16_t* codes = reinterpret_cast<uint16_t*>(tile + rows * stride);
+    float* tile = aqlm_scratch(rows * stride);
     for (size_t r0 = row_begin; r0 < row_end; r0 += rows) {
         const size_t n = std::min(rows, row_end - r0);
-        for (size_t r = 0; r < n; r++) aqlm_decode_row<Decode>(tile + r * stride, a, r0 + r, codes);
+        for (size_t r = 0; r < n; r++) aqlm_decode_row<Decode>(tile + r * stride, a, r0 + r);
         Matrix decoded;
         decoded.data = tile;
         decoded.rows = n;
@@ -362,11 +373,12 @@ struct AqlmReferenceDecode {
     struct Weights {
         float v[8];
     };
-    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+    template <class Code>
+    static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
         Weights w;
         for (size_t j = 0; j < 8; j++) {
             float sum = 0.0f;
-            for (size_t m = 0; m < a.shape.codebooks; m++) sum += a.codebook(m, codes[m], j);
+            for (size_t m = 0; m < a.shape.codebooks; m++) sum += a.codebook(m, codes[m * stride], j);
             w.v[j] = sum;
         }
         return w;
