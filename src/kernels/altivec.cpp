@@ -679,13 +679,13 @@ struct AqlmDecode {
     };
     using Acc = Weights;
     static Acc zero() { return {vec_splats(0.0f), vec_splats(0.0f)}; }
-    template <class Code>
+    template <size_t M = 0, class Code>
     static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
         const size_t entries = a.shape.entries();
         const vf32* codebooks = reinterpret_cast<const vf32*>(a.codebooks);
         const vf32* entry = codebooks + size_t(codes[0]) * 2;
         Weights w = {entry[0], entry[1]};
-        for (size_t m = 1; m < a.shape.codebooks; m++) {
+        for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++) {
             entry = codebooks + (m * entries + codes[m * stride]) * 2;
             w.lo = vec_add(w.lo, entry[0]);
             w.hi = vec_add(w.hi, entry[1]);

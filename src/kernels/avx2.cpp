@@ -829,11 +829,11 @@ struct AqlmDecode {
         __m256 even, odd;
     };
     static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
-    template <class Code>
+    template <size_t M = 0, class Code>
     static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
         const size_t entries = a.shape.entries();
         __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
-        for (size_t m = 1; m < a.shape.codebooks; m++)
+        for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++)
             w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m * stride]) * 8));
         return w;
     }

@@ -550,12 +550,12 @@ struct AqlmDecode {
     };
     using Acc = Weights;
     static Acc zero() { return {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}; }
-    template <class Code>
+    template <size_t M = 0, class Code>
     static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
         const size_t entries = a.shape.entries();
         const float* entry = a.codebooks + size_t(codes[0]) * 8;
         Weights w = {vld1q_f32(entry), vld1q_f32(entry + 4)};
-        for (size_t m = 1; m < a.shape.codebooks; m++) {
+        for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++) {
             entry = a.codebooks + (m * entries + codes[m * stride]) * 8;
             w.lo = vaddq_f32(w.lo, vld1q_f32(entry));
             w.hi = vaddq_f32(w.hi, vld1q_f32(entry + 4));
