@@ -14,6 +14,15 @@
 // codebooks m of n_b times the first plus sigma_bm * (n_b / 2 + 1) for a row, n_b the block's
 // groups (the 1 covers the rounding of the scales and of the float sums, each far below sigma).
 // Every set builds the same table and gives the same product bit for bit.
+//
+// Batch products (prompts, from aqlm_batch_columns columns on) decode rows to fp32 as the
+// dequantizer does and run the set's fp32 product: that product of the dequantized row w (rows
+// 64 bytes apart) bit for bit, so within 2 * (cols + 2) * u * sum_j |w_j x_j| (+ cols * FLT_MIN)
+// of the exact sum over w (cols products and cols - 1 additions in any order, fused or not;
+// twice for margin). The single-column product above is bounded against the same exact sum, so
+// a batch product and the column-by-column one may differ by the two bounds added: for 2x8 g8
+// that is dominated by the tables' rounding, about |s| * g * xmax * cmax / 127 per group and
+// codebook.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -884,7 +893,16 @@ TEST_CASE("AQLM batch products are the fp32 product of the dequantized rows", "[
                 const size_t in_stride = stride * sizeof(float);
                 std::vector<float> dequantized(rows * cols);
                 for (size_t r = 0; r < rows; r++) q.row_to_f32(r, dequantized.data() + r * cols);
-                const Matrix f32 = weight_matrix(WeightType::F32, dequantized.data(), rows, cols);
+                // The fp32 matrix with rows 64 bytes apart, as the batch product lays out its
+                // tile: AltiVec's fp32 product adds rows off 16 bytes in another order.
+                const size_t f32_stride = (cols + 15) / 16 * 16;
+                std::vector<float> f32_rows(rows * f32_stride + 16);
+                float* f32_data = f32_rows.data() +
+                                  (64 - reinterpret_cast<uintptr_t>(f32_rows.data()) % 64) % 64 / sizeof(float);
+                for (size_t r = 0; r < rows; r++)
+                    std::copy(&dequantized[r * cols], &dequantized[r * cols] + cols, f32_data + r * f32_stride);
+                Matrix f32 = weight_matrix(WeightType::F32, f32_data, rows, cols);
+                f32.row_stride = f32_stride * sizeof(float);
                 std::vector<double> want(columns * rows), bound(columns * rows);
                 for (size_t k = 0; k < columns; k++)
                     for (size_t r = 0; r < rows; r++) {

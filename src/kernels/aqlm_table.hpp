@@ -306,7 +306,8 @@ void aqlm_decode_product(float* y, size_t y_stride, const Matrix& w, const uint8
 // a tile of rows to fp32 once, exactly as the dequantizer writes them, and hands the tile to the
 // set's own fp32 product, which reads it from L2 for every column. The tables cost about as much
 // per column as a product does, so past a few columns this is the cheaper way. A result is the
-// set's fp32 product of the dequantized row, whatever the range or the number of columns.
+// set's fp32 product of the dequantized row (rows 64 bytes apart), whatever the range or the
+// number of columns.
 
 // Floats of a thread's tile: 256 KB, comfortably inside L2 beside the columns.
 constexpr size_t aqlm_tile_floats = 64 * 1024;
