@@ -134,14 +134,22 @@ size_t Transformer::state_bytes() const {
 void Transformer::multiply(const Product* products, size_t n_products, const float* x,
                            size_t stride, size_t count) {
     const size_t threads = size_t(threads_);
+    // Enough columns for a type's batch product: it reads x itself.
+    auto batched = [count](const Matrix& m) {
+        const WeightTypeInfo& t = type_info(m.type);
+        return t.batch_product && count >= t.batch_columns;
+    };
+    auto input_of = [&](const Matrix& m) {
+        return batched(m) ? InputFormat::F32 : type_info(m.type).input;
+    };
     for (size_t first = 0; first < n_products;) {
         const Matrix& m0 = *products[first].m;
-        const WeightTypeInfo& type = type_info(m0.type);
-        const InputFormatInfo& format = input_info(type.input);
+        const InputFormat input_format = input_of(m0);
+        const InputFormatInfo& format = input_info(input_format);
         const uintptr_t key = format.key(m0);
         // The products from `first` that read the same preparation of x: one job.
         size_t end = first + 1;
-        while (end < n_products && type_info(products[end].m->type).input == type.input &&
+        while (end < n_products && input_of(*products[end].m) == input_format &&
                format.key(*products[end].m) == key)
             end++;
         if (observer)
@@ -151,7 +159,7 @@ void Transformer::multiply(const Product* products, size_t n_products, const flo
         size_t input_stride = stride * sizeof(float);
         const size_t column_bytes = format.column_bytes(m0);
         if (column_bytes) {
-            const PrepareFn prepare = kernels_.prepare_for(type.input);
+            const PrepareFn prepare = kernels_.prepare_for(input_format);
             const size_t parts = format.parts(m0), units = parts * count;
             auto prepare_units = [&](size_t begin, size_t end_unit) {
                 for (size_t u = begin; u < end_unit;) {
@@ -175,9 +183,9 @@ void Transformer::multiply(const Product* products, size_t n_products, const flo
                 const Product& p = products[i];
                 size_t r0, r1;
                 share(p.m->rows, type_info(p.m->type).row_align, t, n_threads, r0, r1);
-                if (r0 < r1)
-                    kernels_.product_for(p.m->type)(p.y, p.y_stride, *p.m, input, input_stride,
-                                                    count, r0, r1);
+                const ProductFn product = batched(*p.m) ? kernels_.batch_product_for(p.m->type)
+                                                        : kernels_.product_for(p.m->type);
+                if (r0 < r1) product(p.y, p.y_stride, *p.m, input, input_stride, count, r0, r1);
             }
         };
         if (threads > 1)

@@ -14,6 +14,15 @@
 // codebooks m of n_b times the first plus sigma_bm * (n_b / 2 + 1) for a row, n_b the block's
 // groups (the 1 covers the rounding of the scales and of the float sums, each far below sigma).
 // Every set builds the same table and gives the same product bit for bit.
+//
+// Batch products (prompts, from aqlm_batch_columns columns on) decode rows to fp32 as the
+// dequantizer does and run the set's fp32 product: that product of the dequantized row w (rows
+// 64 bytes apart) bit for bit, so within 2 * (cols + 2) * u * sum_j |w_j x_j| (+ cols * FLT_MIN)
+// of the exact sum over w (cols products and cols - 1 additions in any order, fused or not;
+// twice for margin). The single-column product above is bounded against the same exact sum, so
+// a batch product and the column-by-column one may differ by the two bounds added: for 2x8 g8
+// that is dominated by the tables' rounding, about |s| * g * xmax * cmax / 127 per group and
+// codebook.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -854,6 +863,173 @@ TEST_CASE("AQLM decode products (codes over 8 bits) give every column the single
                     CHECK(together[k * rows + r] ==
                           Approx(reference[k * rows + r]).epsilon(1e-4).margin(1e-5));
             }
+        }
+    }
+}
+
+// Prompts: the batch products decode rows to fp32 and run the set's fp32 product, so each result
+// is that product of the dequantized row bit for bit, and within 2 * (cols + 2) * u * sum_j |w_j
+// x_j| (+ cols * FLT_MIN, AltiVec's flushing) of the exact sum over the dequantized weights w:
+// cols products and cols - 1 additions in any order, fused or not (Higham 3.1), twice for margin.
+// Against the single-column product of the tables, which is within the table bound at the top of
+// the file of the same exact sum, the two bounds add.
+TEST_CASE("AQLM batch products are the fp32 product of the dequantized rows", "[aqlm]") {
+    const size_t columns = 5;
+    for (const Config3& c : kernel_configs)
+        for (size_t rows : {size_t(37), size_t(150)})
+            for (size_t cols : {size_t(29), size_t(100)}) {
+                const AqlmMatrix q = random_aqlm(rows, cols, c, rows * 7 + cols + c.bits);
+                Model owner;
+                const Matrix m = pack_aqlm(q, owner, "test");
+                const AqlmPacked& a = m.aqlm();
+                // Columns an odd stride apart, each zero past cols (the tables read whole groups).
+                const size_t stride = a.padded_cols() + 3;
+                std::vector<float> x(stride * columns, 0.0f);
+                for (size_t k = 0; k < columns; k++) {
+                    const std::vector<float> column = random_vector(cols, 11 * k + cols);
+                    std::copy(column.begin(), column.end(), x.begin() + std::ptrdiff_t(k * stride));
+                }
+                const uint8_t* in = reinterpret_cast<const uint8_t*>(x.data());
+                const size_t in_stride = stride * sizeof(float);
+                std::vector<float> dequantized(rows * cols);
+                for (size_t r = 0; r < rows; r++) q.row_to_f32(r, dequantized.data() + r * cols);
+                // The fp32 matrix with rows 64 bytes apart, as the batch product lays out its
+                // tile: AltiVec's fp32 product adds rows off 16 bytes in another order.
+                const size_t f32_stride = (cols + 15) / 16 * 16;
+                std::vector<float> f32_rows(rows * f32_stride + 16);
+                float* f32_data = f32_rows.data() +
+                                  (64 - reinterpret_cast<uintptr_t>(f32_rows.data()) % 64) % 64 / sizeof(float);
+                for (size_t r = 0; r < rows; r++)
+                    std::copy(&dequantized[r * cols], &dequantized[r * cols] + cols, f32_data + r * f32_stride);
+                Matrix f32 = weight_matrix(WeightType::F32, f32_data, rows, cols);
+                f32.row_stride = f32_stride * sizeof(float);
+                std::vector<double> want(columns * rows), bound(columns * rows);
+                for (size_t k = 0; k < columns; k++)
+                    for (size_t r = 0; r < rows; r++) {
+                        double sum = 0, mag = 0;
+                        for (size_t j = 0; j < cols; j++) {
+                            const double term = double(dequantized[r * cols + j]) * x[k * stride + j];
+                            sum += term;
+                            mag += std::fabs(term);
+                        }
+                        want[k * rows + r] = sum;
+                        bound[k * rows + r] =
+                            2 * double(cols + 2) * kUnitRoundoff * mag + double(cols) * FLT_MIN;
+                    }
+                const size_t r0 = rows > 64 ? 64 : 0;  // a range past the first rows (row_align)
+                for (const KernelSet* set : available_kernels()) {
+                    INFO("set " << set->name << ", " << c.codebooks << "x" << c.bits << " g"
+                                << c.group_size << ", " << rows << " x " << cols);
+                    const ProductFn batch = set->batch_product_for(m.type);
+                    REQUIRE(batch);
+                    const float canary = -7.0f;
+                    std::vector<float> y(columns * rows, canary), fp32(columns * rows, canary);
+                    std::vector<float> alone(columns * rows, canary);
+                    batch(y.data(), rows, m, in, in_stride, columns, r0, rows);
+                    set->product_for(WeightType::F32)(fp32.data(), rows, f32, in, in_stride,
+                                                      columns, r0, rows);
+                    CHECK(std::memcmp(y.data(), fp32.data(), y.size() * sizeof(float)) == 0);
+                    // Column by column: the same bits.
+                    for (size_t k = 0; k < columns; k++)
+                        batch(alone.data() + k * rows, rows, m, in + k * in_stride, in_stride, 1, r0, rows);
+                    CHECK(std::memcmp(y.data(), alone.data(), y.size() * sizeof(float)) == 0);
+                    size_t bad = 0;
+                    for (size_t k = 0; k < columns; k++) {
+                        const float* xk = x.data() + k * stride;
+                        std::vector<float> single(rows);
+                        Table table(m, 0);
+                        if (a.uses_table()) {
+                            table.build(*set, a, xk);
+                            table.product(*set, a, single.data(), 0, rows);
+                        } else {
+                            set->product_for(m.type)(single.data(), 0, m, in + k * in_stride, 0, 1, 0, rows);
+                        }
+                        for (size_t r = 0; r < rows; r++) {
+                            const size_t i = k * rows + r;
+                            if (r < r0) {
+                                bad += y[i] != canary;
+                                continue;
+                            }
+                            const double table_error = a.uses_table() ? table.rounding(a, xk, r) : 0;
+                            // The single-column product's own bound (the top of the file).
+                            double magnitude = 0;
+                            const size_t groups = q.shape.groups(), g = c.group_size;
+                            for (size_t j = 0; j < cols; j++) {
+                                double code_sum = 0;
+                                for (size_t mm = 0; mm < c.codebooks; mm++)
+                                    code_sum += std::fabs(double(
+                                        q.codebooks[(mm * q.shape.entries() +
+                                                     q.codes[(r * groups + j / g) * c.codebooks + mm]) *
+                                                        g + j % g]));
+                                magnitude += std::fabs(double(q.scales[r])) * code_sum * std::fabs(xk[j]);
+                            }
+                            const double terms = double(g + groups * c.codebooks + 2);
+                            const double single_bound =
+                                2 * terms * kUnitRoundoff * magnitude + terms * FLT_MIN + table_error;
+                            if (!(std::fabs(y[i] - want[i]) <= bound[i]) ||
+                                !(std::fabs(double(y[i]) - single[r]) <= bound[i] + single_bound)) {
+                                if (bad++ == 0)
+                                    FAIL_CHECK("column " << k << " row " << r << ": " << y[i] << " vs "
+                                                         << want[i] << " and " << single[r]);
+                            }
+                        }
+                    }
+                    CHECK(bad == 0);
+                }
+            }
+}
+
+// A prompt's batches of AQLM weights read the fp32 input through the batch products: the logits
+// of an fp32 copy of the dequantized weights, bit for bit. Token by token reads the int8 tables,
+// whose rounding (up to 1/254 of a table block's largest input and of its largest entry, about
+// 1% of a product; see the top of the file) compounds over the 14 products of the two layers:
+// the logits must agree within 0.1 relative RMS, as the tables must with the fp32 copy in
+// "random AQLM layers" above (a wrong code, codebook or scale gives errors of order 1), and the
+// greedy continuation of the prompt must be the same tokens.
+TEST_CASE("AQLM prompts in batches: the fp32 copy's logits, close to token by token", "[aqlm]") {
+    for (const Config3& c : {Config3{2, 8, 8}, Config3{1, 16, 8}}) {
+        AqlmConfig config;
+        config.codebooks = c.codebooks, config.bits = c.bits, config.group_size = c.group_size;
+        auto aqlm = test::random_test_model(test::tiny_config(), 5);
+        randomize_layers_aqlm(*aqlm, config);
+        auto f32_copy = test::random_test_model(test::tiny_config(), 5);
+        randomize_layers_aqlm(*f32_copy, config);
+        for (const auto& [name, m] : gguf_layer_matrices(*f32_copy)) {
+            float* values = static_cast<float*>(f32_copy->allocate(m->rows * m->cols * sizeof(float)));
+            for (size_t r = 0; r < m->rows; r++) m->row_to_f32(r, values + r * m->cols);
+            *m = weight_matrix(WeightType::F32, values, m->rows, m->cols);
+        }
+        const size_t vocab = size_t(aqlm->config.vocab_size), count = 20;
+        std::vector<int> tokens;
+        for (size_t p = 0; p < count; p++) tokens.push_back(int(p * 7 + 1) % int(vocab));
+        auto continuation = [&](Transformer& run, const float* logits) {
+            Sampler sampler(int(vocab), 0.0f, 0.0f, 1);
+            std::vector<float> l(logits, logits + vocab);
+            std::vector<int> out;
+            for (int pos = int(count); pos < int(count) + 8; pos++) {
+                out.push_back(sampler.sample(l.data()));
+                const float* next = run.forward(out.back(), pos);
+                l.assign(next, next + vocab);
+            }
+            return out;
+        };
+        for (const KernelSet* set : available_kernels()) {
+            INFO("set " << set->name << ", " << c.codebooks << "x" << c.bits);
+            Transformer batched(*aqlm, *set, nullptr, 0, 24), copy(*f32_copy, *set, nullptr, 0, 24);
+            Transformer single(*aqlm, *set, nullptr, 0, 1);
+            const float* b = batched.forward(tokens.data(), int(count), 0, Transformer::Logits::all);
+            const std::vector<float> all(b, b + count * vocab);
+            const float* f = copy.forward(tokens.data(), int(count), 0, Transformer::Logits::all);
+            CHECK(std::memcmp(all.data(), f, all.size() * sizeof(float)) == 0);
+            DivergenceMeter meter;
+            const float* s = nullptr;
+            for (size_t p = 0; p < count; p++) {
+                s = single.forward(tokens[p], int(p));
+                meter.add(s, &all[p * vocab], vocab, 0);
+            }
+            INFO("relative RMS " << meter.relative_rms());
+            CHECK(meter.relative_rms() < 0.1);
+            CHECK(continuation(batched, &all[(count - 1) * vocab]) == continuation(single, s));
         }
     }
 }

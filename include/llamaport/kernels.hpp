@@ -35,10 +35,14 @@ struct KernelSet {
     const char* name = nullptr;
     PrepareFn prepare[input_format_count] = {};
     ProductFn product[weight_type_count] = {};
+    // For the types with a batch product (types/types.hpp: WeightTypeInfo::batch_product): a
+    // product reading the fp32 input, for prompts; null for the others.
+    ProductFn batch_product[weight_type_count] = {};
     AxpyFn axpy_f32 = nullptr;
     AxpyHalfFn axpy_f16 = nullptr;
 
     ProductFn product_for(WeightType t) const { return product[size_t(t)]; }
+    ProductFn batch_product_for(WeightType t) const { return batch_product[size_t(t)]; }
     PrepareFn prepare_for(InputFormat f) const { return prepare[size_t(f)]; }
 };
 

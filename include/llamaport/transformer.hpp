@@ -41,7 +41,9 @@ public:
     // Runs tokens[0..count) at positions pos .. pos + count - 1, in chunks of max_batch. Returns
     // the logits of the last position (Logits::last), of every position (Logits::all: count rows
     // of vocab_size) or nullptr, valid until the next call. The results, logits and cache alike,
-    // are those of running the tokens one by one, bit for bit.
+    // are those of running the tokens one by one, bit for bit, except for AQLM weights: batches
+    // of them multiply the dequantized weights in fp32 (their batch product) where a single token
+    // reads int8 tables, so the two differ by the tables' rounding (tests/test_aqlm_model.cpp).
     float* forward(const int* tokens, int count, int pos, Logits logits);
 
     const Model& model() const { return model_; }

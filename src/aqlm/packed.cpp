@@ -2,9 +2,12 @@
 // the packed dequantizer.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <new>
+#include <vector>
 
 #include "llamaport/aqlm.hpp"
+#include "kernels/aqlm_table.hpp"
 #include "llamaport/error.hpp"
 
 namespace llamaport {
@@ -26,6 +29,18 @@ void AqlmPacked::row_to_f32(size_t r, float* out) const {
         out[col] = scales[r] * sum;
     }
 }
+
+namespace kernels {
+
+// One per thread: the pool's threads live as long as the program, so each allocates once.
+float* aqlm_scratch(size_t floats) {
+    thread_local std::vector<float> storage;
+    if (storage.size() < floats + 16) storage.resize(floats + 16);
+    const size_t misalign = reinterpret_cast<uintptr_t>(storage.data()) % 64;
+    return storage.data() + (64 - misalign) % 64 / sizeof(float);
+}
+
+}  // namespace kernels
 
 Matrix pack_aqlm(const AqlmMatrix& q, Model& model, const std::string& what) {
     q.validate(what);

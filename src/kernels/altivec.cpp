@@ -679,13 +679,14 @@ struct AqlmDecode {
     };
     using Acc = Weights;
     static Acc zero() { return {vec_splats(0.0f), vec_splats(0.0f)}; }
-    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+    template <size_t M = 0, class Code>
+    static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
         const size_t entries = a.shape.entries();
         const vf32* codebooks = reinterpret_cast<const vf32*>(a.codebooks);
         const vf32* entry = codebooks + size_t(codes[0]) * 2;
         Weights w = {entry[0], entry[1]};
-        for (size_t m = 1; m < a.shape.codebooks; m++) {
-            entry = codebooks + (m * entries + codes[m]) * 2;
+        for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++) {
+            entry = codebooks + (m * entries + codes[m * stride]) * 2;
             w.lo = vec_add(w.lo, entry[0]);
             w.hi = vec_add(w.hi, entry[1]);
         }
@@ -699,6 +700,13 @@ struct AqlmDecode {
         return acc;
     }
     static float sum(const Acc& acc) { return hsum(vec_add(acc.lo, acc.hi)); }
+    // vec_madd with -0 added is the plain multiply AltiVec lacks.
+    static void store(float* out, const Weights& w, float scale) {
+        const vf32 s = vec_splats(scale), zero = negative_zero();
+        vf32* o = reinterpret_cast<vf32*>(out);
+        o[0] = vec_madd(s, w.lo, zero);
+        o[1] = vec_madd(s, w.hi, zero);
+    }
 };
 
 }  // namespace
@@ -711,6 +719,8 @@ bool add_altivec_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
     set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
+    set.batch_product[size_t(WeightType::AQLM)] = aqlm_batch_product<AqlmDecode, product_f32>;
+    set.batch_product[size_t(WeightType::AQLM_WIDE)] = aqlm_batch_product<AqlmDecode, product_f32>;
     set.product[size_t(WeightType::Q4_0)] = lanes_product<LegacyLanes<Q4_0Values>>;
     set.product[size_t(WeightType::Q4_1)] = lanes_product<LegacyLanes<Q4_1Values>>;
     set.product[size_t(WeightType::Q5_0)] = lanes_product<LegacyLanes<Q5_0Values>>;

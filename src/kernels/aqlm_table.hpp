@@ -35,6 +35,7 @@
 #include <cstring>
 
 #include "llamaport/aqlm.hpp"
+#include "llamaport/kernels.hpp"
 
 namespace llamaport::kernels {
 
@@ -257,7 +258,9 @@ inline void aqlm_decode_reference(float* y, size_t y_stride, const Matrix& w, co
 // fused with every column. A set's Decode supplies:
 //   Weights, Acc          8 weights; a column's accumulators
 //   Acc zero()
-//   Weights group(const AqlmPacked&, const uint16_t* codes)     the M entries summed
+//   template <size_t M = 0> Weights group(const AqlmPacked&, const Code* codes, size_t stride)
+//                         the M entries summed, code m at codes[m * stride] (uint8 or uint16);
+//                         M, when not 0, is the matrix's M known at compile time
 //   Acc fma(Acc, const Weights&, const float* x, size_t i)      x: group i's 8 inputs
 //   float sum(const Acc&)
 // A column's result does not depend on the columns beside it. Other group sizes take the
@@ -272,7 +275,7 @@ void aqlm_decode_columns(float* y, size_t y_stride, const AqlmPacked& a, const f
         typename Decode::Acc acc[N];
         for (size_t c = 0; c < N; c++) acc[c] = Decode::zero();
         for (size_t i = 0; i < full; i++, codes += m_count) {
-            const typename Decode::Weights w = Decode::group(a, codes);
+            const typename Decode::Weights w = Decode::group(a, codes, 1);
             for (size_t c = 0; c < N; c++) acc[c] = Decode::fma(acc[c], w, x + c * x_stride + 8 * i, i);
         }
         for (size_t c = 0; c < N; c++)
@@ -298,5 +301,97 @@ void aqlm_decode_product(float* y, size_t y_stride, const Matrix& w, const uint8
         }
     }
 }
+
+// Prompts: a product of many columns (the type's batch product, reading the fp32 input) decodes
+// a tile of rows to fp32 once, exactly as the dequantizer writes them, and hands the tile to the
+// set's own fp32 product, which reads it from L2 for every column. The tables cost about as much
+// per column as a product does, so past a few columns this is the cheaper way. A result is the
+// set's fp32 product of the dequantized row (rows 64 bytes apart), whatever the range or the
+// number of columns.
+
+// Floats of a thread's tile: 256 KB, comfortably inside L2 beside the columns.
+constexpr size_t aqlm_tile_floats = 64 * 1024;
+// This thread's scratch of at least `floats` floats, 64-byte aligned, kept for the next call
+// (src/aqlm/packed.cpp: compiled once, for every CPU).
+float* aqlm_scratch(size_t floats);
+
+// Row r as fp32 (cols values) into out, bit for bit AqlmPacked::row_to_f32 (up to the sign of a
+// zero): whole groups of 8 through the set's Decode, which adds the M entries in order and also
+// supplies
+//   static void store(float* out, const Weights& w, float scale)   out[j] = scale * w[j]
+// (out 32-byte aligned); the rest, and other group sizes, the reference's way. Row by row: a
+// row's stores stay in a few lines (group by group over a block's rows measured 15% slower).
+template <class Decode, size_t M>
+void aqlm_decode_row(float* out, const AqlmPacked& a, size_t r) {
+    const size_t g = a.shape.group_size, m_count = a.shape.codebooks, cols = a.shape.cols;
+    const size_t groups = a.shape.groups(), full = g == 8 ? cols / 8 : 0;
+    const float scale = a.scales[r];
+    if (a.uses_table()) {
+        // Within a tile, a row's steps are a row block apart.
+        constexpr size_t rb = AqlmPacked::row_block;
+        const size_t tile_groups = a.tile_steps() / m_count;
+        for (size_t i0 = 0; i0 < full; i0 += tile_groups) {
+            const uint8_t* codes = a.codes8 + a.code_index(r, i0, 0);
+            for (size_t i = i0; i < std::min(full, i0 + tile_groups); i++, codes += m_count * rb)
+                Decode::store(out + 8 * i, Decode::template group<M>(a, codes, rb), scale);
+        }
+    } else {
+        const uint16_t* codes = a.codes16 + r * groups * m_count;
+        for (size_t i = 0; i < full; i++, codes += m_count)
+            Decode::store(out + 8 * i, Decode::template group<M>(a, codes, 1), scale);
+    }
+    for (size_t i = full; i < groups; i++)
+        for (size_t j = 0; j < g && i * g + j < cols; j++) {
+            float sum = 0.0f;
+            for (size_t m = 0; m < m_count; m++) sum += a.codebook(m, a.code(r, i, m), j);
+            out[i * g + j] = scale * sum;
+        }
+}
+
+// A set's batch product for AQLM and AQLM_WIDE: Decode as above, f32_product its fp32 product.
+template <class Decode, ProductFn f32_product>
+void aqlm_batch_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
+                        size_t in_stride, size_t columns, size_t row_begin, size_t row_end) {
+    const AqlmPacked& a = w.aqlm();
+    // Rows 64-byte aligned (the sets' fp32 products take their fast path on aligned rows),
+    // a multiple of 8 of them per tile when they fit (whole lanes of the fp32 kernels).
+    const size_t stride = (a.shape.cols + 15) / 16 * 16;
+    size_t rows = std::max<size_t>(1, aqlm_tile_floats / stride);
+    if (rows > 8) rows = rows / 8 * 8;
+    float* tile = aqlm_scratch(rows * stride);
+    // 2x8's two codebooks unrolled: a group is then a handful of instructions.
+    const auto decode_row = a.shape.codebooks == 2 ? aqlm_decode_row<Decode, 2> : aqlm_decode_row<Decode, 0>;
+    for (size_t r0 = row_begin; r0 < row_end; r0 += rows) {
+        const size_t n = std::min(rows, row_end - r0);
+        for (size_t r = 0; r < n; r++) decode_row(tile + r * stride, a, r0 + r);
+        Matrix decoded;
+        decoded.data = tile;
+        decoded.rows = n;
+        decoded.cols = a.shape.cols;
+        decoded.row_stride = stride * sizeof(float);
+        f32_product(y + r0, y_stride, decoded, in, in_stride, columns, 0, n);
+    }
+}
+
+// The scalar set's Decode: plain loops, as the dequantizer adds.
+struct AqlmReferenceDecode {
+    struct Weights {
+        float v[8];
+    };
+    template <size_t M = 0, class Code>
+    static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
+        Weights w;
+        for (size_t j = 0; j < 8; j++) {
+            float sum = 0.0f;
+            for (size_t m = 0; m < (M ? M : a.shape.codebooks); m++)
+                sum += a.codebook(m, codes[m * stride], j);
+            w.v[j] = sum;
+        }
+        return w;
+    }
+    static void store(float* out, const Weights& w, float scale) {
+        for (size_t j = 0; j < 8; j++) out[j] = scale * w.v[j];
+    }
+};
 
 }  // namespace llamaport::kernels

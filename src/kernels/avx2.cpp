@@ -1046,11 +1046,12 @@ struct AqlmDecode {
         __m256 even, odd;
     };
     static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
-    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+    template <size_t M = 0, class Code>
+    static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
         const size_t entries = a.shape.entries();
         __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
-        for (size_t m = 1; m < a.shape.codebooks; m++)
-            w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m]) * 8));
+        for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++)
+            w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m * stride]) * 8));
         return w;
     }
     static Acc fma(Acc acc, Weights w, const float* x, size_t i) {
@@ -1061,6 +1062,9 @@ struct AqlmDecode {
         return acc;
     }
     static float sum(const Acc& acc) { return hsum1(_mm256_add_ps(acc.even, acc.odd)); }
+    static void store(float* out, Weights w, float scale) {
+        _mm256_store_ps(out, _mm256_mul_ps(_mm256_set1_ps(scale), w));
+    }
 };
 
 }  // namespace
@@ -1075,6 +1079,8 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
     set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
+    set.batch_product[size_t(WeightType::AQLM)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
+    set.batch_product[size_t(WeightType::AQLM_WIDE)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
     set.product[size_t(WeightType::Q6_K)] = product_k<types::Q6K, Q6KDecode>;
     set.product[size_t(WeightType::Q4_K)] = product_k<types::Q4K, Q4KDecode>;
     set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;

@@ -550,12 +550,13 @@ struct AqlmDecode {
     };
     using Acc = Weights;
     static Acc zero() { return {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)}; }
-    static Weights group(const AqlmPacked& a, const uint16_t* codes) {
+    template <size_t M = 0, class Code>
+    static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
         const size_t entries = a.shape.entries();
         const float* entry = a.codebooks + size_t(codes[0]) * 8;
         Weights w = {vld1q_f32(entry), vld1q_f32(entry + 4)};
-        for (size_t m = 1; m < a.shape.codebooks; m++) {
-            entry = a.codebooks + (m * entries + codes[m]) * 8;
+        for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++) {
+            entry = a.codebooks + (m * entries + codes[m * stride]) * 8;
             w.lo = vaddq_f32(w.lo, vld1q_f32(entry));
             w.hi = vaddq_f32(w.hi, vld1q_f32(entry + 4));
         }
@@ -565,6 +566,10 @@ struct AqlmDecode {
         return {vfmaq_f32(acc.lo, w.lo, vld1q_f32(x)), vfmaq_f32(acc.hi, w.hi, vld1q_f32(x + 4))};
     }
     static float sum(const Acc& acc) { return vaddvq_f32(vaddq_f32(acc.lo, acc.hi)); }
+    static void store(float* out, const Weights& w, float scale) {
+        vst1q_f32(out, vmulq_n_f32(w.lo, scale));
+        vst1q_f32(out + 4, vmulq_n_f32(w.hi, scale));
+    }
 };
 
 }  // namespace
@@ -579,6 +584,8 @@ bool add_neon_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
     set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
+    set.batch_product[size_t(WeightType::AQLM)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
+    set.batch_product[size_t(WeightType::AQLM_WIDE)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
     set.product[size_t(WeightType::Q4_0)] = lanes_product<LegacyLanes<Q4_0Values>>;
     set.product[size_t(WeightType::Q4_1)] = lanes_product<LegacyLanes<Q4_1Values>>;
     set.product[size_t(WeightType::Q5_0)] = lanes_product<LegacyLanes<Q5_0Values>>;

@@ -19,8 +19,10 @@ void axpy_f16(float* y, float a, const uint16_t* x, size_t n) {
 }  // namespace scalar_impl
 
 bool add_scalar_kernels(KernelSet& set) {
-    for (size_t t = 0; t < weight_type_count; t++)
+    for (size_t t = 0; t < weight_type_count; t++) {
         set.product[t] = type_info(WeightType(t)).product;
+        set.batch_product[t] = type_info(WeightType(t)).batch_product;
+    }
     for (size_t f = 0; f < input_format_count; f++)
         set.prepare[f] = input_info(InputFormat(f)).reference;
     set.axpy_f32 = scalar_impl::axpy;

@@ -39,6 +39,11 @@ struct WeightTypeInfo {
     size_t (*bytes)(const Matrix& m);  // bytes a product reads; null: rows * row_stride
     // n values (whole blocks) to blocks in host order, for writers; null when there is none.
     void (*quantize_row)(uint8_t* out, const float* x, size_t n) = nullptr;
+    // For products of at least batch_columns columns, the reference of another product that reads
+    // the fp32 input instead of `input` and pays off there (AQLM: decoding rows once for all the
+    // columns beats a table lookup per column); null when there is none.
+    ProductFn batch_product = nullptr;
+    size_t batch_columns = 0;
 };
 
 struct InputFormatInfo {
