@@ -739,37 +739,28 @@ struct LegacyValues {
     }
 };
 // 4-bit values: 2 * 15 * 127 = 3810, 8 of them 30480; 2 * 8 * 255 = 4080, 8 of them 32640.
-struct Q4_0Values : LegacyValues<types::Q4_0> {
+template <class T, int Offset>
+struct NibbleValues : LegacyValues<T> {
     static constexpr bool signed_values = false;
-    static constexpr int offset = 8, run = 8;
+    static constexpr int offset = Offset, run = 8;
     static void values(const uint8_t* w, size_t stride, __m256i, __m256i t[8]) {
-        transposed_nibbles(w + Type::values_offset, stride, t);
+        transposed_nibbles(w + T::values_offset, stride, t);
     }
 };
-struct Q4_1Values : LegacyValues<types::Q4_1> {
-    static constexpr bool signed_values = false;
-    static constexpr int offset = 0, run = 8;
-    static void values(const uint8_t* w, size_t stride, __m256i, __m256i t[8]) {
-        transposed_nibbles(w + Type::values_offset, stride, t);
-    }
-};
+using Q4_0Values = NibbleValues<types::Q4_0, 8>;
+using Q4_1Values = NibbleValues<types::Q4_1, 0>;
 // 5-bit values: 2 * 31 * 127 = 7874, 4 of them 31496; 2 * 16 * 255 = 8160, 4 of them 32640.
-struct Q5_0Values : LegacyValues<types::Q5_0> {
+template <class T, int Offset>
+struct FiveBitValues : LegacyValues<T> {
     static constexpr bool signed_values = false;
-    static constexpr int offset = 16, run = 4;
+    static constexpr int offset = Offset, run = 4;
     static void values(const uint8_t* w, size_t stride, __m256i offsets, __m256i t[8]) {
-        transposed_nibbles(w + Type::values_offset, stride, t);
-        add_fifth_bits(w + Type::bits_offset, offsets, t);
+        transposed_nibbles(w + T::values_offset, stride, t);
+        add_fifth_bits(w + T::bits_offset, offsets, t);
     }
 };
-struct Q5_1Values : LegacyValues<types::Q5_1> {
-    static constexpr bool signed_values = false;
-    static constexpr int offset = 0, run = 4;
-    static void values(const uint8_t* w, size_t stride, __m256i offsets, __m256i t[8]) {
-        transposed_nibbles(w + Type::values_offset, stride, t);
-        add_fifth_bits(w + Type::bits_offset, offsets, t);
-    }
-};
+using Q5_0Values = FiveBitValues<types::Q5_0, 16>;
+using Q5_1Values = FiveBitValues<types::Q5_1, 0>;
 // Levels up to 127 in magnitude: a maddubs pair can reach 32258, so no run.
 struct IQ4_NLValues : LegacyValues<types::IQ4_NL> {
     static constexpr bool signed_values = true;
