@@ -42,6 +42,7 @@
 #include "loader/fp16.hpp"
 #include "types/f16.hpp"
 #include "types/types.hpp"
+#include "test_support.hpp"
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/mman.h>
@@ -55,6 +56,7 @@ using llamaport::InputFormat;
 using llamaport::KernelSet;
 using llamaport::Matrix;
 using llamaport::WeightType;
+using llamaport::test::use_subset;
 
 constexpr double kUnitRoundoff = 1.0 / (1 << 24);
 
@@ -111,10 +113,13 @@ private:
 };
 
 // Lengths: every one up to 300 (odd, prime, each residue mod 4, 8, 16, 32) and model-sized ones
-// (172 is stories260K's hidden_dim).
+// (172 is stories260K's hidden_dim). The emulated subset takes every one up to 100 (each residue
+// of the widest unrolling, 64, at least once) and the edges around the larger powers of two.
 std::vector<size_t> lengths() {
     std::vector<size_t> out;
-    for (size_t n = 1; n <= 300; n++) out.push_back(n);
+    for (size_t n = 1; n <= (use_subset ? 100 : 300); n++) out.push_back(n);
+    if (use_subset)
+        for (size_t n : {127, 128, 129, 172, 255, 256, 257, 300}) out.push_back(n);
     for (size_t n : {511, 512, 768, 1024, 2048}) out.push_back(n);
     return out;
 }
