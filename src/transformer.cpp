@@ -36,6 +36,16 @@ void share(size_t rows, size_t align, size_t thread, size_t threads, size_t& beg
     end = std::min(rows, begin + per);
 }
 
+// f(b) for every position b of a batch: split over the threads for a prompt's batch, on the
+// calling thread for one position. Each position's work is the same wherever it runs.
+template <class F>
+void each_position(ThreadPool* pool, int threads, size_t count, const F& f) {
+    if (threads > 1 && count > 1)
+        pool->parallel_for(count, f);
+    else
+        for (size_t b = 0; b < count; b++) f(b);
+}
+
 }  // namespace
 
 // Header values are bounded (validate_config), so these counts fit 64 bits on any host.
@@ -260,8 +270,9 @@ void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Log
 
     for (size_t l = 0; l < w.layers.size(); l++) {
         const LayerWeights& lw = w.layers[l];
-        for (size_t b = 0; b < count; b++)
+        each_position(pool_, threads_, count, [&](size_t b) {
             rmsnorm(xb_.data() + b * dim, x + b * dim, lw.rms_att, dim, c.norm_eps);
+        });
         // Values go straight into an fp32 cache; into v_ on their way to a half one.
         float* values = kv_type_ == KvType::f16 ? v_.data()
                                                 : value_cache_.data() + (l * positions + pos) * kv_dim;
@@ -301,21 +312,26 @@ void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Log
         attention(l, pos, count);
         const Product out[] = {{xb2_.data(), dim, &lw.wo}};
         multiply(out, 1, xb_.data(), q_dim, count);
-        for (size_t i = 0; i < count * dim; i++) x[i] += xb2_[i];
-
-        for (size_t b = 0; b < count; b++)
-            rmsnorm(xb_.data() + b * dim, x + b * dim, lw.rms_ffn, dim, c.norm_eps);
+        each_position(pool_, threads_, count, [&](size_t b) {
+            float* xr = x + b * dim;
+            for (size_t i = 0; i < dim; i++) xr[i] += xb2_[b * dim + i];
+            rmsnorm(xb_.data() + b * dim, xr, lw.rms_ffn, dim, c.norm_eps);
+        });
         const Product gate_up[] = {{hb_.data(), hidden, &lw.w1}, {hb2_.data(), hidden, &lw.w3}};
         multiply(gate_up, 2, xb_.data(), dim, count);
-        for (size_t i = 0; i < count * hidden; i++) {
-            float val = hb_[i];
-            val *= 1.0f / (1.0f + std::exp(-val));  // SiLU
-            val *= hb2_[i];
-            hb_[i] = val;
-        }
+        each_position(pool_, threads_, count, [&](size_t b) {
+            for (size_t i = b * hidden; i < (b + 1) * hidden; i++) {
+                float val = hb_[i];
+                val *= 1.0f / (1.0f + std::exp(-val));  // SiLU
+                val *= hb2_[i];
+                hb_[i] = val;
+            }
+        });
         const Product down[] = {{xb_.data(), dim, &w.layers[l].w2}};
         multiply(down, 1, hb_.data(), hidden, count);
-        for (size_t i = 0; i < count * dim; i++) x[i] += xb_[i];
+        each_position(pool_, threads_, count, [&](size_t b) {
+            for (size_t i = b * dim; i < (b + 1) * dim; i++) x[i] += xb_[i];
+        });
     }
 
     if (logits == Logits::none) return;
