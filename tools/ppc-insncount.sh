@@ -59,5 +59,5 @@ for kernel in scalar altivec; do
     per_token=$(( (long - short) / tokens ))
     [ -z "$scalar" ] && scalar=$per_token
     awk -v k="$kernel" -v p="$per_token" -v b="${weight_bytes:-0}" -v s="$scalar" \
-        'BEGIN { printf "| %s | %d | %s | %.2f |\n", k, p, (b > 0 ? sprintf("%.2f", p / b) : "?"), s / p }'
+        'BEGIN { printf "| %s | %.0f | %s | %.2f |\n", k, p, (b > 0 ? sprintf("%.2f", p / b) : "?"), s / p }'
 done
