@@ -741,7 +741,7 @@ TEST_CASE("random AQLM layers: the asked shape, deterministic for a seed, and th
 }
 
 TEST_CASE("stories260K quantized to AQLM 2x8 is closer to the original than round-to-nearest 2-bit",
-          "[aqlm][models]") {
+          "[aqlm][models][slow]") {
     const std::string path = test::model_path("stories260K.bin");
     auto reference = load_model_file(path), aqlm = load_model_file(path), rtn = load_model_file(path);
     const KernelSet& kernels = select_kernels("auto");
