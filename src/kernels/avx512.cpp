@@ -1,4 +1,5 @@
-// AVX-512 kernels (x86-64 with AVX-512 F, BW and VBMI: Intel since Ice Lake, AMD since Zen 4).
+// AVX-512 kernels (x86-64 with AVX-512 F, BW, VL, VBMI and VNNI: Intel since Ice Lake, AMD since
+// Zen 4).
 // Compiled with those flags in this file only and selected at run time. They change one thing:
 // the AQLM table kernels, where VBMI's two-register byte permute (vpermi2b) looks up 64 rows'
 // int8 table entries in one instruction, against one AVX2 gather per 8 rows, and the table's
@@ -7,8 +8,8 @@
 // Against the scalar reference: the AQLM tables and products are bit-identical (integer sums).
 #include "kernel_sets.hpp"
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VBMI__) && defined(__AVX2__) && \
-    defined(__FMA__) && defined(__F16C__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VBMI__) && \
+    defined(__AVX512VNNI__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <algorithm>
 
 #include "aqlm_table.hpp"

@@ -28,12 +28,13 @@ bool cpu_has_avx2_fma_f16c() {
     return ebx & (1u << 5);
 }
 
-bool cpu_has_avx512_vbmi() {
+bool cpu_has_avx512_vbmi_vnni() {
     if (!cpu_has_avx2_fma_f16c()) return false;
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-    const bool f = ebx & (1u << 16), bw = ebx & (1u << 30), vbmi = ecx & (1u << 1);
-    if (!(f && bw && vbmi)) return false;
+    const bool f = ebx & (1u << 16), bw = ebx & (1u << 30), vl = ebx & (1u << 31);
+    const bool vbmi = ecx & (1u << 1), vnni = ecx & (1u << 11);
+    if (!(f && bw && vl && vbmi && vnni)) return false;
     // The OS must save the opmask and all 512-bit registers (XCR0 bits 5, 6 and 7).
     unsigned xcr0_lo, xcr0_hi;
     __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
@@ -41,7 +42,7 @@ bool cpu_has_avx512_vbmi() {
 }
 #else
 bool cpu_has_avx2_fma_f16c() { return false; }
-bool cpu_has_avx512_vbmi() { return false; }
+bool cpu_has_avx512_vbmi_vnni() { return false; }
 #endif
 
 #if defined(__aarch64__)

@@ -14,7 +14,7 @@ namespace llamaport::kernels {
 
 // Whether the running CPU (and OS) can execute each set (cpu_features.cpp).
 bool cpu_has_avx2_fma_f16c();
-bool cpu_has_avx512_vbmi();  // AVX-512 F, BW and VBMI, with AVX2, FMA and F16C
+bool cpu_has_avx512_vbmi_vnni();  // AVX-512 F, BW, VL, VBMI and VNNI, with AVX2, FMA and F16C
 bool cpu_has_neon();
 bool cpu_has_altivec();
 bool cpu_has_scalar();
