@@ -29,6 +29,7 @@
 #include "types/q5_0.hpp"
 #include "types/q5_1.hpp"
 #include "x86_intrinsics.hpp"
+#include "x86_k_quants.hpp"
 
 namespace llamaport::kernels {
 // Every kernel set uses the same function names, and the one-file build (tools/amalgamate.py)
@@ -36,6 +37,9 @@ namespace llamaport::kernels {
 // internal linkage, which lets GCC inline the helpers as freely as in a file of their own.
 namespace avx2_impl {
 namespace {
+using x86::half_at;
+using x86::hsum1;  // hsum8's order, so that a row gives the same result alone or in lanes
+using x86::q4k_scale_mins;
 
 // The first n (< 8) lanes set, for masked loads and stores of a tail.
 __m256i tail_mask(size_t n) {
@@ -55,13 +59,6 @@ __m256 hsum8(const __m256* v) {
     const __m256 h0 = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
     const __m256 h1 = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
     return _mm256_add_ps(_mm256_permute2f128_ps(h0, h1, 0x21), _mm256_blend_ps(h0, h1, 0xF0));
-}
-
-// The sum of v in hsum8's order, so that a row gives the same result alone or in lanes.
-float hsum1(__m256 v) {
-    const __m256 h = _mm256_hadd_ps(v, v);
-    const __m256 q = _mm256_hadd_ps(h, h);
-    return _mm_cvtss_f32(_mm_add_ss(_mm256_extractf128_ps(q, 1), _mm256_castps256_ps128(q)));
 }
 
 // [sum(v[0]), ..., sum(v[7])]
@@ -446,9 +443,6 @@ struct KDecoded {
     float d, dmin;
 };
 
-// fp16 to fp32 by F16C: the reference's conversion for every half but NaNs, which stay NaNs.
-float half_at(const uint8_t* p) { return _cvtsh_ss(load_u16(p)); }
-
 // chunk_scale from the 16 int8 group scales: the even groups' scales widened into the low lane
 // and the odd ones into the high lane, so that one shuffle per chunk k puts scale 2k in the low
 // half (its first 16 values) and 2k + 1 in the high half.
@@ -479,16 +473,6 @@ struct KUnpacked {
         out.dmin = b.dmin;
     }
 };
-
-// The 6-bit scales and mins from their 12 bytes with word operations (k_scale_min's rules, 4 bytes
-// at a time; x86 is little-endian): bytes 0-7 the groups' scales, 8-15 their mins.
-__m128i q4k_scale_mins(const uint8_t* p) {
-    uint32_t a[3];
-    std::memcpy(a, p, 12);
-    const uint32_t low6 = 0x3F3F3F3F, low4 = 0x0F0F0F0F, low2 = 0x03030303;
-    return _mm_setr_epi32(int(a[0] & low6), int((a[2] & low4) | ((a[0] >> 6) & low2) << 4),
-                          int(a[1] & low6), int(((a[2] >> 4) & low4) | ((a[1] >> 6) & low2) << 4));
-}
 
 struct Q4KDecode {
     static void decode(const uint8_t* block, KDecoded& out) {
@@ -537,24 +521,6 @@ struct Q6KDecode {
     }
 };
 
-// The sum of 4 lanes, (r0 + r2) + (r1 + r3).
-float hsum4(__m128 r) {
-    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
-}
-
-// Where llama.cpp's AVX2 products add a type's min terms x_d * dmin * min * bsum (lanes of
-// min * bsum per 32 values): Q4_K in a 4-lane accumulator of its own (a lane per 64 values),
-// Q5_K in a scalar one (the block's whole int sum), Q2_K into the main accumulator before the
-// block's scale terms.
-enum class Mins { none, apart4, apart1, first };
-template <class T>
-constexpr Mins mins_of = T::has_min ? Mins::apart4 : Mins::none;
-template <>
-constexpr Mins mins_of<types::Q5K> = Mins::apart1;
-template <>
-constexpr Mins mins_of<types::Q2K> = Mins::first;
-
 // 4 striped lanes (4 runs of consecutive rows, so 4 streams the hardware prefetcher follows:
 // 1B Q4_K_M tg 1.4x one row at a time, which had one stream; no software hints, which measured
 // slower), for up to 4 input columns, each block decoded once. Per row and column, block by
@@ -573,7 +539,6 @@ struct KLanes {
     static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
                      size_t w_lane_stride, const Matrix& m, const uint8_t* x,
                      size_t x_column_stride) {
-        constexpr Mins mins_at = mins_of<T>;
         __m256 acc[L][N];
         __m128 acc_min[L][N];
         for (size_t l = 0; l < L; l++)
@@ -588,16 +553,10 @@ struct KLanes {
             for (size_t l = 0; l < L; l++) {
                 KDecoded b;
                 Decode::decode(w + l * w_lane_stride, b);
-                const __m256 d = _mm256_set1_ps(b.d), dmin = _mm256_set1_ps(b.dmin);
                 #pragma GCC unroll 4
                 for (size_t c = 0; c < N; c++) {
                     const uint8_t* xb = x + c * x_column_stride;
                     const uint8_t* q = xb + types::q8_k_values_offset;
-                    const __m256 x_d = _mm256_broadcast_ss(reinterpret_cast<const float*>(xb));
-                    const __m256i mins = _mm256_madd_epi16(b.mins, load32(xb + types::q8_k_bsums_offset));
-                    __m256& a = acc[l][c];
-                    if constexpr (mins_at == Mins::first)
-                        a = _mm256_fnmadd_ps(_mm256_mul_ps(x_d, dmin), _mm256_cvtepi32_ps(mins), a);
                     __m256i sum = _mm256_setzero_si256();
                     #pragma GCC unroll 8
                     for (int k = 0; k < 8; k++) {
@@ -607,27 +566,15 @@ struct KLanes {
                         if (T::offset) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(offset, xk));
                         sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
                     }
-                    a = _mm256_fmadd_ps(_mm256_mul_ps(x_d, d), _mm256_cvtepi32_ps(sum), a);
-                    if constexpr (mins_at == Mins::apart4 || mins_at == Mins::apart1) {
-                        __m128i mins4 = _mm_hadd_epi32(_mm256_castsi256_si128(mins), _mm256_extracti128_si256(mins, 1));
-                        if constexpr (mins_at == Mins::apart1) mins4 = _mm_hadd_epi32(_mm_hadd_epi32(mins4, mins4), mins4);
-                        // The product is 8 lanes wide; its low 4 serve.
-                        const __m128 x_dmin = _mm256_castps256_ps128(_mm256_mul_ps(x_d, dmin));
-                        acc_min[l][c] = mins_at == Mins::apart1
-                                            ? _mm_fnmadd_ss(x_dmin, _mm_cvtepi32_ps(mins4), acc_min[l][c])
-                                            : _mm_fnmadd_ps(x_dmin, _mm_cvtepi32_ps(mins4), acc_min[l][c]);
-                    }
+                    x86::add_k_block<T>(acc[l][c], acc_min[l][c], sum,
+                                        _mm256_madd_epi16(b.mins, load32(xb + types::q8_k_bsums_offset)),
+                                        types::q8_k_scale(xb), b.d, b.dmin);
                 }
             }
         }
         for (size_t l = 0; l < L; l++)
-            for (size_t c = 0; c < N; c++) {
-                const float sum = hsum1(acc[l][c]);
-                y[c * y_column_stride + l * y_lane_stride] =
-                    mins_at == Mins::apart4   ? sum + hsum4(acc_min[l][c])
-                    : mins_at == Mins::apart1 ? sum + _mm_cvtss_f32(acc_min[l][c])
-                                              : sum;
-            }
+            for (size_t c = 0; c < N; c++)
+                y[c * y_column_stride + l * y_lane_stride] = x86::k_result<T>(acc[l][c], acc_min[l][c]);
     }
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
         float y;

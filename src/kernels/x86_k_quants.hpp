@@ -1,0 +1,92 @@
+// Internal: what the x86 sets' K-quant products share (avx2.cpp, avx512.cpp): the 6-bit scale
+// unpacking, where the min terms are added, and the float sums in the order both use. Internal
+// linkage: each set's file compiles these with its own flags, and one built for AVX-512 must
+// never be the copy an AVX2-only CPU runs.
+#pragma once
+
+#include <cstring>
+
+#include "types/k_quants.hpp"
+#include "types/q2_k.hpp"
+#include "types/q5_k.hpp"
+#include "x86_intrinsics.hpp"
+
+namespace llamaport::kernels::x86 {
+namespace {
+
+// The sum of 8 lanes, ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)).
+inline float hsum1(__m256 v) {
+    const __m256 h = _mm256_hadd_ps(v, v);
+    const __m256 q = _mm256_hadd_ps(h, h);
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_extractf128_ps(q, 1), _mm256_castps256_ps128(q)));
+}
+
+// The sum of 4 lanes, (r0 + r2) + (r1 + r3).
+inline float hsum4(__m128 r) {
+    r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    return _mm_cvtss_f32(_mm_add_ss(r, _mm_movehdup_ps(r)));
+}
+
+// fp16 to fp32 by F16C: the reference's conversion for every half but NaNs, which stay NaNs.
+inline float half_at(const uint8_t* p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+// Q4_K's (and Q5_K's) 6-bit scales and mins from their 12 bytes with word operations
+// (k_scale_min's rules, 4 bytes at a time; x86 is little-endian): bytes 0-7 the groups' scales,
+// 8-15 their mins.
+inline __m128i q4k_scale_mins(const uint8_t* p) {
+    uint32_t a[3];
+    std::memcpy(a, p, 12);
+    const uint32_t low6 = 0x3F3F3F3F, low4 = 0x0F0F0F0F, low2 = 0x03030303;
+    return _mm_setr_epi32(int(a[0] & low6), int((a[2] & low4) | ((a[0] >> 6) & low2) << 4),
+                          int(a[1] & low6), int(((a[2] >> 4) & low4) | ((a[1] >> 6) & low2) << 4));
+}
+
+// Where llama.cpp's AVX2 products add a type's min terms x_d * dmin * min * bsum (lanes of
+// min * bsum per 32 values): Q4_K in a 4-lane accumulator of its own (a lane per 64 values),
+// Q5_K in a scalar one (the block's whole int sum), Q2_K into the main accumulator before the
+// block's scale terms.
+enum class Mins { none, apart4, apart1, first };
+template <class T>
+constexpr Mins mins_of = T::has_min ? Mins::apart4 : Mins::none;
+template <>
+constexpr Mins mins_of<types::Q5K> = Mins::apart1;
+template <>
+constexpr Mins mins_of<types::Q2K> = Mins::first;
+
+// A K-quant block's part of a row's product for one input column, given its exact int32 lane
+// sums of scale * (u - offset) * x (8 lanes of 32 values each) and min * bsum (mins, 8 lanes),
+// added as llama.cpp's AVX2 products add them: the sums times x_d * d by one FMA into acc, the
+// min terms where mins_of says by one FMA.
+template <class T>
+inline void add_k_block(__m256& acc, __m128& acc_min, __m256i sums, __m256i mins, float x_scale,
+                        float d, float dmin) {
+    constexpr Mins mins_at = mins_of<T>;
+    const __m256 x_d = _mm256_set1_ps(x_scale);
+    const __m256 x_dmin = _mm256_mul_ps(x_d, _mm256_set1_ps(dmin));
+    if constexpr (mins_at == Mins::first) acc = _mm256_fnmadd_ps(x_dmin, _mm256_cvtepi32_ps(mins), acc);
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(x_d, _mm256_set1_ps(d)), _mm256_cvtepi32_ps(sums), acc);
+    if constexpr (mins_at == Mins::apart4 || mins_at == Mins::apart1) {
+        __m128i mins4 = _mm_hadd_epi32(_mm256_castsi256_si128(mins), _mm256_extracti128_si256(mins, 1));
+        if constexpr (mins_at == Mins::apart1) mins4 = _mm_hadd_epi32(_mm_hadd_epi32(mins4, mins4), mins4);
+        acc_min = mins_at == Mins::apart1
+                      ? _mm_fnmadd_ss(_mm256_castps256_ps128(x_dmin), _mm_cvtepi32_ps(mins4), acc_min)
+                      : _mm_fnmadd_ps(_mm256_castps256_ps128(x_dmin), _mm_cvtepi32_ps(mins4), acc_min);
+    }
+}
+
+// A row's product from add_k_block's accumulators: the 8 lanes in hsum1's order, then the mins.
+template <class T>
+inline float k_result(__m256 acc, __m128 acc_min) {
+    constexpr Mins mins_at = mins_of<T>;
+    const float sum = hsum1(acc);
+    return mins_at == Mins::apart4   ? sum + hsum4(acc_min)
+           : mins_at == Mins::apart1 ? sum + _mm_cvtss_f32(acc_min)
+                                     : sum;
+}
+
+}  // namespace
+}  // namespace llamaport::kernels::x86
