@@ -11,11 +11,16 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VBMI__) && \
     defined(__AVX512VNNI__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <algorithm>
+#include <cstring>
 
 #include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
+#include "types/blocks32.hpp"
+#include "types/iq4_nl.hpp"
+#include "types/q4_0.hpp"
+#include "types/q4_1.hpp"
 #include "types/q2_k.hpp"
 #include "types/q3_k.hpp"
 #include "types/q4_k.hpp"
@@ -280,6 +285,224 @@ void product_k(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, si
     lanes_product<KLanes<T, Decode>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
+// --- ggml's Q8_0 and legacy blocks (Q4_0, Q4_1, IQ4_NL) ---------------------------------------
+
+// As AVX2's transposed layout (each lane one row, a block's integer sums for 8 rows in one vector
+// with no horizontal sums), with two consecutive blocks in a vector: dwords 0-7 the 8 lanes' rows
+// in block b, dwords 8-15 in block b + 1. Transposing, decoding and the dot products then cover
+// twice the values per instruction while the rows stay 8 streams (16 measured slower for
+// generation on AVX2). VNNI's vpdpbusd sums 4 byte products into a dword in one step, never
+// saturating, so no int16 runs.
+
+// The line 1 KiB ahead in a lane, on top of the L2 streamer, as AVX2's.
+void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p) + 1024, _MM_HINT_T0); }
+
+// 16 bytes of each of 8 lanes' rows (lane l's at p + l * stride) in two blocks (the second
+// `next` bytes further) as 4 vectors: vector k's dword l holds bytes 4k..4k+3 of lane l's first
+// block, dword 8 + l of its second.
+void transpose_pairs(const uint8_t* p, size_t stride, size_t next, __m512i out[4]) {
+    auto load16 = [](const uint8_t* q) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(q)); };
+    __m512i y[4];
+    #pragma GCC unroll 4
+    for (size_t l = 0; l < 4; l++) {
+        const uint8_t* a = p + l * stride;
+        const uint8_t* b = p + (l + 4) * stride;
+        __m512i v = _mm512_castsi128_si512(load16(a));
+        v = _mm512_inserti32x4(v, load16(b), 1);
+        v = _mm512_inserti32x4(v, load16(a + next), 2);
+        y[l] = _mm512_inserti32x4(v, load16(b + next), 3);
+    }
+    const __m512i a0 = _mm512_unpacklo_epi32(y[0], y[1]), a1 = _mm512_unpackhi_epi32(y[0], y[1]);
+    const __m512i a2 = _mm512_unpacklo_epi32(y[2], y[3]), a3 = _mm512_unpackhi_epi32(y[2], y[3]);
+    out[0] = _mm512_unpacklo_epi64(a0, a2);
+    out[1] = _mm512_unpackhi_epi64(a0, a2);
+    out[2] = _mm512_unpacklo_epi64(a1, a3);
+    out[3] = _mm512_unpackhi_epi64(a1, a3);
+}
+
+// 16 packed bytes per lane and block (low nibbles values 0-15, high nibbles 16-31), transposed.
+void transposed_nibbles(const uint8_t* p, size_t stride, size_t next, __m512i t[8]) {
+    __m512i packed[4];
+    transpose_pairs(p, stride, next, packed);
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    #pragma GCC unroll 4
+    for (size_t k = 0; k < 4; k++) {
+        t[k] = _mm512_and_si512(packed[k], low);
+        t[k + 4] = _mm512_and_si512(_mm512_srli_epi16(packed[k], 4), low);
+    }
+}
+
+// Each block type's values, transposed, as vpdpbusd takes them:
+//   flipped   the values are signed (after taking away the stored offset): vpdpbusd multiplies
+//             the unsigned x + 128 (x xor 0x80) by them, and each lane's sum is corrected by
+//             128 * the sum of its values, once per block for all the columns. Otherwise the
+//             values are unsigned and multiply x as it is.
+template <class T>
+struct PairValues {
+    using Blocks = types::Blocks32<T>;
+    static constexpr size_t block_bytes = T::bytes, input_bytes = Blocks::input_bytes,
+                            input_values_offset = Blocks::input_values_offset;
+    static constexpr bool has_min = T::has_min;
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return Blocks::row_dot(w, x, m.cols);
+    }
+};
+struct Q4_0Pairs : PairValues<types::Q4_0> {
+    static constexpr bool flipped = true;
+    static void values(const uint8_t* w, size_t stride, size_t next, __m512i t[8]) {
+        transposed_nibbles(w + types::Q4_0::values_offset, stride, next, t);
+        #pragma GCC unroll 8
+        for (size_t j = 0; j < 8; j++) t[j] = _mm512_sub_epi8(t[j], _mm512_set1_epi8(8));
+    }
+};
+struct Q4_1Pairs : PairValues<types::Q4_1> {
+    static constexpr bool flipped = false;
+    static void values(const uint8_t* w, size_t stride, size_t next, __m512i t[8]) {
+        transposed_nibbles(w + types::Q4_1::values_offset, stride, next, t);
+    }
+};
+struct IQ4_NLPairs : PairValues<types::IQ4_NL> {
+    static constexpr bool flipped = true;
+    static void values(const uint8_t* w, size_t stride, size_t next, __m512i t[8]) {
+        const __m512i levels = _mm512_broadcast_i32x4(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(types::iq4_nl_levels)));
+        transposed_nibbles(w + types::IQ4_NL::values_offset, stride, next, t);
+        #pragma GCC unroll 8
+        for (size_t j = 0; j < 8; j++) t[j] = _mm512_shuffle_epi8(levels, t[j]);
+    }
+};
+struct Q8_0Pairs {
+    static constexpr size_t block_bytes = types::q8_0_bytes, input_bytes = types::q8_0_bytes,
+                            input_values_offset = 2;
+    static constexpr bool has_min = false, flipped = true;
+    static void values(const uint8_t* w, size_t stride, size_t next, __m512i t[8]) {
+        transpose_pairs(w + 2, stride, next, t);
+        transpose_pairs(w + 18, stride, next, t + 4);
+    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        return types::q8_0_row_dot(w, x, m.cols);
+    }
+};
+
+// The fp16 fields at the start of 8 lanes' blocks b and b + 1 (dwords 0-7 and 8-15; x86 is
+// little-endian: the low half of each gathered word), widened exactly.
+__m512 pair_halves(const uint8_t* block, __m512i offsets) {
+    const __m512i words = _mm512_i32gather_epi32(offsets, block, 1);
+    return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
+}
+
+// An input column's fp16 field of blocks b (dwords 0-7) and b + 1 (8-15).
+__m512 pair_broadcast(const uint8_t* x, size_t next) {
+    uint16_t h0, h1;
+    std::memcpy(&h0, x, 2);
+    std::memcpy(&h1, x + next, 2);
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(int16_t(h0))),
+                                                   _mm_set1_epi16(int16_t(h1)), 1));
+}
+
+// G groups of 8 striped lanes for up to 16 input columns, two blocks at a step (the last one
+// alone when their count is odd: its second half computed again, and dropped). Per step each
+// group's values are transposed once; per column its exact integer sums for 16 (row, block)
+// pairs in one vector, then llama.cpp's float step for both blocks in 16 lanes, added to the
+// 8 rows' accumulator block b first, then b + 1: the scalar set's order, so results are bit for
+// bit the reference's, in lanes or alone, in a group of columns or alone.
+template <class V, size_t G>
+struct BlockPairs {
+    static constexpr size_t groups = G, lanes = 8 * groups, columns = 16;
+    static constexpr bool striped = true;
+    template <size_t N>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        const size_t blocks = m.cols / types::blocks32_values, group_stride = 8 * w_lane_stride;
+        const __m256i lane_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                                        _mm256_set1_epi32(int(w_lane_stride)));
+        __m256 acc[groups][N];
+        for (size_t g = 0; g < groups; g++)
+            #pragma GCC unroll 4
+            for (size_t c = 0; c < N; c++) acc[g][c] = _mm256_setzero_ps();
+        for (size_t b = 0; b < blocks; b += 2, w += 2 * V::block_bytes, x += 2 * V::input_bytes) {
+            const bool pair = b + 1 < blocks;
+            const size_t w_next = pair ? V::block_bytes : 0, x_next = pair ? V::input_bytes : 0;
+            const __m512i offsets = _mm512_inserti64x4(
+                _mm512_castsi256_si512(lane_offsets),
+                _mm256_add_epi32(lane_offsets, _mm256_set1_epi32(int(w_next))), 1);
+            __m512i t[groups][8], correction[groups];
+            __m512 wd[groups], wm[groups];
+            for (size_t g = 0; g < groups; g++) {
+                const uint8_t* wg = w + g * group_stride;
+                #pragma GCC unroll 8
+                for (size_t l = 0; l < 8; l++) prefetch(wg + l * w_lane_stride);
+                V::values(wg, w_lane_stride, w_next, t[g]);
+                correction[g] = _mm512_setzero_si512();
+                if constexpr (V::flipped) {
+                    #pragma GCC unroll 8
+                    for (size_t j = 0; j < 8; j++)
+                        correction[g] = _mm512_dpbusd_epi32(correction[g], _mm512_set1_epi8(1), t[g][j]);
+                    correction[g] = _mm512_slli_epi32(correction[g], 7);
+                }
+                wd[g] = pair_halves(wg, offsets);
+                wm[g] = V::has_min ? pair_halves(wg + 2, offsets) : wd[g];
+            }
+            #pragma GCC unroll 2
+            for (size_t c = 0; c < N; c++) {
+                const uint8_t* xc = x + c * x_column_stride;
+                __m512i xx = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xc + V::input_values_offset))),
+                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xc + x_next + V::input_values_offset)), 1);
+                if constexpr (V::flipped) xx = _mm512_xor_si512(xx, _mm512_set1_epi8(char(0x80)));
+                __m512i isum[groups];
+                #pragma GCC unroll 2
+                for (size_t g = 0; g < groups; g++) isum[g] = _mm512_setzero_si512();
+                #pragma GCC unroll 8
+                for (size_t j = 0; j < 8; j++) {
+                    // Bytes 4j..4j+3 of block b's 32 values in dwords 0-7, of block b + 1's in 8-15.
+                    const __m512i xj = _mm512_permutexvar_epi32(
+                        _mm512_inserti64x4(_mm512_set1_epi32(int(j)), _mm256_set1_epi32(int(j + 8)), 1), xx);
+                    #pragma GCC unroll 2
+                    for (size_t g = 0; g < groups; g++)
+                        isum[g] = V::flipped ? _mm512_dpbusd_epi32(isum[g], xj, t[g][j])
+                                             : _mm512_dpbusd_epi32(isum[g], t[g][j], xj);
+                }
+                const __m512 xd = pair_broadcast(xc, x_next);
+                #pragma GCC unroll 2
+                for (size_t g = 0; g < groups; g++) {
+                    const __m512 sums = _mm512_cvtepi32_ps(_mm512_sub_epi32(isum[g], correction[g]));
+                    __m512 step;
+                    if constexpr (V::has_min)  // (w_d * x_d) * isum + w_m * x_s
+                        step = _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(wd[g], xd), sums),
+                                             _mm512_mul_ps(wm[g], pair_broadcast(xc + 2, x_next)));
+                    else  // isum * (w_d * x_d)
+                        step = _mm512_mul_ps(sums, _mm512_mul_ps(wd[g], xd));
+                    acc[g][c] = _mm256_add_ps(acc[g][c], _mm512_castps512_ps256(step));
+                    if (pair)
+                        acc[g][c] = _mm256_add_ps(acc[g][c], _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(step), 1)));
+                }
+            }
+        }
+        for (size_t g = 0; g < groups; g++)
+            #pragma GCC unroll 4
+            for (size_t c = 0; c < N; c++) {
+                alignas(32) float sums[8];
+                _mm256_store_ps(sums, acc[g][c]);
+                for (size_t l = 0; l < 8; l++)
+                    y[c * y_column_stride + (8 * g + l) * y_lane_stride] = sums[l];
+            }
+    }
+    // The reference's arithmetic, which the lanes reproduce bit for bit.
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) { return V::row(w, m, x); }
+};
+
+// One column (generation) in one group of 8 row streams, more in two.
+template <class V>
+void product_pairs(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
+                   size_t columns, size_t row_begin, size_t row_end) {
+    if (columns == 1)
+        lanes_product<BlockPairs<V, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    else
+        lanes_product<BlockPairs<V, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+}
+
 }  // namespace
 }  // namespace avx512_impl
 
@@ -293,6 +516,10 @@ bool add_avx512_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;
     set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K>;
     set.product[size_t(WeightType::Q2_K)] = product_k<types::Q2K>;
+    set.product[size_t(WeightType::Q8_0)] = product_pairs<Q8_0Pairs>;
+    set.product[size_t(WeightType::Q4_0)] = product_pairs<Q4_0Pairs>;
+    set.product[size_t(WeightType::Q4_1)] = product_pairs<Q4_1Pairs>;
+    set.product[size_t(WeightType::IQ4_NL)] = product_pairs<IQ4_NLPairs>;
     return true;
 }
 
