@@ -99,6 +99,7 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
         key_cache16_.resize(cache);
         value_cache16_.resize(cache);
         v_.resize(batch * kv);
+        k16_.resize(kv);
     } else {
         key_cache_.resize(cache);
         value_cache_.resize(cache);
@@ -137,7 +138,7 @@ size_t Transformer::state_bytes() const {
     const size_t floats = x_.size() + xb_.size() + xb2_.size() + hb_.size() + hb2_.size() +
                           q_.size() + k_.size() + att_.size() + logits_.size() + key_cache_.size() +
                           value_cache_.size() + v_.size() + rope_cos_.size() + rope_sin_.size();
-    return floats * sizeof(float) + (key_cache16_.size() + value_cache16_.size()) * 2 +
+    return floats * sizeof(float) + (key_cache16_.size() + value_cache16_.size() + k16_.size()) * 2 +
            prepared_storage_.size();
 }
 
@@ -298,11 +299,10 @@ void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Log
             }
             if (kv_type_ == KvType::f16) {
                 uint16_t* keys = key_cache16_.data() + layer_cache;
-                uint16_t* value_row = value_cache16_.data() + layer_cache + (pos + b) * kv_dim;
-                for (size_t i = 0; i < kv_dim; i++) {
-                    keys[i * positions + pos + b] = fp32_to_fp16(k[i]);
-                    value_row[i] = fp32_to_fp16(v_[b * kv_dim + i]);
-                }
+                kernels_.to_f16(k16_.data(), k, kv_dim);
+                for (size_t i = 0; i < kv_dim; i++) keys[i * positions + pos + b] = k16_[i];
+                kernels_.to_f16(value_cache16_.data() + layer_cache + (pos + b) * kv_dim,
+                                v_.data() + b * kv_dim, kv_dim);
             } else {
                 float* keys = key_cache_.data() + layer_cache;
                 for (size_t i = 0; i < kv_dim; i++) keys[i * positions + pos + b] = k[i];

@@ -434,6 +434,39 @@ TEST_CASE("axpy_f32 multiplies, then adds, each rounded, in every set", "[kernel
     }
 }
 
+// --- to_f16 -------------------------------------------------------------------------------------
+
+TEST_CASE("to_f16 converts as fp32_to_fp16 does, bit for bit, in every set", "[kernels]") {
+    std::mt19937 rng(12);
+    // The edges of the half range and its rounding: the largest half and the first value that
+    // rounds to infinity, ties either side of a half, subnormal halves and values below them,
+    // infinities and NaNs with payloads of both signs.
+    const float nan_payload = [] {
+        const uint32_t bits = 0x7FC12345u;
+        float f;
+        std::memcpy(&f, &bits, 4);
+        return f;
+    }();
+    const std::vector<float> edges = {65504.0f, 65519.99f, 65520.0f, -65520.0f, 1e9f,
+                                      1.0f + 1.0f / 2048, 1.0f + 3.0f / 2048, 6.1035156e-05f,
+                                      6.0e-08f, 2.9e-08f, 3.0e-08f, 1e-30f, -0.0f, 0.0f,
+                                      std::numeric_limits<float>::infinity(),
+                                      -std::numeric_limits<float>::infinity(), nan_payload,
+                                      -nan_payload, std::numeric_limits<float>::quiet_NaN()};
+    for (const KernelSet* set : sets_under_test())
+        for (Data kind : all_data)
+            for (size_t n : lengths()) {
+                auto x = random_floats(rng, n, kind);
+                for (size_t i = 0; i < n; i++)
+                    if (rng() % 4 == 0) x[i] = edges[rng() % edges.size()];
+                std::vector<uint16_t> want(n + 1, 0xABCD), got(n + 1, 0xABCD);
+                oracle().to_f16(want.data(), x.data(), n);
+                set->to_f16(got.data(), x.data(), n);
+                INFO("set " << set->name << ", " << name(kind) << ", n " << n);
+                CHECK(got == want);  // the last element: nothing written past n
+            }
+}
+
 // --- input quantization -------------------------------------------------------------------------
 
 // The int8 input formats and the weight type whose rows have the same layout (so a prepared
@@ -761,6 +794,7 @@ TEST_CASE("every kernel set compiled in fills every entry", "[kernels]") {
             CHECK((set->prepare[f] != nullptr) == (llamaport::input_info(InputFormat(f)).reference != nullptr));
         }
         CHECK(set->axpy_f32 != nullptr);
+        CHECK(set->to_f16 != nullptr);
     }
 }
 
@@ -805,6 +839,8 @@ TEST_CASE("a set takes every entry it lacks from its fallback, and no others", "
         for (size_t f = 0; f < llamaport::input_format_count; f++)
             CHECK(set->prepare[f] == (e.own.prepare[f] ? e.own.prepare[f] : fallback->prepare[f]));
         CHECK(set->axpy_f32 == (e.own.axpy_f32 ? e.own.axpy_f32 : fallback->axpy_f32));
+        CHECK(set->axpy_f16 == (e.own.axpy_f16 ? e.own.axpy_f16 : fallback->axpy_f16));
+        CHECK(set->to_f16 == (e.own.to_f16 ? e.own.to_f16 : fallback->to_f16));
     }
 }
 

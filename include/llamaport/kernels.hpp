@@ -30,6 +30,9 @@ using ProductFn = void (*)(float* y, size_t y_stride, const Matrix& w, const uin
 using AxpyFn = void (*)(float* y, float a, const float* x, size_t n);
 // The same with x in IEEE half (an fp16 KV cache).
 using AxpyHalfFn = void (*)(float* y, float a, const uint16_t* x, size_t n);
+// out[i] = fp32_to_fp16(x[i]) (loader/fp16.hpp: nearest, ties to even; NaN the quiet NaN ggml
+// writes): bit for bit the same in every set. Rows going into an fp16 KV cache.
+using ToHalfFn = void (*)(uint16_t* out, const float* x, size_t n);
 
 struct KernelSet {
     const char* name = nullptr;
@@ -40,6 +43,7 @@ struct KernelSet {
     ProductFn batch_product[weight_type_count] = {};
     AxpyFn axpy_f32 = nullptr;
     AxpyHalfFn axpy_f16 = nullptr;
+    ToHalfFn to_f16 = nullptr;
 
     ProductFn product_for(WeightType t) const { return product[size_t(t)]; }
     ProductFn batch_product_for(WeightType t) const { return batch_product[size_t(t)]; }

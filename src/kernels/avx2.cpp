@@ -248,6 +248,26 @@ void axpy_f16(float* y, float a, const uint16_t* x, size_t n) {
     for (; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
 }
 
+// F16C's conversion rounds to nearest, ties to even, as fp32_to_fp16 does, overflow to infinity
+// included; only its NaNs keep the payload, so those become the reference's quiet NaN.
+void to_f16(uint16_t* out, const float* x, size_t n) {
+    auto convert = [](__m256 v) {
+        const __m128i h = _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m128i sign = _mm_and_si128(h, _mm_set1_epi16(int16_t(0x8000)));
+        const __m128i nan = _mm_cmpgt_epi16(_mm_andnot_si128(sign, h), _mm_set1_epi16(0x7C00));
+        return _mm_blendv_epi8(h, _mm_or_si128(sign, _mm_set1_epi16(0x7E00)), nan);
+    };
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), convert(_mm256_loadu_ps(x + i)));
+    if (i < n) {
+        alignas(16) uint16_t tmp[8];
+        _mm_store_si128(reinterpret_cast<__m128i*>(tmp),
+                        convert(_mm256_maskload_ps(x + i, tail_mask(n - i))));
+        std::memcpy(out + i, tmp, (n - i) * 2);
+    }
+}
+
 // --- input quantization -------------------------------------------------------------------------
 
 // clamp_q8_quotient of 8 lanes: the ordered self-compare zeroes NaN lanes, then min/max clamp.
@@ -1035,6 +1055,7 @@ bool add_avx2_kernels(KernelSet& set) {
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy;
     set.axpy_f16 = axpy_f16;
+    set.to_f16 = to_f16;
     return true;
 }
 

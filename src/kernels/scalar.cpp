@@ -16,6 +16,10 @@ void axpy_f16(float* y, float a, const uint16_t* x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
 }
 
+void to_f16(uint16_t* out, const float* x, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = fp32_to_fp16(x[i]);
+}
+
 }  // namespace scalar_impl
 
 bool add_scalar_kernels(KernelSet& set) {
@@ -27,6 +31,7 @@ bool add_scalar_kernels(KernelSet& set) {
         set.prepare[f] = input_info(InputFormat(f)).reference;
     set.axpy_f32 = scalar_impl::axpy;
     set.axpy_f16 = scalar_impl::axpy_f16;
+    set.to_f16 = scalar_impl::to_f16;
     return true;
 }
 
