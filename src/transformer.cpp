@@ -93,7 +93,7 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     hb2_.resize(batch * hidden);
     q_.resize(batch * q_dim);
     k_.resize(batch * kv);
-    att_.resize(size_t(threads_) * positions);
+    att_.resize(size_t(threads_) * (positions + size_t(c.head_size())));
     logits_.resize(size_t(c.vocab_size));
     if (kv_type == KvType::f16) {
         key_cache16_.resize(cache);
@@ -224,7 +224,7 @@ void Transformer::attention(size_t layer, size_t pos, size_t count) {
         const size_t b = task / heads, h = task % heads, n = pos + b + 1;
         const size_t key_rows = layer_cache + (h / kv_mul) * head_size * positions;
         const size_t value_offset = layer_cache + (h / kv_mul) * head_size;
-        float* scores = att_.data() + thread * positions;
+        float* scores = att_.data() + thread * (positions + head_size);
         const float* q = q_.data() + b * q_dim + h * head_size;
         // A head's scores for every position at once: row i of its transposed keys times q[i],
         // added in i order. Each score sums its products exactly as run.c's dot product does,
@@ -232,23 +232,22 @@ void Transformer::attention(size_t layer, size_t pos, size_t count) {
         // (a difference in their last bit could become a whole int8 step in a quantized product
         // that follows).
         std::fill(scores, scores + n, 0.0f);
-        for (size_t i = 0; i < head_size; i++) {
-            if (half)
-                kernels_.axpy_f16(scores, operand(q[i]), key_cache16_.data() + key_rows + i * positions, n);
-            else
-                kernels_.axpy_f32(scores, q[i], key_cache_.data() + key_rows + i * positions, n);
+        if (half) {
+            float* q_rounded = scores + positions;
+            for (size_t i = 0; i < head_size; i++) q_rounded[i] = operand(q[i]);
+            kernels_.axpy_f16(scores, q_rounded, key_cache16_.data() + key_rows, positions, head_size, n);
+        } else {
+            kernels_.axpy_f32(scores, q, key_cache_.data() + key_rows, positions, head_size, n);
         }
         for (size_t t = 0; t < n; t++) scores[t] /= scale;
         softmax(scores, n);
         float* out = xb_.data() + b * q_dim + h * head_size;
         std::fill(out, out + head_size, 0.0f);
-        for (size_t t = 0; t < n; t++) {
-            if (half)
-                kernels_.axpy_f16(out, operand(scores[t]),
-                                  value_cache16_.data() + value_offset + t * kv_dim, head_size);
-            else
-                kernels_.axpy_f32(out, scores[t], value_cache_.data() + value_offset + t * kv_dim,
-                                  head_size);
+        if (half) {
+            for (size_t t = 0; t < n; t++) scores[t] = operand(scores[t]);
+            kernels_.axpy_f16(out, scores, value_cache16_.data() + value_offset, kv_dim, n, head_size);
+        } else {
+            kernels_.axpy_f32(out, scores, value_cache_.data() + value_offset, kv_dim, n, head_size);
         }
     };
     const size_t tasks = count * heads, threads = size_t(threads_);

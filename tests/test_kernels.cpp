@@ -34,6 +34,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/kernel_sets.hpp"
@@ -402,32 +403,56 @@ TEST_CASE("fp32 products give every column the single-column result bit for bit"
             }
 }
 
-// --- axpy_f32 -----------------------------------------------------------------------------------
+// --- axpy_f32, axpy_f16 -------------------------------------------------------------------------
 
-std::string check_axpy(const KernelSet& set, const std::vector<float>& y0, float a,
-                       const std::vector<float>& x, size_t y_offset, size_t x_offset) {
-    const size_t n = x.size();
-    std::vector<float> want(n);
-    for (size_t i = 0; i < n; i++) want[i] = y0[i] + a * x[i];  // -ffp-contract=off: two roundings
-    Buffer<float> xb(x, x_offset), yb(y0, y_offset);
-    set.axpy_f32(yb.data(), a, xb.data(), n);
+float widened(float v) { return v; }
+float widened(uint16_t h) { return llamaport::fp16_to_fp32(h); }
+
+// y += a[r] * row r of x (rows of n values, x_stride apart), row after row, each product and sum
+// rounded (-ffp-contract=off: two roundings). The last row ends the buffer.
+template <class X>
+std::string check_axpy(const KernelSet& set, const std::vector<float>& y0, const std::vector<float>& a,
+                       const std::vector<X>& x, size_t x_stride, size_t y_offset, size_t x_offset) {
+    const size_t n = y0.size(), rows = a.size();
+    std::vector<float> want(y0);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < n; i++) want[i] += a[r] * widened(x[r * x_stride + i]);
+    Buffer<X> xb(x, x_offset);
+    Buffer<float> yb(y0, y_offset);
+    if constexpr (std::is_same_v<X, float>)
+        set.axpy_f32(yb.data(), a.data(), xb.data(), x_stride, rows, n);
+    else
+        set.axpy_f16(yb.data(), a.data(), xb.data(), x_stride, rows, n);
     return compare(yb.values(), want, std::vector<double>(n, double(FLT_MIN)));
 }
 
-TEST_CASE("axpy_f32 multiplies, then adds, each rounded, in every set", "[kernels]") {
+TEST_CASE("axpy_f32 and axpy_f16 multiply, then add, each rounded, row after row, in every set",
+          "[kernels]") {
     std::mt19937 rng(11);
     std::uniform_real_distribution<float> coefficient(-2.0f, 2.0f);
     for (const KernelSet* set : sets_under_test()) {
         for (Data kind : all_data) {
             for (size_t n : lengths()) {
-                const auto x = random_floats(rng, n, kind);
-                const auto y0 = random_floats(rng, n, partner(kind));
-                // |a| <= 2 keeps a * x finite.
-                const float a = kind == Data::zeros ? 0.5f : coefficient(rng);
-                for (size_t offset = 0; offset < 3; offset++) {
-                    INFO("set " << set->name << ", " << name(kind) << ", n " << n
-                                << ", offset case " << offset);
-                    CHECK(check_axpy(*set, y0, a, x, offset == 1, offset == 2) == "");
+                // One row; a few, 3 values apart; as many as a head's keys.
+                for (size_t rows : {size_t(1), size_t(3), size_t(64)}) {
+                    if (rows == 64 && n > 140) continue;
+                    const size_t stride = rows == 3 ? n + 3 : n;
+                    const auto x = random_floats(rng, (rows - 1) * stride + n, kind);
+                    std::vector<uint16_t> x16(x.size());
+                    // Within the half range (infinities would make NaNs of the sums).
+                    for (size_t i = 0; i < x.size(); i++)
+                        x16[i] = llamaport::fp32_to_fp16(std::clamp(x[i], -60000.0f, 60000.0f));
+                    const auto y0 = random_floats(rng, n, partner(kind));
+                    // |a| <= 2 keeps a * x finite.
+                    std::vector<float> a(rows, 0.5f);
+                    if (kind != Data::zeros)
+                        for (float& v : a) v = coefficient(rng);
+                    for (size_t offset = 0; offset < 3; offset++) {
+                        INFO("set " << set->name << ", " << name(kind) << ", n " << n << ", rows "
+                                    << rows << ", offset case " << offset);
+                        CHECK(check_axpy(*set, y0, a, x, stride, offset == 1, offset == 2) == "");
+                        CHECK(check_axpy(*set, y0, a, x16, stride, offset == 1, offset == 2) == "");
+                    }
                 }
             }
         }
@@ -767,7 +792,7 @@ TEST_CASE("kernels read and write nothing past the end of their buffers", "[kern
             const auto y = random_floats(rng, n, Data::unit);
             for (WeightType t : float_types)
                 CHECK(check_floats(*set, t, w, x, rows, n, 1, 0, rows, end, end, end) == "");
-            CHECK(check_axpy(*set, y, 0.75f, x, end, end) == "");
+            CHECK(check_axpy(*set, y, {0.75f, -1.5f}, random_floats(rng, 2 * n, Data::unit), n, end, end) == "");
             for (const Int8Format& f : int8_formats)
                 for (size_t group : group_sizes_for(f, n)) {
                     INFO(llamaport::input_info(f.format).name << ", group " << group);

@@ -26,10 +26,14 @@ using PrepareFn = void (*)(uint8_t* out, const Matrix& w, const float* x, size_t
 using ProductFn = void (*)(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
                            size_t in_stride, size_t columns, size_t row_begin, size_t row_end);
 
-// y[i] += a * x[i], multiplied then added, each rounded: bit for bit the same in every set.
-using AxpyFn = void (*)(float* y, float a, const float* x, size_t n);
+// For r = 0, 1, ..., rows - 1 in that order: y[i] += a[r] * x[r * x_stride + i] for i < n,
+// multiplied then added, each rounded: bit for bit the same in every set. Attention's sums over
+// a head's keys and values; a set keeps y in registers across the rows.
+using AxpyFn = void (*)(float* y, const float* a, const float* x, size_t x_stride, size_t rows,
+                        size_t n);
 // The same with x in IEEE half (an fp16 KV cache).
-using AxpyHalfFn = void (*)(float* y, float a, const uint16_t* x, size_t n);
+using AxpyHalfFn = void (*)(float* y, const float* a, const uint16_t* x, size_t x_stride,
+                            size_t rows, size_t n);
 // out[i] = fp32_to_fp16(x[i]) (loader/fp16.hpp: nearest, ties to even; NaN the quiet NaN ggml
 // writes): bit for bit the same in every set. Rows going into an fp16 KV cache.
 using ToHalfFn = void (*)(uint16_t* out, const float* x, size_t n);

@@ -12,6 +12,12 @@ namespace llamaport::kernels {
 #include "kernel_sets.def"
 #undef KERNEL_SET
 
+// The AxpyFn and AxpyHalfFn entries from a set's one-row axpy, row after row.
+template <class X, void (*Row)(float*, float, const X*, size_t)>
+void axpy_rows(float* y, const float* a, const X* x, size_t x_stride, size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; r++) Row(y, a[r], x + r * x_stride, n);
+}
+
 // Whether the running CPU (and OS) can execute each set (cpu_features.cpp).
 bool cpu_has_avx2_fma_f16c();
 bool cpu_has_avx512_vbmi_vnni();  // AVX-512 F, BW, VL, VBMI and VNNI, with AVX2, FMA and F16C
