@@ -93,7 +93,7 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     hb2_.resize(batch * hidden);
     q_.resize(batch * q_dim);
     k_.resize(batch * kv);
-    att_.resize(size_t(threads_) * (positions + size_t(c.head_size())));
+    att_.resize(size_t(threads_) * positions);
     logits_.resize(size_t(c.vocab_size));
     if (kv_type == KvType::f16) {
         key_cache16_.resize(cache);
@@ -218,37 +218,31 @@ void Transformer::attention(size_t layer, size_t pos, size_t count) {
     const size_t positions = size_t(max_positions_), layer_cache = layer * positions * kv_dim;
     const bool half = kv_type_ == KvType::f16;
     const float scale = std::sqrt(float(head_size));
-    // Rounded to half where it meets a half cache, as llama.cpp's F16 cache rounds it.
-    auto operand = [half](float v) { return half ? fp16_to_fp32(fp32_to_fp16(v)) : v; };
     auto head = [&](size_t task, size_t thread) {
         const size_t b = task / heads, h = task % heads, n = pos + b + 1;
         const size_t key_rows = layer_cache + (h / kv_mul) * head_size * positions;
         const size_t value_offset = layer_cache + (h / kv_mul) * head_size;
-        float* scores = att_.data() + thread * (positions + head_size);
+        float* scores = att_.data() + thread * positions;
         const float* q = q_.data() + b * q_dim + h * head_size;
         // A head's scores for every position at once: row i of its transposed keys times q[i],
         // added in i order. Each score sums its products exactly as run.c's dot product does,
         // and the axpy kernels are bit-identical in every set, so every set gets the same scores
         // (a difference in their last bit could become a whole int8 step in a quantized product
         // that follows).
+        // (axpy_f16 rounds q to half, as llama.cpp's F16 cache rounds what meets it.)
         std::fill(scores, scores + n, 0.0f);
-        if (half) {
-            float* q_rounded = scores + positions;
-            for (size_t i = 0; i < head_size; i++) q_rounded[i] = operand(q[i]);
-            kernels_.axpy_f16(scores, q_rounded, key_cache16_.data() + key_rows, positions, head_size, n);
-        } else {
+        if (half)
+            kernels_.axpy_f16(scores, q, key_cache16_.data() + key_rows, positions, head_size, n);
+        else
             kernels_.axpy_f32(scores, q, key_cache_.data() + key_rows, positions, head_size, n);
-        }
         for (size_t t = 0; t < n; t++) scores[t] /= scale;
         softmax(scores, n);
         float* out = xb_.data() + b * q_dim + h * head_size;
         std::fill(out, out + head_size, 0.0f);
-        if (half) {
-            for (size_t t = 0; t < n; t++) scores[t] = operand(scores[t]);
+        if (half)
             kernels_.axpy_f16(out, scores, value_cache16_.data() + value_offset, kv_dim, n, head_size);
-        } else {
+        else
             kernels_.axpy_f32(out, scores, value_cache_.data() + value_offset, kv_dim, n, head_size);
-        }
     };
     const size_t tasks = count * heads, threads = size_t(threads_);
     if (threads > 1)

@@ -407,16 +407,19 @@ TEST_CASE("fp32 products give every column the single-column result bit for bit"
 
 float widened(float v) { return v; }
 float widened(uint16_t h) { return llamaport::fp16_to_fp32(h); }
+float coefficient(float a, float) { return a; }
+float coefficient(float a, uint16_t) { return llamaport::fp16_to_fp32(llamaport::fp32_to_fp16(a)); }
 
 // y += a[r] * row r of x (rows of n values, x_stride apart), row after row, each product and sum
-// rounded (-ffp-contract=off: two roundings). The last row ends the buffer.
+// rounded (-ffp-contract=off: two roundings), a[r] rounded to half against halves. The last row
+// ends the buffer.
 template <class X>
 std::string check_axpy(const KernelSet& set, const std::vector<float>& y0, const std::vector<float>& a,
                        const std::vector<X>& x, size_t x_stride, size_t y_offset, size_t x_offset) {
     const size_t n = y0.size(), rows = a.size();
     std::vector<float> want(y0);
     for (size_t r = 0; r < rows; r++)
-        for (size_t i = 0; i < n; i++) want[i] += a[r] * widened(x[r * x_stride + i]);
+        for (size_t i = 0; i < n; i++) want[i] += coefficient(a[r], X()) * widened(x[r * x_stride + i]);
     Buffer<X> xb(x, x_offset);
     Buffer<float> yb(y0, y_offset);
     if constexpr (std::is_same_v<X, float>)
@@ -429,7 +432,7 @@ std::string check_axpy(const KernelSet& set, const std::vector<float>& y0, const
 TEST_CASE("axpy_f32 and axpy_f16 multiply, then add, each rounded, row after row, in every set",
           "[kernels]") {
     std::mt19937 rng(11);
-    std::uniform_real_distribution<float> coefficient(-2.0f, 2.0f);
+    std::uniform_real_distribution<float> unit(-2.0f, 2.0f);
     for (const KernelSet* set : sets_under_test()) {
         for (Data kind : all_data) {
             for (size_t n : lengths()) {
@@ -443,10 +446,10 @@ TEST_CASE("axpy_f32 and axpy_f16 multiply, then add, each rounded, row after row
                     for (size_t i = 0; i < x.size(); i++)
                         x16[i] = llamaport::fp32_to_fp16(std::clamp(x[i], -60000.0f, 60000.0f));
                     const auto y0 = random_floats(rng, n, partner(kind));
-                    // |a| <= 2 keeps a * x finite.
+                    // |a| <= 2 keeps a * x finite; some coefficients are ties between halves.
                     std::vector<float> a(rows, 0.5f);
                     if (kind != Data::zeros)
-                        for (float& v : a) v = coefficient(rng);
+                        for (float& v : a) v = rng() % 4 ? unit(rng) : 1.0f + 1.0f / 2048;
                     for (size_t offset = 0; offset < 3; offset++) {
                         INFO("set " << set->name << ", " << name(kind) << ", n " << n << ", rows "
                                     << rows << ", offset case " << offset);

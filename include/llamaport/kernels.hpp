@@ -31,7 +31,8 @@ using ProductFn = void (*)(float* y, size_t y_stride, const Matrix& w, const uin
 // a head's keys and values; a set keeps y in registers across the rows.
 using AxpyFn = void (*)(float* y, const float* a, const float* x, size_t x_stride, size_t rows,
                         size_t n);
-// The same with x in IEEE half (an fp16 KV cache).
+// The same with x in IEEE half (an fp16 KV cache) and each a[r] rounded to half first
+// (fp32_to_fp16, widened back), as llama.cpp's F16 cache rounds what meets it.
 using AxpyHalfFn = void (*)(float* y, const float* a, const uint16_t* x, size_t x_stride,
                             size_t rows, size_t n);
 // out[i] = fp32_to_fp16(x[i]) (loader/fp16.hpp: nearest, ties to even; NaN the quiet NaN ggml

@@ -103,8 +103,7 @@ private:
     std::vector<float> hb2_;     // (hidden_dim)
     std::vector<float> q_;       // (dim)
     std::vector<float> k_;       // (kv_dim) keys on their way into the cache
-    std::vector<float> att_;     // (max_positions + head_size) attention scores and the rounded
-                                 // query of an f16 cache, one row per thread
+    std::vector<float> att_;     // (max_positions) attention scores, one row per thread
     std::vector<float> logits_;  // (vocab_size), one row, or max_batch for Logits::all
     // Keys transposed, position fastest, so that a head's scores are sums of whole rows; fp32
     // or, for KvType::f16, the halves' bits:

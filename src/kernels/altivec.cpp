@@ -728,7 +728,7 @@ bool add_altivec_kernels(KernelSet& set) {
     set.product[size_t(WeightType::IQ4_NL)] = lanes_product<LegacyLanes<IQ4_NLValues>>;
     add_k_unpacked_products<KDot, 2>(set);
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
-    set.axpy_f32 = axpy_rows<float, axpy>;
+    set.axpy_f32 = axpy_rows<axpy>;
     return true;
 }
 

@@ -321,7 +321,8 @@ void transpose_pairs(const uint8_t* p, size_t stride, size_t next, __m512i out[4
 }
 
 // 16 packed bytes per lane and block (low nibbles values 0-15, high nibbles 16-31), transposed.
-void transposed_nibbles(const uint8_t* p, size_t stride, size_t next, __m512i t[8]) {
+// Forced inline, as AVX2's: GCC called it, with t through memory.
+[[gnu::always_inline]] inline void transposed_nibbles(const uint8_t* p, size_t stride, size_t next, __m512i t[8]) {
     __m512i packed[4];
     transpose_pairs(p, stride, next, packed);
     const __m512i low = _mm512_set1_epi8(0x0F);

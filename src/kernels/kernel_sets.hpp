@@ -3,6 +3,7 @@
 #pragma once
 
 #include "llamaport/kernels.hpp"
+#include "loader/fp16.hpp"
 
 namespace llamaport::kernels {
 
@@ -13,9 +14,14 @@ namespace llamaport::kernels {
 #undef KERNEL_SET
 
 // The AxpyFn and AxpyHalfFn entries from a set's one-row axpy, row after row.
-template <class X, void (*Row)(float*, float, const X*, size_t)>
-void axpy_rows(float* y, const float* a, const X* x, size_t x_stride, size_t rows, size_t n) {
+template <void (*Row)(float*, float, const float*, size_t)>
+void axpy_rows(float* y, const float* a, const float* x, size_t x_stride, size_t rows, size_t n) {
     for (size_t r = 0; r < rows; r++) Row(y, a[r], x + r * x_stride, n);
+}
+template <void (*Row)(float*, float, const uint16_t*, size_t)>
+void axpy_half_rows(float* y, const float* a, const uint16_t* x, size_t x_stride, size_t rows,
+                    size_t n) {
+    for (size_t r = 0; r < rows; r++) Row(y, fp16_to_fp32(fp32_to_fp16(a[r])), x + r * x_stride, n);
 }
 
 // Whether the running CPU (and OS) can execute each set (cpu_features.cpp).

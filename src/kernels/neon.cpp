@@ -596,8 +596,8 @@ bool add_neon_kernels(KernelSet& set) {
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0_blocks<Q8Values>;
     set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1_blocks<Q8Values>;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
-    set.axpy_f32 = axpy_rows<float, axpy>;
-    set.axpy_f16 = axpy_rows<uint16_t, axpy_f16>;
+    set.axpy_f32 = axpy_rows<axpy>;
+    set.axpy_f16 = axpy_half_rows<axpy_f16>;
     return true;
 }
 

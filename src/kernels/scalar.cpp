@@ -29,8 +29,8 @@ bool add_scalar_kernels(KernelSet& set) {
     }
     for (size_t f = 0; f < input_format_count; f++)
         set.prepare[f] = input_info(InputFormat(f)).reference;
-    set.axpy_f32 = axpy_rows<float, scalar_impl::axpy>;
-    set.axpy_f16 = axpy_rows<uint16_t, scalar_impl::axpy_f16>;
+    set.axpy_f32 = axpy_rows<scalar_impl::axpy>;
+    set.axpy_f16 = axpy_half_rows<scalar_impl::axpy_f16>;
     set.to_f16 = scalar_impl::to_f16;
     return true;
 }
