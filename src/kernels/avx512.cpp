@@ -15,6 +15,7 @@
 
 #include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
+#include "loader/fp16.hpp"
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
 #include "types/blocks32.hpp"
@@ -124,6 +125,55 @@ struct AqlmBlock {
             _mm512_store_ps(out + 16 * k, _mm512_mul_ps(_mm512_load_ps(scales + 16 * k), s.v[k]));
     }
 };
+
+// --- attention's axpy -------------------------------------------------------------------------
+
+// AVX2's axpy_rows 16 values wide, y in registers 64 values at a time across the rows, the tails
+// masked (no reads past a row). Multiply, then add, each rounded: bit for bit the scalar set's.
+struct Float32Rows {
+    static __m512 load(const float* p) { return _mm512_loadu_ps(p); }
+    static __m512 load(const float* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
+    static float coefficient(float a) { return a; }
+};
+struct HalfRows {
+    static __m512 load(const uint16_t* p) {
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    }
+    static __m512 load(const uint16_t* p, __mmask16 m) {
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+    }
+    // Rounded to half as fp32_to_fp16 does (F16C: nearest, ties to even), NaN the reference's.
+    static float coefficient(float a) {
+        if (a != a) return fp16_to_fp32(fp32_to_fp16(a));
+        return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+    }
+};
+
+template <class E, class X>
+void axpy_rows(float* y, const float* a, const X* x, size_t x_stride, size_t rows, size_t n) {
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512 acc[4];
+        #pragma GCC unroll 4
+        for (size_t k = 0; k < 4; k++) acc[k] = _mm512_loadu_ps(y + i + 16 * k);
+        const X* xr = x + i;
+        for (size_t r = 0; r < rows; r++, xr += x_stride) {
+            const __m512 ar = _mm512_set1_ps(E::coefficient(a[r]));
+            #pragma GCC unroll 4
+            for (size_t k = 0; k < 4; k++) acc[k] = _mm512_add_ps(acc[k], _mm512_mul_ps(ar, E::load(xr + 16 * k)));
+        }
+        #pragma GCC unroll 4
+        for (size_t k = 0; k < 4; k++) _mm512_storeu_ps(y + i + 16 * k, acc[k]);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+        __m512 acc = _mm512_maskz_loadu_ps(m, y + i);
+        const X* xr = x + i;
+        for (size_t r = 0; r < rows; r++, xr += x_stride)
+            acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_set1_ps(E::coefficient(a[r])), E::load(xr, m)));
+        _mm512_mask_storeu_ps(y + i, m, acc);
+    }
+}
 
 // --- K-quants (Q2_K ... Q6_K) against Q8_K ----------------------------------------------------
 
@@ -593,6 +643,8 @@ bool add_avx512_kernels(KernelSet& set) {
     using namespace avx512_impl;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
+    set.axpy_f32 = axpy_rows<Float32Rows, float>;
+    set.axpy_f16 = axpy_rows<HalfRows, uint16_t>;
     set.product[size_t(WeightType::Q6_K)] = product_k<types::Q6K, Q6KDecode>;
     set.product[size_t(WeightType::Q4_K)] = product_k<types::Q4K, Q4KDecode>;
     set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;
