@@ -1004,7 +1004,7 @@ struct AqlmBlock {
         __m256i n[vectors];
         for (__m256i& v : n) v = _mm256_setzero_si256();
         for (size_t t = 0; t < steps; t++, tables += table_stride, codes += code_stride) {
-            _mm_prefetch(reinterpret_cast<const char*>(codes) + 2048, _MM_HINT_T0);  // 110M 2x8 1.15x
+            _mm_prefetch(reinterpret_cast<const char*>(codes) + 2048, _MM_HINT_T0);  // gathers bound it
             const int* words = reinterpret_cast<const int*>(tables);
             #pragma GCC unroll 8
             for (size_t k = 0; k < vectors; k++) {
