@@ -22,6 +22,8 @@
 #include "types/iq4_nl.hpp"
 #include "types/q4_0.hpp"
 #include "types/q4_1.hpp"
+#include "types/q5_0.hpp"
+#include "types/q5_1.hpp"
 #include "types/q2_k.hpp"
 #include "types/q3_k.hpp"
 #include "types/q4_k.hpp"
@@ -337,7 +339,7 @@ void product_k(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, si
     lanes_product<KLanes<T, Decode>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
-// --- ggml's Q8_0 and legacy blocks (Q4_0, Q4_1, IQ4_NL) ---------------------------------------
+// --- ggml's Q8_0 and legacy blocks (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) ---------------------------
 
 // As AVX2's transposed layout (each lane one row, a block's integer sums for 8 rows in one vector
 // with no horizontal sums), with two consecutive blocks in a vector: dwords 0-7 the 8 lanes' rows
@@ -402,7 +404,7 @@ struct PairValues {
 };
 struct Q4_0Pairs : PairValues<types::Q4_0> {
     static constexpr bool flipped = true;
-    static void values(const uint8_t* w, size_t stride, size_t next, __m512i t[8]) {
+    static void values(const uint8_t* w, size_t stride, size_t next, __m512i, __m512i t[8]) {
         transposed_nibbles(w + types::Q4_0::values_offset, stride, next, t);
         #pragma GCC unroll 8
         for (size_t j = 0; j < 8; j++) t[j] = _mm512_sub_epi8(t[j], _mm512_set1_epi8(8));
@@ -410,13 +412,13 @@ struct Q4_0Pairs : PairValues<types::Q4_0> {
 };
 struct Q4_1Pairs : PairValues<types::Q4_1> {
     static constexpr bool flipped = false;
-    static void values(const uint8_t* w, size_t stride, size_t next, __m512i t[8]) {
+    static void values(const uint8_t* w, size_t stride, size_t next, __m512i, __m512i t[8]) {
         transposed_nibbles(w + types::Q4_1::values_offset, stride, next, t);
     }
 };
 struct IQ4_NLPairs : PairValues<types::IQ4_NL> {
     static constexpr bool flipped = true;
-    static void values(const uint8_t* w, size_t stride, size_t next, __m512i t[8]) {
+    static void values(const uint8_t* w, size_t stride, size_t next, __m512i, __m512i t[8]) {
         const __m512i levels = _mm512_broadcast_i32x4(
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(types::iq4_nl_levels)));
         transposed_nibbles(w + types::IQ4_NL::values_offset, stride, next, t);
@@ -424,11 +426,44 @@ struct IQ4_NLPairs : PairValues<types::IQ4_NL> {
         for (size_t j = 0; j < 8; j++) t[j] = _mm512_shuffle_epi8(levels, t[j]);
     }
 };
+// Q5's fifth bits (each lane's 32-bit word at p: bit i, value i) added to transposed nibbles as
+// 0x10: byte b of t[j]'s lane is value 4j + b, so VBMI's multishift picks bit 4j + b of the
+// lane's word into byte b (32 bits further for the odd lane of each 64-bit pair).
+void add_fifth_bits(const uint8_t* p, __m512i offsets, __m512i t[8]) {
+    const __m512i words = _mm512_i32gather_epi32(offsets, p, 1);
+    #pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) {
+        const int b = 4 * j;
+        const __m512i control = _mm512_set1_epi64(int64_t(
+            uint64_t(b) | uint64_t(b + 1) << 8 | uint64_t(b + 2) << 16 | uint64_t(b + 3) << 24 |
+            uint64_t(b + 32) << 32 | uint64_t(b + 33) << 40 | uint64_t(b + 34) << 48 |
+            uint64_t(b + 35) << 56));
+        const __mmask64 set = _mm512_test_epi8_mask(_mm512_multishift_epi64_epi8(control, words),
+                                                    _mm512_set1_epi8(1));
+        t[j] = _mm512_mask_add_epi8(t[j], set, t[j], _mm512_set1_epi8(0x10));  // bit 4 is clear
+    }
+}
+struct Q5_0Pairs : PairValues<types::Q5_0> {
+    static constexpr bool flipped = true;
+    static void values(const uint8_t* w, size_t stride, size_t next, __m512i offsets, __m512i t[8]) {
+        transposed_nibbles(w + types::Q5_0::values_offset, stride, next, t);
+        add_fifth_bits(w + types::Q5_0::bits_offset, offsets, t);
+        #pragma GCC unroll 8
+        for (size_t j = 0; j < 8; j++) t[j] = _mm512_sub_epi8(t[j], _mm512_set1_epi8(16));
+    }
+};
+struct Q5_1Pairs : PairValues<types::Q5_1> {
+    static constexpr bool flipped = false;
+    static void values(const uint8_t* w, size_t stride, size_t next, __m512i offsets, __m512i t[8]) {
+        transposed_nibbles(w + types::Q5_1::values_offset, stride, next, t);
+        add_fifth_bits(w + types::Q5_1::bits_offset, offsets, t);
+    }
+};
 struct Q8_0Pairs {
     static constexpr size_t block_bytes = types::q8_0_bytes, input_bytes = types::q8_0_bytes,
                             input_values_offset = 2;
     static constexpr bool has_min = false, flipped = true;
-    static void values(const uint8_t* w, size_t stride, size_t next, __m512i t[8]) {
+    static void values(const uint8_t* w, size_t stride, size_t next, __m512i, __m512i t[8]) {
         transpose_pairs(w + 2, stride, next, t);
         transpose_pairs(w + 18, stride, next, t + 4);
     }
@@ -497,7 +532,7 @@ struct BlockPairs {
                 const uint8_t* wg = w + g * group_stride;
                 #pragma GCC unroll 8
                 for (size_t l = 0; l < 8; l++) prefetch(wg + l * w_lane_stride);
-                V::values(wg, w_lane_stride, w_next, t[g]);
+                V::values(wg, w_lane_stride, w_next, offsets, t[g]);
                 correction[g] = flipped_correction<V>(t[g]);
                 wd[g] = pair_halves(wg, offsets);
                 wm[g] = V::has_min ? pair_halves(wg + 2, offsets) : wd[g];
@@ -579,7 +614,7 @@ struct BlockLanes {
                 const uint8_t* wg = w + g * group_stride;
                 #pragma GCC unroll 16
                 for (size_t l = 0; l < 16; l++) prefetch(wg + l * w_lane_stride);
-                V::values(wg, w_lane_stride, 8 * w_lane_stride, t[g]);
+                V::values(wg, w_lane_stride, 8 * w_lane_stride, offsets, t[g]);
                 correction[g] = flipped_correction<V>(t[g]);
                 wd[g] = pair_halves(wg, offsets);
                 wm[g] = V::has_min ? pair_halves(wg + 2, offsets) : wd[g];
@@ -655,6 +690,8 @@ bool add_avx512_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_0)] = product_pairs<Q8_0Pairs>;
     set.product[size_t(WeightType::Q4_0)] = product_pairs<Q4_0Pairs>;
     set.product[size_t(WeightType::Q4_1)] = product_pairs<Q4_1Pairs>;
+    set.product[size_t(WeightType::Q5_0)] = product_pairs<Q5_0Pairs>;
+    set.product[size_t(WeightType::Q5_1)] = product_pairs<Q5_1Pairs>;
     set.product[size_t(WeightType::IQ4_NL)] = product_pairs<IQ4_NLPairs>;
     return true;
 }
