@@ -29,7 +29,7 @@
 #include "types/q5_0.hpp"
 #include "types/q5_1.hpp"
 #include "x86_intrinsics.hpp"
-#include "x86_k_quants.hpp"
+#include "x86_common.hpp"
 
 namespace llamaport::kernels {
 // Every kernel set uses the same function names, and the one-file build (tools/amalgamate.py)
@@ -1027,20 +1027,11 @@ struct AqlmBlock {
 
 // A group's 8 weights are one vector (the codebooks' entries summed), one FMA with x. Two chains
 // by group parity: the codebook loads miss the caches, the FMAs need not wait in line.
-struct AqlmDecode {
-    using Weights = __m256;
+struct AqlmDecode : x86::AqlmGroups {
     struct Acc {
         __m256 even, odd;
     };
     static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
-    template <size_t M = 0, class Code>
-    static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
-        const size_t entries = a.shape.entries();
-        __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
-        for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++)
-            w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m * stride]) * 8));
-        return w;
-    }
     static Acc fma(Acc acc, Weights w, const float* x, size_t i) {
         if (i % 2)
             acc.odd = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc.odd);
@@ -1049,9 +1040,6 @@ struct AqlmDecode {
         return acc;
     }
     static float sum(const Acc& acc) { return hsum1(_mm256_add_ps(acc.even, acc.odd)); }
-    static void store(float* out, Weights w, float scale) {
-        _mm256_store_ps(out, _mm256_mul_ps(_mm256_set1_ps(scale), w));
-    }
 };
 
 }  // namespace

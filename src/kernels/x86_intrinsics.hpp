@@ -1,9 +1,9 @@
-// Internal: <immintrin.h> for the x86 kernel sets. GCC 12 warns (-Wmaybe-uninitialized,
-// -Wuninitialized) about the placeholder values inside its own AVX-512 intrinsics (GCC bug
-// 105593); the warning takes
-// the header's state, so it is silenced around the include, here, for whichever set includes it
-// first (the one-file build has both in one translation unit, and brings this header in on
-// every architecture: hence the x86 test). Clang has no such warning.
+// Internal: <immintrin.h> for the x86 kernel sets. GCC 12 warns (-Wmaybe-uninitialized, and
+// -Wuninitialized for the 512-to-256-bit extracts) about the placeholder values inside its own
+// AVX-512 intrinsics (GCC bug 105593); the warnings take the header's state, so they are
+// silenced around the include, here, for whichever set includes it first (the one-file build
+// has both in one translation unit, and brings this header in on every architecture: hence the
+// x86 test). Clang has no such warning.
 #pragma once
 
 #if defined(__x86_64__) || defined(__i386__)

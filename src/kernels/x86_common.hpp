@@ -1,11 +1,12 @@
-// Internal: what the x86 sets' K-quant products share (avx2.cpp, avx512.cpp): the 6-bit scale
-// unpacking, where the min terms are added, and the float sums in the order both use. Internal
-// linkage: each set's file compiles these with its own flags, and one built for AVX-512 must
-// never be the copy an AVX2-only CPU runs.
+// Internal: what the x86 sets share (avx2.cpp, avx512.cpp): the K-quant products' 6-bit scale
+// unpacking, where their min terms are added and the float sums in the order both use, and the
+// AQLM decode of a group. Internal linkage: each set's file compiles these with its own flags,
+// and one built for AVX-512 must never be the copy an AVX2-only CPU runs.
 #pragma once
 
 #include <cstring>
 
+#include "llamaport/aqlm.hpp"
 #include "types/k_quants.hpp"
 #include "types/q2_k.hpp"
 #include "types/q5_k.hpp"
@@ -87,6 +88,23 @@ inline float k_result(__m256 acc, __m128 acc_min) {
            : mins_at == Mins::apart1 ? sum + _mm_cvtss_f32(acc_min)
                                      : sum;
 }
+
+// An AQLM group's 8 weights as one vector (the codebooks' entries added in order), and stored
+// scaled: the decode kernels' and the batch products' group decode (aqlm_table.hpp).
+struct AqlmGroups {
+    using Weights = __m256;
+    template <size_t M = 0, class Code>
+    static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
+        const size_t entries = a.shape.entries();
+        __m256 w = _mm256_loadu_ps(a.codebooks + size_t(codes[0]) * 8);
+        for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++)
+            w = _mm256_add_ps(w, _mm256_loadu_ps(a.codebooks + (m * entries + codes[m * stride]) * 8));
+        return w;
+    }
+    static void store(float* out, Weights w, float scale) {
+        _mm256_store_ps(out, _mm256_mul_ps(_mm256_set1_ps(scale), w));
+    }
+};
 
 }  // namespace
 }  // namespace llamaport::kernels::x86
