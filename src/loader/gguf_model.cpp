@@ -1,8 +1,9 @@
 // GGUF models of llama.cpp's "llama" architecture, read into and written from a Model.
 // F32 matrices are used in place (converted only when the byte order or alignment requires);
-// F16 matrices are widened to F32, Q8_0 ones repacked into llamaport's Q8_0 layout and AQLM ones
-// into the kernels' layout (AqlmPacked), all in model memory, and the file pages of what was
-// converted are given back. Norms are copied.
+// the other dense types (F16, BF16, Q8_0, the legacy types and K-quants) in place too, each
+// block's fields swapped by their own width on a big-endian host; AQLM ones are repacked into
+// the kernels' layout (AqlmPacked) in model memory, and the file pages of what was converted are
+// given back. Norms are copied.
 #include <algorithm>
 #include <climits>
 #include <cmath>
