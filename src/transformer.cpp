@@ -99,7 +99,7 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
         key_cache16_.resize(cache);
         value_cache16_.resize(cache);
         v_.resize(batch * kv);
-        k16_.resize(kv);
+        k16_.resize(batch * kv);
     } else {
         key_cache_.resize(cache);
         value_cache_.resize(cache);
@@ -275,7 +275,7 @@ void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Log
         multiply(qkv, 3, xb_.data(), dim, count);
 
         const size_t layer_cache = l * kv_dim * positions;
-        for (size_t b = 0; b < count; b++) {
+        each_position(pool_, threads_, count, [&](size_t b) {
             // Rotate each (even, odd) pair of q, and of k where it exists (kv_dim <= q_dim).
             const float* cos_row = rope_cos_.data() + (pos + b) * half;
             const float* sin_row = rope_sin_.data() + (pos + b) * half;
@@ -292,15 +292,16 @@ void Transformer::forward_batch(const int* tokens, size_t count, size_t pos, Log
             }
             if (kv_type_ == KvType::f16) {
                 uint16_t* keys = key_cache16_.data() + layer_cache;
-                kernels_.to_f16(k16_.data(), k, kv_dim);
-                for (size_t i = 0; i < kv_dim; i++) keys[i * positions + pos + b] = k16_[i];
+                uint16_t* k16 = k16_.data() + b * kv_dim;
+                kernels_.to_f16(k16, k, kv_dim);
+                for (size_t i = 0; i < kv_dim; i++) keys[i * positions + pos + b] = k16[i];
                 kernels_.to_f16(value_cache16_.data() + layer_cache + (pos + b) * kv_dim,
                                 v_.data() + b * kv_dim, kv_dim);
             } else {
                 float* keys = key_cache_.data() + layer_cache;
                 for (size_t i = 0; i < kv_dim; i++) keys[i * positions + pos + b] = k[i];
             }
-        }
+        });
 
         attention(l, pos, count);
         const Product out[] = {{xb2_.data(), dim, &lw.wo}};

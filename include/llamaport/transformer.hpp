@@ -111,7 +111,7 @@ private:
     std::vector<float> value_cache_;  // (n_layers, max_positions, kv_dim)
     std::vector<uint16_t> key_cache16_, value_cache16_;
     std::vector<float> v_;            // (kv_dim) values on their way into an f16 cache
-    std::vector<uint16_t> k16_;       // (kv_dim) a position's keys, converted, before transposing
+    std::vector<uint16_t> k16_;       // (batch, kv_dim) keys converted, before transposing
     // What products read of the current input (InputFormat) for every column of a batch, sized
     // for the largest matrix of the model and 64-byte aligned (prepared_).
     std::vector<uint8_t> prepared_storage_;
