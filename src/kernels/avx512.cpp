@@ -507,8 +507,9 @@ void product_k(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, si
 // generation on AVX2). VNNI's vpdpbusd sums 4 byte products into a dword in one step, never
 // saturating, so no int16 runs.
 
-// The line 1 KiB ahead in a lane, on top of the L2 streamer, as AVX2's.
-void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p) + 1024, _MM_HINT_T0); }
+// The line 2 KiB ahead in a lane, on top of the L2 streamer: 1B Q4_0 generation 27 -> 30 tok/s
+// against 1 KiB (AVX2's), 22-24 at 4 KiB, 26 with no hints (which cost 110M Q4_0 12%).
+void prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p) + 2048, _MM_HINT_T0); }
 
 // 16 bytes of each of 8 lanes' rows (lane l's at p + l * stride) in two blocks (the second
 // `next` bytes further) as 4 vectors: vector k's dword l holds bytes 4k..4k+3 of lane l's first
