@@ -570,72 +570,29 @@ struct Q6KDecode {
     }
 };
 
-// 4 striped lanes (4 runs of consecutive rows, so 4 streams the hardware prefetcher follows:
-// 1B Q4_K_M tg 1.4x one row at a time, which had one stream; no software hints, which measured
-// slower), for up to 4 input columns, each block decoded once. Per row and column, block by
-// block as llama.cpp's AVX2 products add: an 8-lane fp32 accumulator takes the exact int32 lane
-// sums of scale * (u - offset) * x (maddubs of u <= 63 and x in [-127, 127] never saturates; a
-// lane's sum stays below 2^24, so converting it is exact) times x_d * d by one FMA, and the min
-// terms go where mins_of says by one FMA; each accumulator is summed once at the end (the 8
-// lanes in hsum1's order). So results agree with the scalar set to rounding (bounded in
-// tests/test_kquants.cpp), and a (row, column) gets the same steps whether its row is in lanes
-// or alone and its column in a group or alone.
-template <class T, class Decode>
-struct KLanes {
-    static constexpr size_t lanes = 4, columns = 4;
-    static constexpr bool striped = true;
-    template <size_t N, size_t L = lanes>
-    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
-                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
-                     size_t x_column_stride) {
-        __m256 acc[L][N];
-        __m128 acc_min[L][N];
-        for (size_t l = 0; l < L; l++)
-            for (size_t c = 0; c < N; c++) {
-                acc[l][c] = _mm256_setzero_ps();
-                acc_min[l][c] = _mm_setzero_ps();
-            }
+// The integer work of the K-quant lanes (x86::KLanes): maddubs of u <= 63 and x in [-127, 127]
+// never saturates, and pairs of (u - offset) * x stay exact in int16 (at most 2 * 32 * 127).
+struct KSum {
+    using Decoded = KDecoded;
+    template <class T>
+    static __m256i of(const KDecoded& b, const uint8_t* q) {
         const __m256i offset = _mm256_set1_epi8(int8_t(T::offset));
-        const size_t blocks = m.cols / types::k_values;
-        for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
-            #pragma GCC unroll 4
-            for (size_t l = 0; l < L; l++) {
-                KDecoded b;
-                Decode::decode(w + l * w_lane_stride, b);
-                #pragma GCC unroll 4
-                for (size_t c = 0; c < N; c++) {
-                    const uint8_t* xb = x + c * x_column_stride;
-                    const uint8_t* q = xb + types::q8_k_values_offset;
-                    __m256i sum = _mm256_setzero_si256();
-                    #pragma GCC unroll 8
-                    for (int k = 0; k < 8; k++) {
-                        const __m256i xk = load32(q + 32 * k);
-                        __m256i p = _mm256_maddubs_epi16(b.u[k], xk);
-                        // Pairs of (u - offset) * x, exact in int16 (at most 2 * 32 * 127).
-                        if (T::offset) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(offset, xk));
-                        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
-                    }
-                    x86::add_k_block<T>(acc[l][c], acc_min[l][c], sum,
-                                        _mm256_madd_epi16(b.mins, load32(xb + types::q8_k_bsums_offset)),
-                                        types::q8_k_scale(xb), b.d, b.dmin);
-                }
-            }
+        __m256i sum = _mm256_setzero_si256();
+        #pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            const __m256i xk = load32(q + 32 * k);
+            __m256i p = _mm256_maddubs_epi16(b.u[k], xk);
+            if (T::offset) p = _mm256_sub_epi16(p, _mm256_maddubs_epi16(offset, xk));
+            sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, b.chunk_scale[k]));
         }
-        for (size_t l = 0; l < L; l++)
-            for (size_t c = 0; c < N; c++)
-                y[c * y_column_stride + l * y_lane_stride] = x86::k_result<T>(acc[l][c], acc_min[l][c]);
-    }
-    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
-        float y;
-        rows<1, 1>(&y, 0, 0, w, 0, m, x, 0);
-        return y;
+        return sum;
     }
 };
 
 template <class T, class Decode = KUnpacked<T>>
 void product_k(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                size_t columns, size_t row_begin, size_t row_end) {
-    lanes_product<KLanes<T, Decode>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    lanes_product<x86::KLanes<T, Decode, KSum>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // Group sizes of whole 32-byte chunks; the common ones unrolled. Others take the reference.

@@ -438,71 +438,31 @@ struct Q6KDecode {
     }
 };
 
-// AVX2's K-quant lanes (4 striped runs of rows, up to 4 columns, each block decoded once) with
-// the integer work 64 values wide and VNNI's vpdpwssd adding the scaled pairs: half the
-// instructions per block. The 16 int32 lane sums fold exactly into 8 lanes of 32 values each, as
-// AVX2's, and go through the same float steps (x86::add_k_block): so the results keep AVX2's
-// bound against the scalar set (tests/test_kquants.cpp), and a (row, column) gets the same steps
-// in lanes or alone, in a group of columns or alone.
-template <class T, class Decode>
-struct KLanes {
-    static constexpr size_t lanes = 4, columns = 4;
-    static constexpr bool striped = true;
-    template <size_t N, size_t L = lanes>
-    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
-                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
-                     size_t x_column_stride) {
-        __m256 acc[L][N];
-        __m128 acc_min[L][N];
-        for (size_t l = 0; l < L; l++)
-            for (size_t c = 0; c < N; c++) {
-                acc[l][c] = _mm256_setzero_ps();
-                acc_min[l][c] = _mm_setzero_ps();
-            }
+// The integer work of the K-quant lanes (x86::KLanes) 64 values wide, VNNI's vpdpwssd adding
+// the scaled pairs: half AVX2's instructions per block. The 16 dword sums fold exactly into 8
+// lanes of 32 values each, as AVX2's, so the float steps and their bound stay AVX2's.
+struct KSum {
+    using Decoded = KDecoded;
+    template <class T>
+    static __m256i of(const KDecoded& b, const uint8_t* q) {
         const __m512i offset = _mm512_set1_epi8(int8_t(T::offset));
-        const size_t blocks = m.cols / types::k_values;
-        for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
-            #pragma GCC unroll 4
-            for (size_t l = 0; l < L; l++) {
-                KDecoded b;
-                Decode::decode(w + l * w_lane_stride, b);
-                #pragma GCC unroll 4
-                for (size_t c = 0; c < N; c++) {
-                    const uint8_t* xb = x + c * x_column_stride;
-                    const uint8_t* q = xb + types::q8_k_values_offset;
-                    __m512i sum = _mm512_setzero_si512();
-                    #pragma GCC unroll 4
-                    for (int k = 0; k < 4; k++) {
-                        const __m512i xk = load64(q + 64 * k);
-                        __m512i p = _mm512_maddubs_epi16(b.u[k], xk);
-                        // Pairs of (u - offset) * x, exact in int16 (at most 2 * 32 * 127).
-                        if (T::offset) p = _mm512_sub_epi16(p, _mm512_maddubs_epi16(offset, xk));
-                        sum = _mm512_dpwssd_epi32(sum, p, b.scale[k]);
-                    }
-                    const __m256i sum8 = _mm256_add_epi32(_mm512_castsi512_si256(sum),
-                                                          _mm512_extracti64x4_epi64(sum, 1));
-                    const __m256i bsums = _mm256_loadu_si256(
-                        reinterpret_cast<const __m256i*>(xb + types::q8_k_bsums_offset));
-                    x86::add_k_block<T>(acc[l][c], acc_min[l][c], sum8, _mm256_madd_epi16(b.mins, bsums),
-                                        types::q8_k_scale(xb), b.d, b.dmin);
-                }
-            }
+        __m512i sum = _mm512_setzero_si512();
+        #pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            const __m512i xk = load64(q + 64 * k);
+            __m512i p = _mm512_maddubs_epi16(b.u[k], xk);
+            // Pairs of (u - offset) * x, exact in int16 (at most 2 * 32 * 127).
+            if (T::offset) p = _mm512_sub_epi16(p, _mm512_maddubs_epi16(offset, xk));
+            sum = _mm512_dpwssd_epi32(sum, p, b.scale[k]);
         }
-        for (size_t l = 0; l < L; l++)
-            for (size_t c = 0; c < N; c++)
-                y[c * y_column_stride + l * y_lane_stride] = x86::k_result<T>(acc[l][c], acc_min[l][c]);
-    }
-    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
-        float y;
-        rows<1, 1>(&y, 0, 0, w, 0, m, x, 0);
-        return y;
+        return _mm256_add_epi32(_mm512_castsi512_si256(sum), _mm512_extracti64x4_epi64(sum, 1));
     }
 };
 
 template <class T, class Decode = KUnpacked<T>>
 void product_k(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                size_t columns, size_t row_begin, size_t row_end) {
-    lanes_product<KLanes<T, Decode>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    lanes_product<x86::KLanes<T, Decode, KSum>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // --- ggml's Q8_0 and legacy blocks (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) ---------------------------

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "llamaport/aqlm.hpp"
+#include "llamaport/weights.hpp"
 #include "types/k_quants.hpp"
 #include "types/q2_k.hpp"
 #include "types/q5_k.hpp"
@@ -88,6 +89,63 @@ inline float k_result(__m256 acc, __m128 acc_min) {
            : mins_at == Mins::apart1 ? sum + _mm_cvtss_f32(acc_min)
                                      : sum;
 }
+
+// K-quant products, the same in both x86 sets but for a block's integer work: 4 striped lanes
+// (4 runs of consecutive rows, so 4 streams the hardware prefetcher follows: 1B Q4_K_M tg 1.4x
+// one row at a time, which had one stream; no software hints, which measured slower on Zen 3;
+// on Zen 4, 8 lanes were slower), for up to 4 input columns, each block decoded once. Per row and
+// column, block by block as llama.cpp's AVX2 products add: an 8-lane fp32 accumulator takes the
+// exact int32 lane sums of scale * (u - offset) * x (a lane's sum stays below 2^24, so converting
+// it is exact) times x_d * d by one FMA, and the min terms go where mins_of says by one FMA; each
+// accumulator is summed once at the end (the 8 lanes in hsum1's order). So results agree with the
+// scalar set to rounding (bounded in tests/test_kquants.cpp), and a (row, column) gets the same
+// steps whether its row is in lanes or alone and its column in a group or alone. A set supplies
+//   Decode::decode(const uint8_t* block, Sum::Decoded& out)   a block in registers, with its
+//                                                             mins (16 int16), d and dmin
+//   Sum::of<T>(const Sum::Decoded& b, const uint8_t* q)       those lane sums against the Q8_K
+//                                                             values q: 8 lanes of 32 values
+template <class T, class Decode, class Sum>
+struct KLanes {
+    static constexpr size_t lanes = 4, columns = 4;
+    static constexpr bool striped = true;
+    template <size_t N, size_t L = lanes>
+    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
+                     size_t x_column_stride) {
+        __m256 acc[L][N];
+        __m128 acc_min[L][N];
+        for (size_t l = 0; l < L; l++)
+            for (size_t c = 0; c < N; c++) {
+                acc[l][c] = _mm256_setzero_ps();
+                acc_min[l][c] = _mm_setzero_ps();
+            }
+        const size_t blocks = m.cols / types::k_values;
+        for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
+            #pragma GCC unroll 4
+            for (size_t l = 0; l < L; l++) {
+                typename Sum::Decoded b;
+                Decode::decode(w + l * w_lane_stride, b);
+                #pragma GCC unroll 4
+                for (size_t c = 0; c < N; c++) {
+                    const uint8_t* xb = x + c * x_column_stride;
+                    const __m256i bsums = _mm256_loadu_si256(
+                        reinterpret_cast<const __m256i*>(xb + types::q8_k_bsums_offset));
+                    add_k_block<T>(acc[l][c], acc_min[l][c],
+                                   Sum::template of<T>(b, xb + types::q8_k_values_offset),
+                                   _mm256_madd_epi16(b.mins, bsums), types::q8_k_scale(xb), b.d, b.dmin);
+                }
+            }
+        }
+        for (size_t l = 0; l < L; l++)
+            for (size_t c = 0; c < N; c++)
+                y[c * y_column_stride + l * y_lane_stride] = k_result<T>(acc[l][c], acc_min[l][c]);
+    }
+    static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) {
+        float y;
+        rows<1, 1>(&y, 0, 0, w, 0, m, x, 0);
+        return y;
+    }
+};
 
 // An AQLM group's 8 weights as one vector (the codebooks' entries added in order), and stored
 // scaled: the decode kernels' and the batch products' group decode (aqlm_table.hpp).
