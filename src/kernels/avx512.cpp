@@ -755,10 +755,10 @@ struct BlockLanes {
                 for (size_t g = 0; g < groups; g++) isum[g] = _mm512_setzero_si512();
                 #pragma GCC unroll 8
                 for (size_t j = 0; j < 8; j++) {
-                    uint32_t word;
+                    int32_t word;
                     std::memcpy(&word, xv + 4 * j, 4);
-                    if constexpr (V::flipped) word ^= 0x80808080u;
-                    const __m512i xj = _mm512_set1_epi32(int(word));
+                    __m512i xj = _mm512_set1_epi32(word);  // a broadcast from memory
+                    if constexpr (V::flipped) xj = _mm512_xor_si512(xj, _mm512_set1_epi8(char(0x80)));
                     #pragma GCC unroll 2
                     for (size_t g = 0; g < groups; g++)
                         isum[g] = V::flipped ? _mm512_dpbusd_epi32(isum[g], xj, t[g][j])
