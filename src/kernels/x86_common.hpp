@@ -1,7 +1,8 @@
 // Internal: what the x86 sets share (avx2.cpp, avx512.cpp): the K-quant products' 6-bit scale
 // unpacking, where their min terms are added and the float sums in the order both use, and the
 // AQLM decode of a group. Internal linkage: each set's file compiles these with its own flags,
-// and one built for AVX-512 must never be the copy an AVX2-only CPU runs.
+// and one built for AVX-512 must never be the copy an AVX2-only CPU runs. Empty without AVX2:
+// the one-file build brings every header in on every architecture.
 #pragma once
 
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "types/q5_k.hpp"
 #include "x86_intrinsics.hpp"
 
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 namespace llamaport::kernels::x86 {
 namespace {
 
@@ -166,3 +168,5 @@ struct AqlmGroups {
 
 }  // namespace
 }  // namespace llamaport::kernels::x86
+
+#endif
