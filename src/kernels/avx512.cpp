@@ -1,7 +1,7 @@
 // AVX-512 kernels (x86-64 with AVX-512 F, BW, VL, VBMI and VNNI: Intel since Ice Lake, AMD since
 // Zen 4).
-// Compiled with those flags in this file only and selected at run time. Every entry but the
-// input quantizers and the to_f16 conversion is its own:
+// Compiled with those flags in this file only and selected at run time. Every entry is its own
+// but the input quantizers, the to_f16 conversion, Q8_G and AQLM 1x16's decode (from avx2):
 // - the fp32 products (F32, F16, BF16, and the fp32 part of the AQLM batch products), 16 floats
 //   a vector, and for prompts a tile of 24 accumulators where AVX2's 16 registers hold 12;
 // - the int8-block products (Q8_0, the legacy types, the K-quants) 64 values a vector, with
