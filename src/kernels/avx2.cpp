@@ -236,9 +236,7 @@ struct Float32Rows : Float32 {
     static float coefficient(float a) { return a; }
 };
 struct HalfRows : Half {
-    static float coefficient(float a) {
-        return _mm_cvtss_f32(_mm_cvtph_ps(to_halves(_mm256_set1_ps(a))));
-    }
+    static float coefficient(float a) { return x86::round_to_half(a); }
 };
 
 // Multiply, then add, both rounded: the same result as the scalar set, bit for bit (products of

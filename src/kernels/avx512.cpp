@@ -25,7 +25,6 @@
 
 #include "aqlm_table.hpp"
 #include "kernel_sets.hpp"
-#include "loader/fp16.hpp"
 #include "row_driver.hpp"
 #include "types/aqlm.hpp"
 #include "types/blocks32.hpp"
@@ -300,12 +299,7 @@ struct Float32Rows : Float32 {
     static float coefficient(float a) { return a; }
 };
 struct HalfRows : Half {
-    // F16C rounds as fp32_to_fp16 does (nearest, ties to even); NaN becomes the reference's.
-    static float coefficient(float a) {
-        if (a != a) return fp16_to_fp32(fp32_to_fp16(a));
-        const __m128i h = _mm_cvtps_ph(_mm_set_ss(a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        return _mm_cvtss_f32(_mm_cvtph_ps(h));
-    }
+    static float coefficient(float a) { return x86::round_to_half(a); }
 };
 
 template <class E>
@@ -610,6 +604,22 @@ __m512i flipped_correction(const __m512i t[8]) {
     return _mm512_slli_epi32(sum, 7);
 }
 
+// Adds a block's byte products for 16 lanes: vpdpbusd takes the unsigned operand first.
+template <class V>
+__m512i add_dots(__m512i isum, __m512i xj, __m512i t) {
+    return V::flipped ? _mm512_dpbusd_epi32(isum, xj, t) : _mm512_dpbusd_epi32(isum, t, xj);
+}
+
+// llama.cpp's float step for a block in 16 lanes, from its exact integer sums: isum * (w_d * x_d),
+// or with a minimum (w_d * x_d) * isum + w_m * x_s.
+template <class V>
+__m512 block_step(__m512i isum, __m512i correction, __m512 wd, __m512 wm, __m512 xd, __m512 xs) {
+    const __m512 sums = _mm512_cvtepi32_ps(_mm512_sub_epi32(isum, correction));
+    if constexpr (V::has_min)
+        return _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(wd, xd), sums), _mm512_mul_ps(wm, xs));
+    return _mm512_mul_ps(sums, _mm512_mul_ps(wd, xd));
+}
+
 // The fp16 fields at 16 offsets from block (a lane's block each; x86 is little-endian: the low
 // half of each gathered word), widened exactly.
 __m512 pair_halves(const uint8_t* block, __m512i offsets) {
@@ -680,20 +690,13 @@ struct BlockPairs {
                     const __m512i xj = _mm512_permutexvar_epi32(
                         _mm512_inserti64x4(_mm512_set1_epi32(int(j)), _mm256_set1_epi32(int(j + 8)), 1), xx);
                     #pragma GCC unroll 2
-                    for (size_t g = 0; g < groups; g++)
-                        isum[g] = V::flipped ? _mm512_dpbusd_epi32(isum[g], xj, t[g][j])
-                                             : _mm512_dpbusd_epi32(isum[g], t[g][j], xj);
+                    for (size_t g = 0; g < groups; g++) isum[g] = add_dots<V>(isum[g], xj, t[g][j]);
                 }
                 const __m512 xd = pair_broadcast(xc, x_next);
+                const __m512 xs = V::has_min ? pair_broadcast(xc + 2, x_next) : xd;
                 #pragma GCC unroll 2
                 for (size_t g = 0; g < groups; g++) {
-                    const __m512 sums = _mm512_cvtepi32_ps(_mm512_sub_epi32(isum[g], correction[g]));
-                    __m512 step;
-                    if constexpr (V::has_min)  // (w_d * x_d) * isum + w_m * x_s
-                        step = _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(wd[g], xd), sums),
-                                             _mm512_mul_ps(wm[g], pair_broadcast(xc + 2, x_next)));
-                    else  // isum * (w_d * x_d)
-                        step = _mm512_mul_ps(sums, _mm512_mul_ps(wd[g], xd));
+                    const __m512 step = block_step<V>(isum[g], correction[g], wd[g], wm[g], xd, xs);
                     acc[g][c] = _mm256_add_ps(acc[g][c], _mm512_castps512_ps256(step));
                     if (pair)
                         acc[g][c] = _mm256_add_ps(acc[g][c], _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(step), 1)));
@@ -760,21 +763,13 @@ struct BlockLanes {
                     __m512i xj = _mm512_set1_epi32(word);  // a broadcast from memory
                     if constexpr (V::flipped) xj = _mm512_xor_si512(xj, _mm512_set1_epi8(char(0x80)));
                     #pragma GCC unroll 2
-                    for (size_t g = 0; g < groups; g++)
-                        isum[g] = V::flipped ? _mm512_dpbusd_epi32(isum[g], xj, t[g][j])
-                                             : _mm512_dpbusd_epi32(isum[g], t[g][j], xj);
+                    for (size_t g = 0; g < groups; g++) isum[g] = add_dots<V>(isum[g], xj, t[g][j]);
                 }
                 const __m512 xd = _mm512_set1_ps(x86::half_at(xc));
+                const __m512 xs = V::has_min ? _mm512_set1_ps(x86::half_at(xc + 2)) : xd;
                 #pragma GCC unroll 2
-                for (size_t g = 0; g < groups; g++) {
-                    const __m512 sums = _mm512_cvtepi32_ps(_mm512_sub_epi32(isum[g], correction[g]));
-                    if constexpr (V::has_min)  // acc + ((w_d * x_d) * isum + w_m * x_s)
-                        acc[g][c] = _mm512_add_ps(
-                            acc[g][c], _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(wd[g], xd), sums),
-                                                     _mm512_mul_ps(wm[g], _mm512_set1_ps(x86::half_at(xc + 2)))));
-                    else  // acc + isum * (w_d * x_d)
-                        acc[g][c] = _mm512_add_ps(acc[g][c], _mm512_mul_ps(sums, _mm512_mul_ps(wd[g], xd)));
-                }
+                for (size_t g = 0; g < groups; g++)  // acc + the step
+                    acc[g][c] = _mm512_add_ps(acc[g][c], block_step<V>(isum[g], correction[g], wd[g], wm[g], xd, xs));
             }
         }
         for (size_t g = 0; g < groups; g++)

@@ -9,6 +9,7 @@
 
 #include "llamaport/aqlm.hpp"
 #include "llamaport/weights.hpp"
+#include "loader/fp16.hpp"
 #include "types/k_quants.hpp"
 #include "types/q2_k.hpp"
 #include "types/q5_k.hpp"
@@ -36,6 +37,13 @@ inline float half_at(const uint8_t* p) {
     uint16_t h;
     std::memcpy(&h, p, 2);
     return _cvtsh_ss(h);
+}
+
+// a rounded to half and widened back as fp16_to_fp32(fp32_to_fp16(a)) does: F16C rounds to
+// nearest, ties to even, overflow to infinity included; only a NaN takes the reference's path.
+inline float round_to_half(float a) {
+    if (a != a) return fp16_to_fp32(fp32_to_fp16(a));
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
 }
 
 // Q4_K's (and Q5_K's) 6-bit scales and mins from their 12 bytes with word operations
