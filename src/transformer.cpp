@@ -244,10 +244,13 @@ void Transformer::attention(size_t layer, size_t pos, size_t count) {
         else
             kernels_.axpy_f32(out, scores, value_cache_.data() + value_offset, kv_dim, n, head_size);
     };
+    // Dealt round-robin: a later position's task costs more (causal), so contiguous shares
+    // left the first thread with a third of the work of a 64-position batch from position 0
+    // (110M Q8_0 pp512 on 2 threads: 1708 -> 1758 tok/s).
     const size_t tasks = count * heads, threads = size_t(threads_);
     if (threads > 1)
         pool_->run_on_all([&](size_t t) {
-            for (size_t i = tasks * t / threads; i < tasks * (t + 1) / threads; i++) head(i, t);
+            for (size_t i = t; i < tasks; i += threads) head(i, t);
         });
     else
         for (size_t i = 0; i < tasks; i++) head(i, 0);

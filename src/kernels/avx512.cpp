@@ -636,15 +636,15 @@ __m512 pair_broadcast(const uint8_t* x, size_t next) {
                                                    _mm_set1_epi16(int16_t(h1)), 1));
 }
 
-// G groups of 8 striped lanes for up to 16 input columns, two blocks at a step (the last one
-// alone when their count is odd: its second half computed again, and dropped). Per step each
-// group's values are transposed once; per column its exact integer sums for 16 (row, block)
-// pairs in one vector, then llama.cpp's float step for both blocks in 16 lanes, added to the
-// 8 rows' accumulator block b first, then b + 1: the scalar set's order, so results are bit for
-// bit the reference's, in lanes or alone, in a group of columns or alone.
+// G groups of 8 striped lanes for one input column (generation; prompts take BlockLanes), two
+// blocks at a step (the last one alone when their count is odd: its second half computed again,
+// and dropped). Per step each group's values are transposed once; then the exact integer sums
+// for 16 (row, block) pairs in one vector, and llama.cpp's float step for both blocks in 16
+// lanes, added to the 8 rows' accumulator block b first, then b + 1: the scalar set's order, so
+// results are bit for bit the reference's, in lanes or alone.
 template <class V, size_t G = 1>
 struct BlockPairs {
-    static constexpr size_t groups = G, lanes = 8 * groups, columns = 16;
+    static constexpr size_t groups = G, lanes = 8 * groups, columns = 1;
     static constexpr bool striped = true;
     template <size_t N>
     static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
@@ -791,14 +791,17 @@ struct BlockLanes {
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) { return V::row(w, m, x); }
 };
 
-// One column (generation) on pairs of blocks in 8 row streams; more on 16 rows of a block.
+// One column (generation) on pairs of blocks in 8 row streams; more on 16 rows of a block, two
+// groups at a time, then one: a thread's 144 rows of 15M left 16 to row() one column at a time,
+// and 15M Q8_0 pp128 on 2 threads ran slower than on 1.
 template <class V>
 void product_pairs(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                    size_t columns, size_t row_begin, size_t row_end) {
     if (columns == 1)
-        lanes_product<BlockPairs<V>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
-    else
-        lanes_product<BlockLanes<V, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+        return lanes_product<BlockPairs<V>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+    const size_t pairs_end = row_begin + (row_end - row_begin) / 32 * 32;
+    lanes_product<BlockLanes<V, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, pairs_end);
+    lanes_product<BlockLanes<V, 1>>(y, y_stride, w, in, in_stride, columns, pairs_end, row_end);
 }
 
 
