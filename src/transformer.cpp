@@ -145,10 +145,10 @@ size_t Transformer::state_bytes() const {
 void Transformer::multiply(const Product* products, size_t n_products, const float* x,
                            size_t stride, size_t count) {
     const size_t threads = size_t(threads_);
-    // Enough columns for a type's batch product: it reads x itself.
-    auto batched = [count](const Matrix& m) {
-        const WeightTypeInfo& t = type_info(m.type);
-        return t.batch_product && count >= t.batch_columns;
+    // Enough columns for the set's batch product of the type, which reads x itself. A set may
+    // have none where its own product wins at every batch size (AQLM's tables on avx512).
+    auto batched = [&](const Matrix& m) {
+        return kernels_.batch_product_for(m.type) && count >= type_info(m.type).batch_columns;
     };
     auto input_of = [&](const Matrix& m) {
         return batched(m) ? InputFormat::F32 : type_info(m.type).input;

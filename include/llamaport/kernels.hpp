@@ -44,7 +44,8 @@ struct KernelSet {
     PrepareFn prepare[input_format_count] = {};
     ProductFn product[weight_type_count] = {};
     // For the types with a batch product (types/types.hpp: WeightTypeInfo::batch_product): a
-    // product reading the fp32 input, for prompts; null for the others.
+    // product reading the fp32 input, for prompts; null for the others, and where the set's
+    // product beats it at every batch size (prompts then take the product).
     ProductFn batch_product[weight_type_count] = {};
     AxpyFn axpy_f32 = nullptr;
     AxpyHalfFn axpy_f16 = nullptr;
