@@ -145,10 +145,9 @@ size_t Transformer::state_bytes() const {
 void Transformer::multiply(const Product* products, size_t n_products, const float* x,
                            size_t stride, size_t count) {
     const size_t threads = size_t(threads_);
-    // Enough columns for the set's batch product of the type, which reads x itself. A set may
-    // have none where its own product wins at every batch size (AQLM's tables on avx512).
+    // Enough columns for the set's batch product of the type, which reads x itself.
     auto batched = [&](const Matrix& m) {
-        return kernels_.batch_product_for(m.type) && count >= type_info(m.type).batch_columns;
+        return count >= type_info(m.type).batch_columns && kernels_.batches(m);
     };
     auto input_of = [&](const Matrix& m) {
         return batched(m) ? InputFormat::F32 : type_info(m.type).input;

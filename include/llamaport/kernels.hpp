@@ -44,15 +44,22 @@ struct KernelSet {
     PrepareFn prepare[input_format_count] = {};
     ProductFn product[weight_type_count] = {};
     // For the types with a batch product (types/types.hpp: WeightTypeInfo::batch_product): a
-    // product reading the fp32 input, for prompts; null for the others, and where the set's
-    // product beats it at every batch size (prompts then take the product).
+    // product reading the fp32 input, for prompts; null for the others.
     ProductFn batch_product[weight_type_count] = {};
+    // Where not 0: matrices of at least this many weights read prompts through the product
+    // instead, which wins there (AQLM's tables on avx512).
+    size_t batch_weights_below[weight_type_count] = {};
     AxpyFn axpy_f32 = nullptr;
     AxpyHalfFn axpy_f16 = nullptr;
     ToHalfFn to_f16 = nullptr;
 
     ProductFn product_for(WeightType t) const { return product[size_t(t)]; }
     ProductFn batch_product_for(WeightType t) const { return batch_product[size_t(t)]; }
+    // Whether prompts of at least the type's batch_columns multiply m by the batch product.
+    bool batches(const Matrix& m) const {
+        const size_t below = batch_weights_below[size_t(m.type)];
+        return batch_product[size_t(m.type)] && (below == 0 || m.rows * m.cols < below);
+    }
     PrepareFn prepare_for(InputFormat f) const { return prepare[size_t(f)]; }
 };
 

@@ -816,9 +816,13 @@ bool add_avx512_kernels(KernelSet& set) {
     set.product[size_t(WeightType::F32)] = product_floats<Float32>;
     set.product[size_t(WeightType::F16)] = product_floats<Half>;
     set.product[size_t(WeightType::BF16)] = product_floats<BFloat16>;
-    // Prompts take the tables, not rows decoded to fp32: 1 thread, 8B 2x8 pp16 4.7 -> 13.5
-    // tok/s, 1B pp64 46 -> 86; 110M pp128 639 -> 604, the one shape measured where decoding wins.
-    set.batch_product[size_t(WeightType::AQLM)] = nullptr;
+    set.batch_product[size_t(WeightType::AQLM)] = aqlm_batch_product<x86::AqlmGroups, product_floats<Float32>>;
+    // Prompts on matrices of 4M weights and more take the tables, not rows decoded to fp32
+    // (every matrix of 1B and 8B but 1B's 2048 x 512 ones; none of 110M's, the largest 1.6M).
+    // 1 thread / 2 threads, pp tok/s, decoding everywhere -> tables everywhere: 8B pp16 4.7 ->
+    // 13.5 / 9.7 -> 21.9, 1B pp128 44.6 -> 82.9 / 85.5 -> 133; but 110M pp128 696 -> 656 / 1231
+    // -> 758, its 64 columns' tables (3 MiB a matrix) read by both threads from L3.
+    set.batch_weights_below[size_t(WeightType::AQLM)] = size_t(1) << 22;
     set.batch_product[size_t(WeightType::AQLM_WIDE)] = aqlm_batch_product<x86::AqlmGroups, product_floats<Float32>>;
     set.axpy_f32 = axpy_f32;
     set.axpy_f16 = axpy_f16;
