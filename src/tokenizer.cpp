@@ -66,6 +66,11 @@ Tokenizer Tokenizer::from_blob(const Blob& blob, int expected_vocab) {
         throw Error(file + ": tokenizer has " + std::to_string(pieces.size()) +
                     " tokens but the model's vocabulary is " + std::to_string(expected_vocab) +
                     " (wrong tokenizer for this model?)");
+    // llama2.c's BOS and EOS are ids 1 and 2 (found by fuzz-tokenizer: a 1-token file encoded
+    // a BOS outside its vocabulary).
+    if (pieces.size() < 3)
+        throw Error(file + ": tokenizer has " + std::to_string(pieces.size()) +
+                    " tokens; a llama2.c vocabulary needs at least 3 (BOS is 1, EOS 2)");
     return Tokenizer(std::move(pieces), std::move(scores));
 }
 

@@ -135,4 +135,13 @@ TEST_CASE("tokenizer files: truncation and bad lengths are errors naming the fil
     bad_max[3] = char(0x80);  // negative max_token_length
     CHECK_THROWS_WITH(Tokenizer::from_blob(*borrow_memory(bad_max.data(), bad_max.size(), "t.bin"), 261),
                       Catch::Contains("max_token_length"));
+    // Too few tokens for llama2.c's BOS (1) and EOS (2), whatever size the model expects.
+    for (int n : {1, 2}) {
+        const std::string small = tokenizer_file(std::vector<std::string>(size_t(n), "x"));
+        CHECK_THROWS_WITH(Tokenizer::from_blob(*borrow_memory(small.data(), small.size(), "t.bin"), n),
+                          Catch::Contains("t.bin: tokenizer has " + std::to_string(n) +
+                                          " tokens; a llama2.c vocabulary needs at least 3"));
+    }
+    const std::string three = tokenizer_file({"<unk>", "<s>", "</s>"});
+    CHECK(Tokenizer::from_blob(*borrow_memory(three.data(), three.size(), "t.bin"), 3).vocab_size() == 3);
 }
