@@ -16,8 +16,8 @@
 // Every set builds the same table and gives the same product bit for bit.
 //
 // Batch products (prompts, from aqlm_batch_columns columns on, but for avx512's larger matrices,
-// which read prompts through the tables) decode rows to fp32 as the
-// dequantizer does and run the set's fp32 product: that product of the dequantized row w (rows
+// which read prompts through the tables) decode rows to fp32 as the dequantizer does and run the
+// set's fp32 product: that product of the dequantized row w (rows
 // 64 bytes apart) bit for bit, so within 2 * (cols + 2) * u * sum_j |w_j x_j| (+ cols * FLT_MIN)
 // of the exact sum over w (cols products and cols - 1 additions in any order, fused or not;
 // twice for margin). The single-column product above is bounded against the same exact sum, so

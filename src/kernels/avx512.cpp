@@ -636,81 +636,57 @@ __m512 pair_broadcast(const uint8_t* x, size_t next) {
                                                    _mm_set1_epi16(int16_t(h1)), 1));
 }
 
-// G groups of 8 striped lanes for one input column (generation; prompts take BlockLanes), two
-// blocks at a step (the last one alone when their count is odd: its second half computed again,
-// and dropped). Per step each group's values are transposed once; then the exact integer sums
-// for 16 (row, block) pairs in one vector, and llama.cpp's float step for both blocks in 16
-// lanes, added to the 8 rows' accumulator block b first, then b + 1: the scalar set's order, so
-// results are bit for bit the reference's, in lanes or alone.
-template <class V, size_t G = 1>
+// 8 striped lanes for one input column (generation; prompts take BlockLanes), two blocks at a
+// step (the last one alone when their count is odd: its second half computed again, and
+// dropped). Per step the values are transposed once; then the exact integer sums for 16 (row,
+// block) pairs in one vector, and llama.cpp's float step for both blocks in 16 lanes, added to
+// the 8 rows' accumulator block b first, then b + 1: the scalar set's order, so results are bit
+// for bit the reference's, in lanes or alone.
+template <class V>
 struct BlockPairs {
-    static constexpr size_t groups = G, lanes = 8 * groups, columns = 1;
+    static constexpr size_t lanes = 8, columns = 1;
     static constexpr bool striped = true;
     template <size_t N>
-    static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
-                     size_t w_lane_stride, const Matrix& m, const uint8_t* x,
-                     size_t x_column_stride) {
-        const size_t blocks = m.cols / types::blocks32_values, group_stride = 8 * w_lane_stride;
+    static void rows(float* y, size_t y_lane_stride, size_t, const uint8_t* w,
+                     size_t w_lane_stride, const Matrix& m, const uint8_t* x, size_t) {
+        const size_t blocks = m.cols / types::blocks32_values;
         const __m256i lane_offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                                         _mm256_set1_epi32(int(w_lane_stride)));
-        __m256 acc[groups][N];
-        for (size_t g = 0; g < groups; g++)
-            #pragma GCC unroll 4
-            for (size_t c = 0; c < N; c++) acc[g][c] = _mm256_setzero_ps();
+        __m256 acc = _mm256_setzero_ps();
         for (size_t b = 0; b < blocks; b += 2, w += 2 * V::block_bytes, x += 2 * V::input_bytes) {
             const bool pair = b + 1 < blocks;
             const size_t w_next = pair ? V::block_bytes : 0, x_next = pair ? V::input_bytes : 0;
             const __m512i offsets = _mm512_inserti64x4(
                 _mm512_castsi256_si512(lane_offsets),
                 _mm256_add_epi32(lane_offsets, _mm256_set1_epi32(int(w_next))), 1);
-            __m512i t[groups][8], correction[groups];
-            __m512 wd[groups], wm[groups];
-            for (size_t g = 0; g < groups; g++) {
-                const uint8_t* wg = w + g * group_stride;
-                #pragma GCC unroll 8
-                for (size_t l = 0; l < 8; l++) prefetch(wg + l * w_lane_stride);
-                V::values(wg, w_lane_stride, w_next, offsets, t[g]);
-                correction[g] = flipped_correction<V>(t[g]);
-                wd[g] = pair_halves(wg, offsets);
-                wm[g] = V::has_min ? pair_halves(wg + 2, offsets) : wd[g];
+            #pragma GCC unroll 8
+            for (size_t l = 0; l < 8; l++) prefetch(w + l * w_lane_stride);
+            __m512i t[8];
+            V::values(w, w_lane_stride, w_next, offsets, t);
+            const __m512i correction = flipped_correction<V>(t);
+            const __m512 wd = pair_halves(w, offsets);
+            const __m512 wm = V::has_min ? pair_halves(w + 2, offsets) : wd;
+            __m512i xx = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + V::input_values_offset))),
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + x_next + V::input_values_offset)), 1);
+            if constexpr (V::flipped) xx = _mm512_xor_si512(xx, _mm512_set1_epi8(char(0x80)));
+            __m512i isum = _mm512_setzero_si512();
+            #pragma GCC unroll 8
+            for (size_t j = 0; j < 8; j++) {
+                // Bytes 4j..4j+3 of block b's 32 values in dwords 0-7, of block b + 1's in 8-15.
+                const __m512i xj = _mm512_permutexvar_epi32(
+                    _mm512_inserti64x4(_mm512_set1_epi32(int(j)), _mm256_set1_epi32(int(j + 8)), 1), xx);
+                isum = add_dots<V>(isum, xj, t[j]);
             }
-            #pragma GCC unroll 2
-            for (size_t c = 0; c < N; c++) {
-                const uint8_t* xc = x + c * x_column_stride;
-                __m512i xx = _mm512_inserti64x4(
-                    _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xc + V::input_values_offset))),
-                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xc + x_next + V::input_values_offset)), 1);
-                if constexpr (V::flipped) xx = _mm512_xor_si512(xx, _mm512_set1_epi8(char(0x80)));
-                __m512i isum[groups];
-                #pragma GCC unroll 2
-                for (size_t g = 0; g < groups; g++) isum[g] = _mm512_setzero_si512();
-                #pragma GCC unroll 8
-                for (size_t j = 0; j < 8; j++) {
-                    // Bytes 4j..4j+3 of block b's 32 values in dwords 0-7, of block b + 1's in 8-15.
-                    const __m512i xj = _mm512_permutexvar_epi32(
-                        _mm512_inserti64x4(_mm512_set1_epi32(int(j)), _mm256_set1_epi32(int(j + 8)), 1), xx);
-                    #pragma GCC unroll 2
-                    for (size_t g = 0; g < groups; g++) isum[g] = add_dots<V>(isum[g], xj, t[g][j]);
-                }
-                const __m512 xd = pair_broadcast(xc, x_next);
-                const __m512 xs = V::has_min ? pair_broadcast(xc + 2, x_next) : xd;
-                #pragma GCC unroll 2
-                for (size_t g = 0; g < groups; g++) {
-                    const __m512 step = block_step<V>(isum[g], correction[g], wd[g], wm[g], xd, xs);
-                    acc[g][c] = _mm256_add_ps(acc[g][c], _mm512_castps512_ps256(step));
-                    if (pair)
-                        acc[g][c] = _mm256_add_ps(acc[g][c], _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(step), 1)));
-                }
-            }
+            const __m512 xd = pair_broadcast(x, x_next);
+            const __m512 xs = V::has_min ? pair_broadcast(x + 2, x_next) : xd;
+            const __m512 step = block_step<V>(isum, correction, wd, wm, xd, xs);
+            acc = _mm256_add_ps(acc, _mm512_castps512_ps256(step));
+            if (pair) acc = _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(step), 1)));
         }
-        for (size_t g = 0; g < groups; g++)
-            #pragma GCC unroll 4
-            for (size_t c = 0; c < N; c++) {
-                alignas(32) float sums[8];
-                _mm256_store_ps(sums, acc[g][c]);
-                for (size_t l = 0; l < 8; l++)
-                    y[c * y_column_stride + (8 * g + l) * y_lane_stride] = sums[l];
-            }
+        alignas(32) float sums[8];
+        _mm256_store_ps(sums, acc);
+        for (size_t l = 0; l < 8; l++) y[l * y_lane_stride] = sums[l];
     }
     // The reference's arithmetic, which the lanes reproduce bit for bit.
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) { return V::row(w, m, x); }
