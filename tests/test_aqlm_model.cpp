@@ -1043,3 +1043,33 @@ TEST_CASE("AQLM prompts in batches: the fp32 copy's logits, close to token by to
         }
     }
 }
+
+// Threads split a prompt's products by rows, and an AQLM prompt read through the tables by
+// columns (each thread prepares its columns' tables and takes them through every product): a
+// model whose matrices are large enough for threads gives one thread's logits bit for bit, on
+// every set, in both ways of reading an AQLM prompt. 30 positions in batches of 24 and 6: every
+// thread of 3 gets columns, an even number but for the last.
+TEST_CASE("AQLM prompts on 3 threads: one thread's logits bit for bit", "[aqlm]") {
+    Config c = test::tiny_config();
+    c.dim = 256, c.hidden_dim = 512, c.n_heads = 8, c.n_kv_heads = 8, c.vocab_size = 64;
+    c.seq_len = 32;
+    auto model = test::random_test_model(c, 11);
+    AqlmConfig config;  // 2x8 g8
+    randomize_layers_aqlm(*model, config);
+    const size_t vocab = size_t(c.vocab_size), count = 30;
+    std::vector<int> tokens;
+    for (size_t p = 0; p < count; p++) tokens.push_back(int(p * 5 + 3) % int(vocab));
+    ThreadPool pool(3);
+    for (const KernelSet* set : available_kernels())
+        for (bool through_tables : {false, true}) {
+            INFO("set " << set->name << (through_tables ? ", through the tables" : ", decoded"));
+            KernelSet kernels = *set;
+            if (through_tables) kernels.batch_weights_below[size_t(WeightType::AQLM)] = 1;
+            Transformer one(*model, kernels, nullptr, 0, 24), three(*model, kernels, &pool, 0, 24);
+            REQUIRE(three.threads() == 3);
+            const float* l1 = one.forward(tokens.data(), int(count), 0, Transformer::Logits::all);
+            const std::vector<float> want(l1, l1 + count * vocab);
+            const float* l3 = three.forward(tokens.data(), int(count), 0, Transformer::Logits::all);
+            CHECK(std::memcmp(want.data(), l3, want.size() * sizeof(float)) == 0);
+        }
+}

@@ -308,3 +308,41 @@ TEST_CASE("llama2.c v2 and GGUF Q8_0 models give the same logits bit for bit on 
                 }
     }
 }
+
+// The model above is too small for threads (Transformer::threads() stays 1); this one's smallest
+// matrix is 256 x 256, so 3 threads split every product's rows, and the per-position steps and
+// attention's heads. Every row and head is computed as on one thread: the logits are bit for bit
+// the same, F32 and Q8_0, token by token and batched (30 positions: batches of 24 and 6).
+TEST_CASE("threads give one thread's logits bit for bit on every kernel set", "[loader]") {
+    Config c = tiny_config();
+    c.dim = 256, c.hidden_dim = 512, c.n_heads = 8, c.n_kv_heads = 8, c.vocab_size = 96;
+    c.seq_len = 32;
+    auto f32 = random_test_model(c, 5, false);
+    auto q8_0 = requantized(*f32, WeightType::Q8_0);
+    std::vector<int> tokens;
+    for (int i = 0; i < 30; i++) tokens.push_back((i * 29 + 7) % c.vocab_size);
+    ThreadPool pool(3);
+    for (const Model* model : {f32.get(), q8_0.get()})
+        for (const KernelSet* set : available_kernels())
+            for (bool batched : {false, true}) {
+                INFO("set " << set->name << (model == f32.get() ? ", F32" : ", Q8_0")
+                            << (batched ? ", batched" : ", token by token"));
+                Transformer one(*model, *set, nullptr, 0, 24), three(*model, *set, &pool, 0, 24);
+                REQUIRE(three.threads() == 3);
+                std::vector<float> logits[2];
+                Transformer* runs[2] = {&one, &three};
+                for (size_t k = 0; k < 2; k++) {
+                    if (batched) {
+                        const float* l = runs[k]->forward(tokens.data(), int(tokens.size()), 0,
+                                                          Transformer::Logits::all);
+                        logits[k].assign(l, l + tokens.size() * size_t(c.vocab_size));
+                    } else
+                        for (size_t pos = 0; pos < tokens.size(); pos++) {
+                            const float* l = runs[k]->forward(tokens[pos], int(pos));
+                            logits[k].insert(logits[k].end(), l, l + c.vocab_size);
+                        }
+                }
+                CHECK(std::memcmp(logits[0].data(), logits[1].data(),
+                                  logits[0].size() * sizeof(float)) == 0);
+            }
+}

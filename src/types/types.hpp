@@ -56,6 +56,10 @@ struct InputFormatInfo {
     PrepareFn reference;  // the scalar set's; null for F32
     // Two matrices of one format whose keys are equal take the same prepared input.
     uintptr_t (*key)(const Matrix& w);
+    // Threads share a batch's columns rather than its rows: a column's preparation costs as much
+    // as its products (AQLM tables), and read by the thread that wrote it, it stays in that
+    // core's caches.
+    bool split_columns;
 };
 
 const WeightTypeInfo& type_info(WeightType type);
