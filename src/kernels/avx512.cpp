@@ -692,17 +692,20 @@ struct BlockPairs {
     static float row(const uint8_t* w, const Matrix& m, const uint8_t* x) { return V::row(w, m, x); }
 };
 
-// Prompts: G groups of 16 striped lanes, one block at a step, for up to 64 input columns. The
+// Prompts: G groups of 16 lanes, one block at a step, for up to 64 input columns. The
 // transposing above with `next` 8 rows down puts 16 rows of one block in a vector, so each
 // column's 4 input bytes are one broadcast from memory (no permute) and the float step covers
 // 16 rows whole. Two groups share each broadcast: 110M Q4_0 pp128 822 tok/s on pairs of blocks,
 // 846 on one group of 16 rows, 871 on two. A whole batch of 64 columns per transposing, rather
 // than 16: 1B Q4_0 pp64 98 -> 140 tok/s. The accumulators live in memory either way, so the
-// column count is a run-time one (one body, not 64). Bit for bit the reference's, as above.
+// column count is a run-time one (one body, not 64). The lanes are neighbouring rows, not
+// striped over the range as for generation: weights read from DRAM then come in one stretch (1B
+// Q4_0 pp64 on 1 thread 135 -> 180 tok/s, Q8_0 116 -> 155; 110M, whose weights the caches
+// hold, 1-4% slower). Bit for bit the reference's, as above.
 template <class V, size_t G>
 struct BlockLanes {
     static constexpr size_t groups = G, lanes = 16 * groups, columns = 64;
-    static constexpr bool striped = true;
+    static constexpr bool striped = false;
     template <size_t N>
     static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
                      size_t w_lane_stride, const Matrix& m, const uint8_t* x,
