@@ -1,7 +1,6 @@
 #include "llamaport/transformer.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -184,10 +183,11 @@ void Transformer::multiply(const Product* products, size_t n_products, const flo
             input_stride = prepared_column_bytes_;
             if (threads > 1 && format.split_columns && count >= 2 * threads) {
                 // Each thread prepares its columns and takes them through every product: one
-                // dispatch, and no thread reads another's preparation.
+                // dispatch, and no thread reads another's preparation. Even shares: the table
+                // products take columns in pairs.
                 pool_->run_on_all([&](size_t t) {
                     size_t c0, c1;
-                    share(count, 2, t, threads, c0, c1);  // even: table products take columns in pairs
+                    share(count, 2, t, threads, c0, c1);
                     prepare_units(c0 * parts, c1 * parts);
                     for (size_t i = first; i < end; i++) {
                         const Product& p = products[i];
@@ -207,47 +207,20 @@ void Transformer::multiply(const Product* products, size_t n_products, const flo
             else
                 prepare_units(0, units);
         }
-        auto rows = [&](const Product& p, size_t r0, size_t r1) {
-            const ProductFn product = batched(*p.m) ? kernels_.batch_product_for(p.m->type)
-                                                    : kernels_.product_for(p.m->type);
-            if (r0 < r1) product(p.y, p.y_stride, *p.m, input, input_stride, count, r0, r1);
+        auto rows = [&](size_t t, size_t n_threads) {
+            for (size_t i = first; i < end; i++) {
+                const Product& p = products[i];
+                size_t r0, r1;
+                share(p.m->rows, type_info(p.m->type).row_align, t, n_threads, r0, r1);
+                const ProductFn product = batched(*p.m) ? kernels_.batch_product_for(p.m->type)
+                                                        : kernels_.product_for(p.m->type);
+                if (r0 < r1) product(p.y, p.y_stride, *p.m, input, input_stride, count, r0, r1);
+            }
         };
-        if (threads == 1) {
-            for (size_t i = first; i < end; i++) rows(products[i], 0, products[i].m->rows);
-        } else if (count == 1) {
-            // Generation: each thread streams the same rows at every token.
-            pool_->run_on_all([&](size_t t) {
-                for (size_t i = first; i < end; i++) {
-                    size_t r0, r1;
-                    share(products[i].m->rows, type_info(products[i].m->type).row_align, t,
-                          threads, r0, r1);
-                    rows(products[i], r0, r1);
-                }
-            });
-        } else {
-            // A batch: rows dealt from a counter in runs of about an eighth of a thread's share
-            // (whole tiles of 32 rows), so that a thread whose CPU runs slower takes fewer (on
-            // the 2-CPU VM one at times runs 20% slower): 1B Q4_K_M pp64 on 2 threads faster in
-            // 5 of 5 interleaved rounds against equal shares, by 8-27%, 1B Q4_0 in 4 of 5.
-            // A row's result does not depend on its run.
-            auto run_of = [&](const Matrix& m) {
-                const size_t align = type_info(m.type).row_align;
-                const size_t unit = (32 + align - 1) / align * align;
-                return ((m.rows + 8 * threads - 1) / (8 * threads) + unit - 1) / unit * unit;
-            };
-            auto runs_of = [&](const Matrix& m) { return (m.rows + run_of(m) - 1) / run_of(m); };
-            size_t runs = 0;
-            for (size_t i = first; i < end; i++) runs += runs_of(*products[i].m);
-            std::atomic<size_t> next{0};
-            pool_->run_on_all([&](size_t) {
-                for (size_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < runs;) {
-                    size_t i = first;
-                    for (; k >= runs_of(*products[i].m); i++) k -= runs_of(*products[i].m);
-                    const Matrix& m = *products[i].m;
-                    rows(products[i], k * run_of(m), std::min(m.rows, (k + 1) * run_of(m)));
-                }
-            });
-        }
+        if (threads > 1)
+            pool_->run_on_all([&](size_t t) { rows(t, threads); });
+        else
+            rows(0, 1);
         first = end;
     }
 }
