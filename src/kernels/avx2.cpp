@@ -755,11 +755,13 @@ __m256i offset_sum(__m256i x, int offset) {
 // with Q8_0 on Zen 3, 32 no faster. Two groups share each input broadcast (and its flip): 110M
 // Q4_0 prompts 1.14x faster. For one column (generation) 16 row streams made 1B Q4_0 generation
 // 40% slower than 8: it takes one group. So does Q8_0, whose values and magnitudes of two groups
-// do not fit the registers (1B Q8_0 prompts 14% slower with two).
-template <class V, size_t G>
+// do not fit the registers (1B Q8_0 prompts 14% slower with two). Generation stripes the lanes
+// over the range, 8 row streams; prompts take neighbouring rows, so that weights read from DRAM
+// come in one stretch (Striped false).
+template <class V, size_t G, bool Striped>
 struct BlockLanes {
     static constexpr size_t groups = G, lanes = 8 * groups, columns = 16;
-    static constexpr bool striped = true;
+    static constexpr bool striped = Striped;
     template <size_t N>
     static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
                      size_t w_lane_stride, const Matrix& m, const uint8_t* x,
@@ -861,9 +863,9 @@ template <class V>
 void product_blocks(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                     size_t columns, size_t row_begin, size_t row_end) {
     if (columns == 1)
-        lanes_product<BlockLanes<V, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+        lanes_product<BlockLanes<V, 1, true>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
     else
-        lanes_product<BlockLanes<V, 2>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+        lanes_product<BlockLanes<V, 2, false>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // Q8_0: one column (generation) in the row layout, whose per-block reduction costs less than
@@ -874,7 +876,7 @@ void product_q8_0(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
     if (columns == 1)
         lanes_product<Q8Lanes<Q8_0Blocks, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
     else
-        lanes_product<BlockLanes<Q8_0Values, 1>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
+        lanes_product<BlockLanes<Q8_0Values, 1, false>>(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
 }
 
 // --- AQLM -------------------------------------------------------------------------------------
