@@ -381,7 +381,7 @@ __m256i load32(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<co
 struct Q8GBlocks {
     static constexpr size_t values_offset = types::q8_g_scale_bytes;
     static size_t block_values(const Matrix& m) { return m.block_values; }
-    static __m256 lane_scales(const uint8_t* block, __m256i offsets) {
+    static __m256 lane_scales(const uint8_t* block, __m256i offsets, size_t) {
         return _mm256_i32gather_ps(reinterpret_cast<const float*>(block), offsets, 1);
     }
     static float input_scale(const uint8_t* block) { return load_f32(block); }
@@ -404,6 +404,11 @@ __m256 lane_halves(const uint8_t* block, __m256i offsets) {
         _mm_packus_epi32(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
 }
 
+// The fp16 field at `block` of 8 lanes `stride` apart, widened exactly: generation's scales.
+__m256 word_halves(const uint8_t* block, size_t stride) {
+    return _mm256_cvtph_ps(x86::lane_words(block, stride));
+}
+
 // One fp16 field widened (F16C: exact, as fp16_to_fp32) into all lanes.
 __m256 broadcast_half(const uint8_t* p) {
     uint16_t h;
@@ -415,8 +420,8 @@ __m256 broadcast_half(const uint8_t* p) {
 struct Q8_0Blocks {
     static constexpr size_t values_offset = 2;
     static size_t block_values(const Matrix&) { return types::q8_0_values; }
-    static __m256 lane_scales(const uint8_t* block, __m256i offsets) {
-        return lane_halves(block, offsets);
+    static __m256 lane_scales(const uint8_t* block, __m256i, size_t stride) {
+        return word_halves(block, stride);
     }
     static float input_scale(const uint8_t* block) { return types::q8_0_scale(block); }
     // ggml's order: acc + float(isum) * (w_scale * x_scale).
@@ -451,7 +456,7 @@ struct Q8Lanes {
             const uint8_t* wv = w + Blocks::values_offset;
             #pragma GCC unroll 8
             for (size_t l = 0; l < lanes; l++) prefetch(wv + l * w_lane_stride);
-            const __m256 ws = Blocks::lane_scales(w, offsets);
+            const __m256 ws = Blocks::lane_scales(w, offsets, w_lane_stride);
             #pragma GCC unroll 4
             for (size_t c = 0; c < N; c++) {
                 const uint8_t* xv = x + c * x_column_stride + Blocks::values_offset;
@@ -797,8 +802,11 @@ struct BlockLanes {
                     }
                     correction[g] = _mm256_slli_epi32(_mm256_madd_epi16(pair_sums, ones), 7);
                 }
-                wd[g] = lane_halves(wg, offsets);
-                wm[g] = V::has_min ? lane_halves(wg + 2, offsets) : wd[g];
+                wd[g] = Striped ? word_halves(wg, w_lane_stride) : lane_halves(wg, offsets);
+                if constexpr (V::has_min)
+                    wm[g] = Striped ? word_halves(wg + 2, w_lane_stride) : lane_halves(wg + 2, offsets);
+                else
+                    wm[g] = wd[g];
             }
             #pragma GCC unroll 2
             for (size_t c = 0; c < N; c++) {

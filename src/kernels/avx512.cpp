@@ -628,22 +628,10 @@ __m512 gathered_halves(const uint8_t* block, __m512i offsets) {
 }
 
 // The fp16 field at `block` of 8 lanes `stride` apart (floats 0-7) and `next` bytes further
-// (8-15), by 16 word loads rather than a gather, for generation: Zen 4's gather cost as much as
-// the rest of a block step (1B Q4_0 generation 29.2 -> 32.0 tok/s, 110M 325 -> 365; prompts,
-// where the step serves 64 columns, 3% slower so).
+// (8-15), widened exactly: generation's scales.
 __m512 lane_halves(const uint8_t* block, size_t stride, size_t next) {
-    auto word = [](const uint8_t* p) {
-        uint16_t h;
-        std::memcpy(&h, p, 2);
-        return int(h);
-    };
-    __m128i a = _mm_cvtsi32_si128(word(block)), b = _mm_cvtsi32_si128(word(block + next));
-    #pragma GCC unroll 7
-    for (int l = 1; l < 8; l++) {
-        a = _mm_insert_epi16(a, word(block + l * stride), l);
-        b = _mm_insert_epi16(b, word(block + l * stride + next), l);
-    }
-    return _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1));
+    return _mm512_cvtph_ps(_mm256_inserti128_si256(
+        _mm256_castsi128_si256(x86::lane_words(block, stride)), x86::lane_words(block + next, stride), 1));
 }
 
 // An input column's fp16 field of blocks b (dwords 0-7) and b + 1 (8-15).
