@@ -761,8 +761,9 @@ __m256i offset_sum(__m256i x, int offset) {
 // Q4_0 prompts 1.14x faster. For one column (generation) 16 row streams made 1B Q4_0 generation
 // 40% slower than 8: it takes one group. So does Q8_0, whose values and magnitudes of two groups
 // do not fit the registers (1B Q8_0 prompts 14% slower with two). Generation stripes the lanes
-// over the range, 8 row streams; prompts take neighbouring rows, so that weights read from DRAM
-// come in one stretch (Striped false).
+// over the range, 8 row streams, and reads their scales by word loads (x86::lane_words);
+// prompts take neighbouring rows, so that weights read from DRAM come in one stretch, and gather
+// the scales once for 16 columns (Striped false).
 template <class V, size_t G, bool Striped>
 struct BlockLanes {
     static constexpr size_t groups = G, lanes = 8 * groups, columns = 16;
