@@ -188,13 +188,13 @@ void Transformer::multiply(const Product* products, size_t n_products, const flo
                 pool_->run_on_all([&](size_t t) {
                     size_t c0, c1;
                     share(count, 2, t, threads, c0, c1);
+                    if (c0 == c1) return;
                     prepare_units(c0 * parts, c1 * parts);
                     for (size_t i = first; i < end; i++) {
                         const Product& p = products[i];
-                        if (c0 < c1)
-                            kernels_.product_for(p.m->type)(
-                                p.y + c0 * p.y_stride, p.y_stride, *p.m,
-                                input + c0 * input_stride, input_stride, c1 - c0, 0, p.m->rows);
+                        kernels_.product_for(p.m->type)(p.y + c0 * p.y_stride, p.y_stride, *p.m,
+                                                        input + c0 * input_stride, input_stride,
+                                                        c1 - c0, 0, p.m->rows);
                     }
                 });
                 first = end;

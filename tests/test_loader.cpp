@@ -242,11 +242,12 @@ TEST_CASE("the run state is checked against the memory limit before allocating",
 namespace {
 
 // Every position's logits under `kernels`, with `threads` threads, token by token or through
-// the batched forward (chunks of Transformer::default_batch).
+// the batched forward (chunks of max_batch).
 std::vector<float> all_logits(const Model& model, const KernelSet& kernels, int threads,
-                              const std::vector<int>& tokens, bool batched = false) {
+                              const std::vector<int>& tokens, bool batched = false,
+                              int max_batch = Transformer::default_batch) {
     ThreadPool pool(threads);
-    Transformer t(model, kernels, &pool);
+    Transformer t(model, kernels, &pool, 0, max_batch);
     const size_t vocab = size_t(model.config.vocab_size);
     if (batched) {
         const float* logits = t.forward(tokens.data(), int(tokens.size()), 0, Transformer::Logits::all);
@@ -321,28 +322,17 @@ TEST_CASE("threads give one thread's logits bit for bit on every kernel set", "[
     auto q8_0 = requantized(*f32, WeightType::Q8_0);
     std::vector<int> tokens;
     for (int i = 0; i < 30; i++) tokens.push_back((i * 29 + 7) % c.vocab_size);
-    ThreadPool pool(3);
-    for (const Model* model : {f32.get(), q8_0.get()})
+    for (const Model* model : {f32.get(), q8_0.get()}) {
+        ThreadPool pool(3);
+        REQUIRE(Transformer(*model, scalar_kernels(), &pool).threads() == 3);
         for (const KernelSet* set : available_kernels())
             for (bool batched : {false, true}) {
                 INFO("set " << set->name << (model == f32.get() ? ", F32" : ", Q8_0")
                             << (batched ? ", batched" : ", token by token"));
-                Transformer one(*model, *set, nullptr, 0, 24), three(*model, *set, &pool, 0, 24);
-                REQUIRE(three.threads() == 3);
-                std::vector<float> logits[2];
-                Transformer* runs[2] = {&one, &three};
-                for (size_t k = 0; k < 2; k++) {
-                    if (batched) {
-                        const float* l = runs[k]->forward(tokens.data(), int(tokens.size()), 0,
-                                                          Transformer::Logits::all);
-                        logits[k].assign(l, l + tokens.size() * size_t(c.vocab_size));
-                    } else
-                        for (size_t pos = 0; pos < tokens.size(); pos++) {
-                            const float* l = runs[k]->forward(tokens[pos], int(pos));
-                            logits[k].insert(logits[k].end(), l, l + c.vocab_size);
-                        }
-                }
-                CHECK(std::memcmp(logits[0].data(), logits[1].data(),
-                                  logits[0].size() * sizeof(float)) == 0);
+                const std::vector<float> one = all_logits(*model, *set, 1, tokens, batched, 24);
+                const std::vector<float> three = all_logits(*model, *set, 3, tokens, batched, 24);
+                REQUIRE(one.size() == three.size());
+                CHECK(std::memcmp(one.data(), three.data(), one.size() * sizeof(float)) == 0);
             }
+    }
 }

@@ -396,7 +396,7 @@ struct Q8GBlocks {
 
 // The fp16 scales at the start of 8 lanes' blocks (each lane's the low half of a 32-bit word:
 // x86 is little-endian), widened exactly.
-__m256 lane_halves(const uint8_t* block, __m256i offsets) {
+__m256 gathered_halves(const uint8_t* block, __m256i offsets) {
     const __m256i words = _mm256_and_si256(
         _mm256_i32gather_epi32(reinterpret_cast<const int*>(block), offsets, 1),
         _mm256_set1_epi32(0xFFFF));
@@ -803,9 +803,9 @@ struct BlockLanes {
                     }
                     correction[g] = _mm256_slli_epi32(_mm256_madd_epi16(pair_sums, ones), 7);
                 }
-                wd[g] = Striped ? word_halves(wg, w_lane_stride) : lane_halves(wg, offsets);
+                wd[g] = Striped ? word_halves(wg, w_lane_stride) : gathered_halves(wg, offsets);
                 if constexpr (V::has_min)
-                    wm[g] = Striped ? word_halves(wg + 2, w_lane_stride) : lane_halves(wg + 2, offsets);
+                    wm[g] = Striped ? word_halves(wg + 2, w_lane_stride) : gathered_halves(wg + 2, offsets);
                 else
                     wm[g] = wd[g];
             }

@@ -629,7 +629,7 @@ __m512 gathered_halves(const uint8_t* block, __m512i offsets) {
 
 // The fp16 field at `block` of 8 lanes `stride` apart (floats 0-7) and `next` bytes further
 // (8-15), widened exactly: generation's scales.
-__m512 lane_halves(const uint8_t* block, size_t stride, size_t next) {
+__m512 word_halves(const uint8_t* block, size_t stride, size_t next) {
     return _mm512_cvtph_ps(_mm256_inserti128_si256(
         _mm256_castsi128_si256(x86::lane_words(block, stride)), x86::lane_words(block + next, stride), 1));
 }
@@ -671,8 +671,8 @@ struct BlockPairs {
             __m512i t[8];
             V::values(w, w_lane_stride, w_next, offsets, t);
             const __m512i correction = flipped_correction<V>(t);
-            const __m512 wd = lane_halves(w, w_lane_stride, w_next);
-            const __m512 wm = V::has_min ? lane_halves(w + 2, w_lane_stride, w_next) : wd;
+            const __m512 wd = word_halves(w, w_lane_stride, w_next);
+            const __m512 wm = V::has_min ? word_halves(w + 2, w_lane_stride, w_next) : wd;
             __m512i xx = _mm512_inserti64x4(
                 _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + V::input_values_offset))),
                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + x_next + V::input_values_offset)), 1);
