@@ -279,6 +279,16 @@ TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]"
                         CHECK(same_table == scalar_y);
                         CHECK(table == scalar_table);  // integer dot products: no set differs
                         CHECK(y == scalar_y);
+                        // Threads split a product by its halves: added and scaled, they are
+                        // the product bit for bit.
+                        std::vector<float> halves[2] = {std::vector<float>(rows), std::vector<float>(rows)};
+                        const auto in = reinterpret_cast<const uint8_t*>(table.data());
+                        for (size_t h = 0; h < 2; h++)
+                            set->aqlm_half_sums[h](halves[h].data(), 0, m, in, 0, 1, 0, rows);
+                        std::vector<float> combined(rows);
+                        kernels::aqlm_combine_halves(combined.data(), a.scales, halves[0].data(),
+                                                     halves[1].data(), rows);
+                        CHECK(combined == y);
                         for (size_t r = 0; r < rows; r++) allowed[r] += table.rounding(a, x.data(), r);
                     } else {
                         const auto decode = set->product_for(WeightType::AQLM_WIDE);
@@ -361,6 +371,22 @@ TEST_CASE("AQLM table layout: several runs and tiles, and any row range", "[aqlm
             for (size_t e = 0; e + 1 < std::size(edges); e++)
                 table.product(*set, a, y.data(), edges[e], edges[e + 1]);
             CHECK(y == whole);
+            // The halves as threads take them (Transformer::multiply), each from a table that
+            // holds only its own half's blocks (the rest filled with junk and NaN scales), in the
+            // same pieces: added and scaled, the whole product. Both halves end inside a tile.
+            const size_t half = kernels::aqlm_half_blocks(a), blocks = a.table_blocks();
+            REQUIRE(half * a.table_block_steps() % a.tile_steps() != 0);
+            std::vector<float> halves[2] = {std::vector<float>(rows, -7.0f), std::vector<float>(rows, -7.0f)};
+            for (size_t h = 0; h < 2; h++) {
+                Table own(m, h ? 99 : -99);
+                own.build(*set, a, x.data(), h ? half : 0, h ? blocks : half);
+                const auto in = reinterpret_cast<const uint8_t*>(own.data());
+                for (size_t e = 0; e + 1 < std::size(edges); e++)
+                    set->aqlm_half_sums[h](halves[h].data(), 0, m, in, 0, 1, edges[e], edges[e + 1]);
+            }
+            std::vector<float> combined(rows);
+            kernels::aqlm_combine_halves(combined.data(), a.scales, halves[0].data(), halves[1].data(), rows);
+            CHECK(combined == whole);
         }
     }
 }
@@ -1044,19 +1070,29 @@ TEST_CASE("AQLM prompts in batches: the fp32 copy's logits, close to token by to
     }
 }
 
+namespace {
+
+// A 2x8 model whose matrices are large enough for threads (dim 256 and hidden 512 are 4 and 8
+// table blocks), vocabulary 64.
+std::unique_ptr<Model> threaded_aqlm_model(int seq_len, unsigned seed) {
+    Config c = test::tiny_config();
+    c.dim = 256, c.hidden_dim = 512, c.n_heads = 8, c.n_kv_heads = 8, c.vocab_size = 64;
+    c.seq_len = seq_len;
+    auto model = test::random_test_model(c, seed);
+    randomize_layers_aqlm(*model, AqlmConfig{});  // 2x8 g8
+    return model;
+}
+
+}  // namespace
+
 // Threads split a prompt's products by rows, and an AQLM prompt read through the tables by
 // columns (each thread prepares its columns' tables and takes them through every product): a
 // model whose matrices are large enough for threads gives one thread's logits bit for bit, on
 // every set, in both ways of reading an AQLM prompt. 30 positions in batches of 24 and 6: every
 // thread of 3 gets columns, an even number but for the last.
 TEST_CASE("AQLM prompts on 3 threads: one thread's logits bit for bit", "[aqlm]") {
-    Config c = test::tiny_config();
-    c.dim = 256, c.hidden_dim = 512, c.n_heads = 8, c.n_kv_heads = 8, c.vocab_size = 64;
-    c.seq_len = 32;
-    auto model = test::random_test_model(c, 11);
-    AqlmConfig config;  // 2x8 g8
-    randomize_layers_aqlm(*model, config);
-    const size_t vocab = size_t(c.vocab_size), count = 30;
+    auto model = threaded_aqlm_model(32, 11);
+    const size_t vocab = size_t(model->config.vocab_size), count = 30;
     std::vector<int> tokens;
     for (size_t p = 0; p < count; p++) tokens.push_back(int(p * 5 + 3) % int(vocab));
     ThreadPool pool(3);
@@ -1072,4 +1108,30 @@ TEST_CASE("AQLM prompts on 3 threads: one thread's logits bit for bit", "[aqlm]"
             const float* l3 = three.forward(tokens.data(), int(count), 0, Transformer::Logits::all);
             CHECK(std::memcmp(want.data(), l3, want.size() * sizeof(float)) == 0);
         }
+}
+
+// Generation splits an AQLM product by halves of its table blocks (one half's tables per team of
+// threads, each team's rows shared among its threads) and adds the halves: with 2 threads (a
+// thread per half) and 3 (two threads share the first half's rows), token by token, one thread's
+// logits bit for bit on every set.
+TEST_CASE("AQLM generation on 2 and 3 threads: one thread's logits bit for bit", "[aqlm]") {
+    auto model = threaded_aqlm_model(16, 12);
+    const size_t vocab = size_t(model->config.vocab_size), count = 12;
+    for (size_t n_threads : {size_t(2), size_t(3)}) {
+        ThreadPool pool{int(n_threads)};
+        for (const KernelSet* set : available_kernels()) {
+            INFO("set " << set->name << ", " << n_threads << " threads");
+            Transformer one(*model, *set, nullptr, 0, 1), many(*model, *set, &pool, 0, 1);
+            REQUIRE(size_t(many.threads()) == n_threads);
+            size_t differing = 0;
+            for (size_t p = 0; p < count; p++) {
+                const int token = int(p * 7 + 2) % int(vocab);
+                const float* l1 = one.forward(&token, 1, int(p), Transformer::Logits::last);
+                const std::vector<float> want(l1, l1 + vocab);
+                const float* ln = many.forward(&token, 1, int(p), Transformer::Logits::last);
+                if (std::memcmp(want.data(), ln, vocab * sizeof(float)) != 0) differing++;
+            }
+            CHECK(differing == 0);
+        }
+    }
 }

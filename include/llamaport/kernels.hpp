@@ -49,6 +49,10 @@ struct KernelSet {
     // Where not 0: matrices of at least this many weights read prompts through the product
     // instead, which wins there (AQLM's tables on avx512).
     size_t batch_weights_below[weight_type_count] = {};
+    // AQLM tables (WeightType::AQLM) as product[AQLM] reads them: [h] writes the unscaled sums
+    // of half h of the table blocks alone (kernels/aqlm_table.hpp), to split a product by
+    // halves over threads.
+    ProductFn aqlm_half_sums[2] = {};
     AxpyFn axpy_f32 = nullptr;
     AxpyHalfFn axpy_f16 = nullptr;
     ToHalfFn to_f16 = nullptr;

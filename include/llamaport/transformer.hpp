@@ -117,6 +117,7 @@ private:
     std::vector<uint8_t> prepared_storage_;
     uint8_t* prepared_ = nullptr;
     size_t prepared_column_bytes_ = 0;
+    std::vector<float> half_sums_;  // (2, rows) AQLM tables' half sums, on threads (multiply)
     std::vector<float> rope_cos_, rope_sin_;  // (max_positions, head_size / 2)
 };
 

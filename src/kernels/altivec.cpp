@@ -664,10 +664,9 @@ struct AqlmBlock {
             s.v[2 * k + 1] = vec_add(s.v[2 * k + 1], vec_madd(second, f, zero));
         }
     }
-    static void finish(float* out, const Sums& s, const float* scales) {
-        const vf32* sc = reinterpret_cast<const vf32*>(scales);
+    static void store(float* out, const Sums& s) {
         vf32* o = reinterpret_cast<vf32*>(out);
-        for (size_t k = 0; k < vectors; k++) o[k] = vec_madd(sc[k], s.v[k], negative_zero());
+        for (size_t k = 0; k < vectors; k++) o[k] = s.v[k];
     }
 };
 
@@ -718,6 +717,7 @@ bool add_altivec_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
+    add_aqlm_half_sums<AqlmBlock>(set);
     set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
     set.batch_product[size_t(WeightType::AQLM)] = aqlm_batch_product<AqlmDecode, product_f32>;
     set.batch_product[size_t(WeightType::AQLM_WIDE)] = aqlm_batch_product<AqlmDecode, product_f32>;

@@ -23,7 +23,10 @@
 //       t < steps of tables[t * table_stride + codes[t * code_stride + k]]: one table block's
 //       steps of one codebook. Tables (256 entries each) and codes (64 per step) are 64-byte
 //       aligned.
-//   static void finish(float* out, const Sums& s, const float* scales)  out[k] = scales[k] * s[k]
+//   static void store(float* out, const Sums& s)   out[k] = s[k] (out 64-byte aligned)
+// A row's result is scales[r] * (first + second), the sums of the first aqlm_half_blocks table
+// blocks and of the rest, each added in table-block order: two threads can then each build and
+// read only one half's tables (Transformer::multiply) and get one thread's results bit for bit.
 #pragma once
 
 #include <algorithm>
@@ -128,13 +131,25 @@ void aqlm_build_table_blocks(int8_t* lut, float* lut_scales, const AqlmPacked& a
     }
 }
 
+// The table blocks of a product's first half (see the top of the file).
+inline size_t aqlm_half_blocks(const AqlmPacked& a) { return (a.table_blocks() + 1) / 2; }
+
+// What aqlm_table_product writes: the rows' results, or one half's sums alone.
+enum class AqlmSums { result, first_half, second_half };
+
+// n rows' results from their scales and their two halves' sums.
+inline void aqlm_combine_halves(float* y, const float* scales, const float* first,
+                                const float* second, size_t n) {
+    for (size_t k = 0; k < n; k++) y[k] = scales[k] * (first[k] + second[k]);
+}
+
 // Up to N input columns (each its tables and scales, `stride` bytes after the previous) against
 // one pass over the codes: a block's codes are read once for all of them, from the caches for
 // every column after the first. Each column's sums are exactly those of a pass of its own.
 template <class Block, size_t N = 2>
 void aqlm_table_product(float* y, size_t y_stride, const AqlmPacked& a, const int8_t* lut,
                         const float* lut_scales, size_t stride, size_t columns, size_t row_begin,
-                        size_t row_end) {
+                        size_t row_end, AqlmSums what = AqlmSums::result) {
     constexpr size_t rb = AqlmPacked::row_block, run = AqlmPacked::run_blocks;
     constexpr size_t per_block = AqlmPacked::table_block_groups, width = AqlmPacked::table_entries;
     const size_t steps = a.steps(), tile = a.tile_steps(), m_count = a.shape.codebooks;
@@ -144,9 +159,15 @@ void aqlm_table_product(float* y, size_t y_stride, const AqlmPacked& a, const in
     auto scales_of = [&](size_t c) {
         return reinterpret_cast<const float*>(reinterpret_cast<const uint8_t*>(lut_scales) + c * stride);
     };
+    // The groups this call adds, [group_begin, group_end). For a result, the sums so far are
+    // set aside at second_group (when there is a second half), and the second half's start at 0.
+    const size_t groups = a.shape.groups(), second_group = aqlm_half_blocks(a) * per_block;
+    const size_t group_begin = what == AqlmSums::second_half ? second_group : 0;
+    const size_t group_end = what == AqlmSums::first_half ? second_group : groups;
+    const bool set_aside = what == AqlmSums::result && second_group < groups;
     for (size_t c0 = 0; c0 < columns; c0 += N) {
         const size_t n_columns = std::min(N, columns - c0);
-        typename Block::Sums sums[N][run];
+        typename Block::Sums sums[N][run], first_sums[N][run];
         for (size_t run_begin = first_block / run * run; run_begin < end_block; run_begin += run) {
             const size_t blocks_in_run = std::min(run, all_blocks - run_begin);
             // The blocks of this run that hold rows of the range.
@@ -158,13 +179,20 @@ void aqlm_table_product(float* y, size_t y_stride, const AqlmPacked& a, const in
             // A tile is whole table blocks: its first group starts one.
             for (size_t step = 0; step < steps; step += tile) {
                 const size_t n = std::min(tile, steps - step), group0 = step / m_count;
+                // The tile's groups to add: [g0, g1).
                 const size_t tile_groups = n / m_count;
-                for (size_t b = b0; b < b1; b++) {
+                const size_t g0 = std::min(tile_groups, group_begin - std::min(group_begin, group0));
+                const size_t g1 = std::min(tile_groups, group_end - std::min(group_end, group0));
+                for (size_t b = b0; b < b1 && g0 < g1; b++) {
                     const uint8_t* block_codes = codes + b * n * rb;
                     for (size_t c = 0; c < n_columns; c++) {
                         typename Block::Sums s = sums[c][b];
-                        for (size_t i0 = 0; i0 < tile_groups; i0 += per_block) {
-                            const size_t i1 = std::min(i0 + per_block, tile_groups);
+                        for (size_t i0 = g0; i0 < g1; i0 += per_block) {
+                            if (set_aside && group0 + i0 == second_group) {
+                                first_sums[c][b] = s;
+                                s = Block::no_sums();
+                            }
+                            const size_t i1 = std::min(i0 + per_block, g1);
                             const float* scales = scales_of(c0 + c) + (group0 + i0) / per_block * m_count;
                             for (size_t m = 0; m < m_count; m++)
                                 Block::add_table_block(
@@ -180,11 +208,21 @@ void aqlm_table_product(float* y, size_t y_stride, const AqlmPacked& a, const in
             for (size_t c = 0; c < n_columns; c++)
                 for (size_t b = b0; b < b1; b++) {
                     const size_t first = (run_begin + b) * rb;
-                    alignas(64) float out[rb];
-                    Block::finish(out, sums[c][b], a.scales + first);
-                    float* yc = y + (c0 + c) * y_stride;
-                    for (size_t r = std::max(row_begin, first); r < std::min(row_end, first + rb); r++)
-                        yc[r] = out[r - first];
+                    const size_t r0 = std::max(row_begin, first), r1 = std::min(row_end, first + rb);
+                    float* yc = y + (c0 + c) * y_stride + r0;
+                    // The sums of the half added last, and (results) of the first.
+                    alignas(64) float last[rb], earlier[rb];
+                    Block::store(last, sums[c][b]);
+                    const float* l = last + (r0 - first);
+                    if (what != AqlmSums::result) {
+                        std::copy(l, l + (r1 - r0), yc);
+                        continue;
+                    }
+                    Block::store(earlier, set_aside ? first_sums[c][b] : Block::no_sums());
+                    const float* e = earlier + (r0 - first);
+                    // With no second half, its sums are 0.
+                    if (set_aside) aqlm_combine_halves(yc, a.scales + r0, e, l, r1 - r0);
+                    else aqlm_combine_halves(yc, a.scales + r0, l, e, r1 - r0);
                 }
         }
     }
@@ -211,14 +249,20 @@ void aqlm_prepare(uint8_t* out, const Matrix& w, const float* x, size_t begin, s
                                    end);
 }
 
-// A set's product entry for AQLM tables.
-template <class Block>
+// A set's product entry for AQLM tables, and (What a half) its half-sum entries
+// (KernelSet::aqlm_half_sums).
+template <class Block, AqlmSums What = AqlmSums::result>
 void aqlm_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
                   size_t columns, size_t row_begin, size_t row_end) {
     const AqlmPacked& a = w.aqlm();
     aqlm_table_product<Block>(y, y_stride, a, reinterpret_cast<const int8_t*>(in),
                               reinterpret_cast<const float*>(in + aqlm_lut_bytes(a)), in_stride,
-                              columns, row_begin, row_end);
+                              columns, row_begin, row_end, What);
+}
+template <class Block>
+void add_aqlm_half_sums(KernelSet& set) {
+    set.aqlm_half_sums[0] = aqlm_product<Block, AqlmSums::first_half>;
+    set.aqlm_half_sums[1] = aqlm_product<Block, AqlmSums::second_half>;
 }
 
 // The decode layout (codes over 8 bits, WeightType::AQLM_WIDE), reading the fp32 input (cols

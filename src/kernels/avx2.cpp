@@ -985,9 +985,8 @@ struct AqlmBlock {
         for (size_t k = 0; k < vectors; k++)
             s.v[k] = _mm256_add_ps(s.v[k], _mm256_mul_ps(_mm256_cvtepi32_ps(n[k]), f));
     }
-    static void finish(float* out, const Sums& s, const float* scales) {
-        for (size_t k = 0; k < vectors; k++)
-            _mm256_store_ps(out + 8 * k, _mm256_mul_ps(_mm256_load_ps(scales + 8 * k), s.v[k]));
+    static void store(float* out, const Sums& s) {
+        for (size_t k = 0; k < vectors; k++) _mm256_store_ps(out + 8 * k, s.v[k]);
     }
 };
 
@@ -1019,6 +1018,7 @@ bool add_avx2_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
+    add_aqlm_half_sums<AqlmBlock>(set);
     set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
     set.batch_product[size_t(WeightType::AQLM)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
     set.batch_product[size_t(WeightType::AQLM_WIDE)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;

@@ -284,9 +284,8 @@ struct AqlmBlock {
             s.v[k] = _mm512_add_ps(s.v[k], _mm512_mul_ps(n, f));
         }
     }
-    static void finish(float* out, const Sums& s, const float* scales) {
-        for (int k = 0; k < 4; k++)
-            _mm512_store_ps(out + 16 * k, _mm512_mul_ps(_mm512_load_ps(scales + 16 * k), s.v[k]));
+    static void store(float* out, const Sums& s) {
+        for (int k = 0; k < 4; k++) _mm512_store_ps(out + 16 * k, s.v[k]);
     }
 };
 
@@ -799,6 +798,7 @@ bool add_avx512_kernels(KernelSet& set) {
     using namespace avx512_impl;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
+    add_aqlm_half_sums<AqlmBlock>(set);
     set.product[size_t(WeightType::F32)] = product_floats<Float32>;
     set.product[size_t(WeightType::F16)] = product_floats<Half>;
     set.product[size_t(WeightType::BF16)] = product_floats<BFloat16>;

@@ -536,9 +536,8 @@ struct AqlmBlock {
             s.v[2 * k + 1] = vaddq_f32(s.v[2 * k + 1], vmulq_f32(hi, f));
         }
     }
-    static void finish(float* out, const Sums& s, const float* scales) {
-        for (size_t k = 0; k < vectors; k++)
-            vst1q_f32(out + 4 * k, vmulq_f32(vld1q_f32(scales + 4 * k), s.v[k]));
+    static void store(float* out, const Sums& s) {
+        for (size_t k = 0; k < vectors; k++) vst1q_f32(out + 4 * k, s.v[k]);
     }
 };
 
@@ -583,6 +582,7 @@ bool add_neon_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q8_G)] = product_q8_g;
     set.product[size_t(WeightType::Q8_0)] = product_q8_0;
     set.product[size_t(WeightType::AQLM)] = aqlm_product<AqlmBlock>;
+    add_aqlm_half_sums<AqlmBlock>(set);
     set.product[size_t(WeightType::AQLM_WIDE)] = aqlm_decode_product<AqlmDecode>;
     set.batch_product[size_t(WeightType::AQLM)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
     set.batch_product[size_t(WeightType::AQLM_WIDE)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;

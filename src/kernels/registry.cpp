@@ -46,7 +46,8 @@ bool complete(const KernelSet& set) {
         if (!p) return false;
     for (size_t f = 0; f < input_format_count; f++)
         if (!set.prepare[f] && f != size_t(InputFormat::F32)) return false;
-    return set.axpy_f32 && set.axpy_f16 && set.to_f16;
+    return set.aqlm_half_sums[0] && set.aqlm_half_sums[1] && set.axpy_f32 && set.axpy_f16 &&
+           set.to_f16;
 }
 
 const std::vector<Resolved>& resolved() {

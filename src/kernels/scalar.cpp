@@ -3,6 +3,7 @@
 // every other set, and what reproduces llama2.c bit for bit.
 #include "kernel_sets.hpp"
 #include "loader/fp16.hpp"
+#include "types/aqlm.hpp"
 #include "types/types.hpp"
 
 namespace llamaport::kernels {
@@ -29,6 +30,7 @@ bool add_scalar_kernels(KernelSet& set) {
     }
     for (size_t f = 0; f < input_format_count; f++)
         set.prepare[f] = input_info(InputFormat(f)).reference;
+    add_aqlm_half_sums<types::AqlmReferenceBlock>(set);
     set.axpy_f32 = axpy_rows<scalar_impl::axpy>;
     set.axpy_f16 = axpy_half_rows<scalar_impl::axpy_f16>;
     set.to_f16 = scalar_impl::to_f16;

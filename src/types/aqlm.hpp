@@ -36,8 +36,8 @@ struct AqlmReferenceBlock {
             s.v[k] += float(n) * scale;
         }
     }
-    static void finish(float* out, const Sums& s, const float* scales) {
-        for (size_t k = 0; k < rb; k++) out[k] = scales[k] * s.v[k];
+    static void store(float* out, const Sums& s) {
+        for (size_t k = 0; k < rb; k++) out[k] = s.v[k];
     }
 };
 
