@@ -114,12 +114,14 @@ Transformer::Transformer(const Model& model, const KernelSet& kernels, ThreadPoo
     for (const LayerWeights& l : model.weights.layers)
         for (const Matrix* m : l.matrices()) size_for(*m);
     prepared_column_bytes_ = (prepared + 63) / 64 * 64;
-    size_t table_rows = 0;
-    for (const LayerWeights& l : model.weights.layers)
+    // Two rows of sums for every AQLM row of a layer at most (multiply's AQLM generation).
+    size_t table_rows = model.weights.classifier.type == WeightType::AQLM ? model.weights.classifier.rows : 0;
+    for (const LayerWeights& l : model.weights.layers) {
+        size_t rows = 0;
         for (const Matrix* m : l.matrices())
-            if (m->type == WeightType::AQLM) table_rows = std::max(table_rows, m->rows);
-    if (model.weights.classifier.type == WeightType::AQLM)
-        table_rows = std::max(table_rows, model.weights.classifier.rows);
+            if (m->type == WeightType::AQLM) rows += m->rows;
+        table_rows = std::max(table_rows, rows);
+    }
     half_sums_.resize(threads_ > 1 ? 2 * table_rows : 0);
     if (prepared) {
         // A column per thread at least: generation's AQLM tables (multiply).
@@ -165,22 +167,43 @@ void Transformer::multiply(const Product* products, size_t n_products, const flo
     // half's tables and sum them over their rows, the others the second's, then the halves are
     // added (kernels/aqlm_table.hpp). No core reads tables another built. Built in shares, each
     // core read the other's share at every token: 2 threads gave 110M 2x8 1.05x, this 1.46x.
-    auto split_halves = [&](const Product& p) {
-        const AqlmPacked& a = p.m->aqlm();
-        const size_t rows = p.m->rows, half = kernels::aqlm_half_blocks(a), blocks = a.table_blocks();
+    // Consecutive such products (q, k and v) go in one dispatch, each thread reusing its table.
+    auto in_halves = [&](const Matrix& m) {
+        return threads > 1 && count == 1 && m.type == WeightType::AQLM && m.aqlm().table_blocks() > 1;
+    };
+    auto split_halves = [&](size_t begin, size_t end) {
         const size_t first_team = (threads + 1) / 2;
-        float* sums = half_sums_.data();
         pool_->run_on_all([&](size_t t) {
             const size_t h = t < first_team ? 0 : 1, rank = h ? t - first_team : t;
+            const size_t team = h ? threads - first_team : first_team;
             uint8_t* own = prepared_ + t * prepared_column_bytes_;
-            kernels_.prepare_for(InputFormat::AqlmTable)(own, *p.m, x, h ? half : 0, h ? blocks : half);
-            size_t r0, r1;
-            share(rows, AqlmPacked::row_block, rank, h ? threads - first_team : first_team, r0, r1);
-            if (r0 < r1) kernels_.aqlm_half_sums[h](sums + h * rows, 0, *p.m, own, 0, 1, r0, r1);
+            float* sums = half_sums_.data();
+            for (size_t i = begin; i < end; sums += 2 * products[i].m->rows, i++) {
+                const Matrix& m = *products[i].m;
+                const size_t half = kernels::aqlm_half_blocks(m.aqlm());
+                kernels_.prepare_for(InputFormat::AqlmTable)(own, m, x, h ? half : 0,
+                                                             h ? m.aqlm().table_blocks() : half);
+                size_t r0, r1;
+                share(m.rows, AqlmPacked::row_block, rank, team, r0, r1);
+                if (r0 < r1) kernels_.aqlm_half_sums[h](sums + h * m.rows, 0, m, own, 0, 1, r0, r1);
+            }
         });
-        kernels::aqlm_combine_halves(p.y, a.scales, sums, sums + rows, rows);
+        const float* sums = half_sums_.data();
+        for (size_t i = begin; i < end; sums += 2 * products[i].m->rows, i++) {
+            const Matrix& m = *products[i].m;
+            kernels::aqlm_combine_halves(products[i].y, m.aqlm().scales, sums, sums + m.rows, m.rows);
+        }
     };
     for (size_t first = 0; first < n_products;) {
+        if (in_halves(*products[first].m)) {
+            size_t end = first + 1;
+            while (end < n_products && in_halves(*products[end].m)) end++;
+            if (observer)
+                for (size_t i = first; i < end; i++) observer->observe(*products[i].m, x, count);
+            split_halves(first, end);
+            first = end;
+            continue;
+        }
         const Matrix& m0 = *products[first].m;
         const InputFormat input_format = input_of(m0);
         const InputFormatInfo& format = input_info(input_format);
@@ -192,11 +215,6 @@ void Transformer::multiply(const Product* products, size_t n_products, const flo
             end++;
         if (observer)
             for (size_t i = first; i < end; i++) observer->observe(*products[i].m, x, count);
-        if (threads > 1 && count == 1 && m0.type == WeightType::AQLM && m0.aqlm().table_blocks() > 1) {
-            for (size_t i = first; i < end; i++) split_halves(products[i]);
-            first = end;
-            continue;
-        }
 
         const uint8_t* input = reinterpret_cast<const uint8_t*>(x);
         size_t input_stride = stride * sizeof(float);
