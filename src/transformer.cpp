@@ -166,7 +166,7 @@ void Transformer::multiply(const Product* products, size_t n_products, const flo
     // Generation through AQLM tables on two threads or more: half the threads build the first
     // half's tables and sum them over their rows, the others the second's, then the halves are
     // added (kernels/aqlm_table.hpp). No core reads tables another built. Built in shares, each
-    // core read the other's share at every token: 2 threads gave 110M 2x8 1.05x, this 1.46x.
+    // core read the other's share at every token: 2 threads gave 110M 2x8 1.05x, this 1.44x.
     // Consecutive such products (q, k and v) go in one dispatch, each thread reusing its table.
     auto in_halves = [&](const Matrix& m) {
         return threads > 1 && count == 1 && m.type == WeightType::AQLM && m.aqlm().table_blocks() > 1;
