@@ -184,7 +184,7 @@ void Transformer::multiply(const Product* products, size_t n_products, const flo
                 kernels_.prepare_for(InputFormat::AqlmTable)(own, m, x, h ? half : 0,
                                                              h ? m.aqlm().table_blocks() : half);
                 size_t r0, r1;
-                share(m.rows, AqlmPacked::row_block, rank, team, r0, r1);
+                share(m.rows, type_info(m.type).row_align, rank, team, r0, r1);
                 if (r0 < r1) kernels_.aqlm_half_sums[h](sums + h * m.rows, 0, m, own, 0, 1, r0, r1);
             }
         });

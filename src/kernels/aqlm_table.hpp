@@ -218,11 +218,10 @@ void aqlm_table_product(float* y, size_t y_stride, const AqlmPacked& a, const in
                         std::copy(l, l + (r1 - r0), yc);
                         continue;
                     }
+                    // With no second half, the first's sums came last and 0 stands for the
+                    // second's: scales * (0 + s) is exactly scales * (s + 0).
                     Block::store(earlier, set_aside ? first_sums[c][b] : Block::no_sums());
-                    const float* e = earlier + (r0 - first);
-                    // With no second half, its sums are 0.
-                    if (set_aside) aqlm_combine_halves(yc, a.scales + r0, e, l, r1 - r0);
-                    else aqlm_combine_halves(yc, a.scales + r0, l, e, r1 - r0);
+                    aqlm_combine_halves(yc, a.scales + r0, earlier + (r0 - first), l, r1 - r0);
                 }
         }
     }
