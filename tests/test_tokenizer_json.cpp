@@ -84,6 +84,10 @@ TEST_CASE("tokenizer.json files llamaport cannot read are refused with the reaso
     std::string clash = tokenizer_json(llama3_pre, "[]", false);
     clash.replace(clash.find("\"id\": 9"), 7, "\"id\": 0");
     CHECK_THAT(load_error(clash), Catch::Contains("token id 0 is given to two different tokens"));
+    // A gap in the ids (the fuzzer's: a few bytes asking for a table of millions of tokens).
+    std::string sparse = tokenizer_json(llama3_pre, "[]", false);
+    sparse.replace(sparse.find("\"a\": 0"), 6, "\"a\": 11111111");
+    CHECK_THAT(load_error(sparse), Catch::Contains("token id 11111111 is beyond the"));
     std::string unigram = tokenizer_json(llama3_pre, "[]", false);
     unigram.replace(unigram.find("\"BPE\""), 5, "\"Unigram\"");
     CHECK_THAT(load_error(unigram), Catch::Contains("model type is 'Unigram'"));

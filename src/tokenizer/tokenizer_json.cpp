@@ -140,6 +140,11 @@ Tokenizer Tokenizer::from_tokenizer_json(const Blob& blob) {
     if (entries.empty()) r.fail("model.vocab is empty");
     int size = 0;
     for (const auto& entry : entries) size = std::max(size, entry.first + 1);
+    // Vocabularies number their tokens from 0 without gaps; ids far past the tokens given would
+    // make a table of millions of empty entries from a few bytes of file.
+    if (size_t(size) > entries.size())
+        r.fail("token id " + std::to_string(size - 1) + " is beyond the " +
+               std::to_string(entries.size()) + " tokens given");
     v.tokens.resize(size_t(size));
     v.types.assign(size_t(size), TokenType::unused);
     for (const auto& [id, text] : entries) {
