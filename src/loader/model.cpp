@@ -1,6 +1,3 @@
-#include <sys/mman.h>
-#include <cstdlib>
-#include <cstring>
 // Format detection, the checks every format shares, and the Matrix/Model helpers.
 #include <cstring>
 
@@ -48,13 +45,6 @@ void* Model::allocate(size_t bytes) {
                     size_text(file_bytes + allocated_bytes + bytes) + " (the file and " +
                     size_text(allocated_bytes + bytes) + " of converted weights), more than the " +
                     size_text(memory_limit) + " available");
-    if (bytes >= (1u << 21)) {
-        void* q = std::aligned_alloc(1u << 21, (bytes + (1u << 21) - 1) / (1u << 21) * (1u << 21));
-        madvise(q, bytes, MADV_HUGEPAGE);
-        std::memset(q, 0, bytes);
-        allocated_bytes += bytes;
-        return q;
-    }
     std::unique_ptr<uint8_t[]> buffer(new uint8_t[bytes + alignment]());
     uint8_t* p = buffer.get();
     p += (alignment - reinterpret_cast<uintptr_t>(p) % alignment) % alignment;
