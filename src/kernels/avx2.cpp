@@ -963,8 +963,8 @@ struct AqlmBuild {
 
 // A 256-entry table is 16 pieces of 16 bytes: vpshufb looks a vector of codes up in every piece
 // by their low 4 bits, and a tree of byte blends on the high 4 bits picks each code's piece.
-// On a Zen 4 this beats the 8-wide gathers, which bound the lookups (the other sets' byte
-// permutes reach 64 entries or more; AVX2's reach 16).
+// On a Zen 4 this beats the 8-wide gathers, which bound the lookups (AVX2's byte shuffle reaches
+// 16 entries; AVX-512's vpermi2b 128, NEON's tbl 64, AltiVec's vperm 32).
 struct AqlmBlock {
     static constexpr size_t vectors = AqlmPacked::row_block / 8;
     struct Sums {
@@ -994,7 +994,7 @@ struct AqlmBlock {
     static void add_table_block(Sums& s, const int8_t* tables, size_t table_stride,
                                 const uint8_t* codes, size_t code_stride, size_t steps,
                                 float scale) {
-        __m256i n[4];  // rows 0-15, 16-31, 32-47, 48-63 in 16 bits
+        __m256i n[vectors / 2];  // rows 0-15, 16-31, 32-47, 48-63 in 16 bits
         for (__m256i& v : n) v = _mm256_setzero_si256();
         for (size_t t = 0; t < steps; t++, tables += table_stride, codes += code_stride) {
             _mm_prefetch(reinterpret_cast<const char*>(codes) + 2048, _MM_HINT_T0);
@@ -1007,7 +1007,7 @@ struct AqlmBlock {
         }
         const __m256 f = _mm256_set1_ps(scale);
         #pragma GCC unroll 4
-        for (size_t k = 0; k < 4; k++) {
+        for (size_t k = 0; k < vectors / 2; k++) {
             const __m256i lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(n[k]));
             const __m256i hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(n[k], 1));
             s.v[2 * k] = _mm256_add_ps(s.v[2 * k], _mm256_mul_ps(_mm256_cvtepi32_ps(lo), f));
