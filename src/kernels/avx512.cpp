@@ -439,8 +439,8 @@ struct KSum {
 };
 
 // Q4_K, 4 striped rows as x86::KLanes, with each block's header (d, dmin and the 12 bytes of
-// 6-bit scales and mins: its first 16 bytes) unpacked for the 4 rows together in one vector,
-// a 128-bit lane per row, and the mins' products for the 4 rows in one vpmaddwd: a row's block
+// 6-bit scales and mins: its first 16 bytes) unpacked for the 4 rows together by shuffles
+// (x86::q4k_scales_mins) into one vector, a 128-bit lane per row, and the mins' products for the 4 rows in one vpmaddwd: a row's block
 // then takes about 35 instructions where the shared path's scalar unpacking took about 95 (1B
 // Q4_K_M tg on one thread 34.7 -> 38.5 tok/s, 69% -> 87% of the ceiling, medians of 7 rounds;
 // 110M tg 1.14x, pp128 1.04-1.08x). A row's float steps stay add_k_block's, so its result is
@@ -448,25 +448,6 @@ struct KSum {
 struct Q4KLanes {
     static constexpr size_t lanes = 4, columns = 4;
     static constexpr bool striped = true;
-
-    // Bytes 0-7 of each lane the 8 scales, 8-15 the 8 mins (types::Q4K::unpack's rule): the
-    // low 6 bits of bytes 0-7 of the packed 12, or for scales and mins 4-7 the nibbles of
-    // bytes 8-11 with the top 2 bits of bytes 0-7 above them.
-    static __m512i scales_mins(__m512i header) {
-        const __m512i low_parts = _mm512_broadcast_i32x4(
-            _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
-        const __m512i high_parts = _mm512_broadcast_i32x4(
-            _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
-        // Mins 4-7 take their bytes' high nibbles: shifted down by 4 (words 6 and 7).
-        const __m512i shifts = _mm512_broadcast_i32x4(_mm_setr_epi16(0, 0, 0, 0, 0, 0, 4, 4));
-        const __m512i masks = _mm512_broadcast_i32x4(_mm_setr_epi8(
-            0x3F, 0x3F, 0x3F, 0x3F, 0x0F, 0x0F, 0x0F, 0x0F, 0x3F, 0x3F, 0x3F, 0x3F, 0x0F, 0x0F, 0x0F, 0x0F));
-        const __m512i low = _mm512_srlv_epi16(_mm512_shuffle_epi8(header, low_parts), shifts);
-        // Bits 6-7 to bits 4-5 (a word's shift: what comes from the byte above is masked off).
-        const __m512i high = _mm512_and_si512(
-            _mm512_srli_epi16(_mm512_shuffle_epi8(header, high_parts), 2), _mm512_set1_epi8(0x30));
-        return _mm512_ternarylogic_epi32(low, masks, high, 0xEA);  // (low & masks) | high
-    }
 
     template <size_t N, size_t L = lanes>
     static void rows(float* y, size_t y_lane_stride, size_t y_column_stride, const uint8_t* w,
@@ -498,11 +479,11 @@ struct Q4KLanes {
             auto header_of = [&](size_t l) {
                 return _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + (l < L ? l : 0) * w_lane_stride));
             };
-            __m512i header = _mm512_castsi128_si512(header_of(0));
-            header = _mm512_inserti32x4(header, header_of(1), 1);
-            header = _mm512_inserti32x4(header, header_of(2), 2);
-            header = _mm512_inserti32x4(header, header_of(3), 3);
-            const __m512i scales = scales_mins(header);
+            const __m256i headers01 = _mm256_inserti128_si256(_mm256_castsi128_si256(header_of(0)), header_of(1), 1);
+            const __m256i headers23 = _mm256_inserti128_si256(_mm256_castsi128_si256(header_of(2)), header_of(3), 1);
+            const __m512i header = _mm512_inserti64x4(_mm512_castsi256_si512(headers01), headers23, 1);
+            const __m512i scales = _mm512_inserti64x4(_mm512_castsi256_si512(x86::q4k_scales_mins(headers01)),
+                                                      x86::q4k_scales_mins(headers23), 1);
             const __m512i mins = _mm512_shuffle_epi8(scales, mins_of);
             const __m512i halves = _mm512_permutexvar_epi16(d_dmin_of, header);
             const __m512 d = _mm512_cvtph_ps(_mm512_castsi512_si256(halves));

@@ -59,15 +59,25 @@ inline float round_to_half(float a) {
     return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtps_ph(_mm_set_ss(a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
 }
 
-// Q4_K's (and Q5_K's) 6-bit scales and mins from their 12 bytes with word operations
-// (k_scale_min's rules, 4 bytes at a time; x86 is little-endian): bytes 0-7 the groups' scales,
-// 8-15 their mins.
-inline __m128i q4k_scale_mins(const uint8_t* p) {
-    uint32_t a[3];
-    std::memcpy(a, p, 12);
-    const uint32_t low6 = 0x3F3F3F3F, low4 = 0x0F0F0F0F, low2 = 0x03030303;
-    return _mm_setr_epi32(int(a[0] & low6), int((a[2] & low4) | ((a[0] >> 6) & low2) << 4),
-                          int(a[1] & low6), int(((a[2] >> 4) & low4) | ((a[1] >> 6) & low2) << 4));
+// Q4_K's scales and mins for two rows, each 128-bit lane a block's first 16 bytes (d, dmin and
+// the 12 packed bytes), by shuffles instead of scalar code per row: each lane's bytes 0-7 the 8
+// scales, 8-15 the 8 mins (types::Q4K's rule: the low 6 bits of packed bytes 0-7, or for scales
+// and mins 4-7 the nibbles of bytes 8-11 with the top 2 bits of bytes 0-7 above them).
+inline __m256i q4k_scales_mins(__m256i headers) {
+    const __m256i low_parts = _mm256_broadcastsi128_si256(
+        _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
+    const __m256i high_parts = _mm256_broadcastsi128_si256(
+        _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
+    // Mins 4-7 take their bytes' high nibbles: shifted down by 4 (words 6 and 7).
+    const __m256i shifts = _mm256_setr_epi32(0, 0, 0, 4, 0, 0, 0, 4);
+    const __m256i masks = _mm256_broadcastsi128_si256(_mm_setr_epi8(
+        0x3F, 0x3F, 0x3F, 0x3F, 0x0F, 0x0F, 0x0F, 0x0F, 0x3F, 0x3F, 0x3F, 0x3F, 0x0F, 0x0F, 0x0F, 0x0F));
+    const __m256i low = _mm256_and_si256(
+        _mm256_srlv_epi32(_mm256_shuffle_epi8(headers, low_parts), shifts), masks);
+    // Bits 6-7 to bits 4-5 (a word's shift: what comes from the byte above is masked off).
+    const __m256i high = _mm256_and_si256(
+        _mm256_srli_epi16(_mm256_shuffle_epi8(headers, high_parts), 2), _mm256_set1_epi8(0x30));
+    return _mm256_or_si256(low, high);
 }
 
 // Where llama.cpp's AVX2 products add a type's min terms x_d * dmin * min * bsum (lanes of
