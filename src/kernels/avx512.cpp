@@ -405,10 +405,11 @@ struct Q6KDecode {
             const __m512i ql = load64(block + types::Q6K::ql + 64 * half);
             const __m512i qh = _mm512_broadcast_i64x4(
                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + types::Q6K::qh + 32 * half)));
-            out.u[2 * half] = _mm512_or_si512(_mm512_and_si512(ql, low4),
-                                              _mm512_sllv_epi16(_mm512_and_si512(qh, mask01), left01));
-            out.u[2 * half + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
-                                                  _mm512_srlv_epi16(_mm512_and_si512(qh, mask23), right23));
+            // (low bits & low4) | high bits, one vpternlogd each.
+            out.u[2 * half] = _mm512_ternarylogic_epi32(
+                ql, low4, _mm512_sllv_epi16(_mm512_and_si512(qh, mask01), left01), 0xEA);
+            out.u[2 * half + 1] = _mm512_ternarylogic_epi32(
+                _mm512_srli_epi16(ql, 4), low4, _mm512_srlv_epi16(_mm512_and_si512(qh, mask23), right23), 0xEA);
         }
         spread_scales(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + types::Q6K::scales))), out);
         out.mins = _mm256_setzero_si256();
