@@ -252,19 +252,57 @@ TEST_CASE("Q8_K quantizes as llama.cpp's x86 backend", "[kernels][kquants]") {
 }
 
 TEST_CASE("Q8_K preparation is the reference's in every set", "[kernels][kquants]") {
+    // Random blocks, some of them large; blocks whose largest magnitude comes twice with both
+    // signs (the first sets the sign) or once, first, last or between; zeros; and what a corrupt
+    // model can feed it: NaN, infinities, denormals.
     std::mt19937 rng(5);
     std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    const float denormal = std::numeric_limits<float>::denorm_min();
+    std::vector<std::vector<float>> inputs;
+    for (size_t cols : {size_t(256), size_t(1024)}) {
+        std::vector<float> x(cols);
+        for (float& v : x) v = unit(rng) * (rng() % 7 == 0 ? 1e4f : 1.0f);
+        inputs.push_back(x);
+    }
+    for (size_t first : {size_t(0), size_t(7), size_t(8), size_t(31), size_t(200), size_t(254)}) {
+        std::vector<float> x(256);
+        for (float& v : x) v = unit(rng);
+        x[first] = rng() % 2 ? 3.0f : -3.0f;
+        x[first + 1 + rng() % (255 - first)] = -x[first];
+        inputs.push_back(x);
+    }
+    for (size_t at : {size_t(0), size_t(100), size_t(255)}) {  // one largest magnitude
+        std::vector<float> x(256);
+        for (float& v : x) v = unit(rng);
+        x[at] = -5.0f;
+        inputs.push_back(x);
+    }
+    inputs.push_back(std::vector<float>(512, 0.0f));
+    for (int pattern = 0; pattern < 5; pattern++) {
+        std::vector<float> x(256);
+        for (size_t i = 0; i < x.size(); i++) {
+            switch (pattern) {
+                case 0: x[i] = i % 3 == 0 ? nan : unit(rng); break;
+                case 1: x[i] = i % 5 == 1 ? (i % 2 ? inf : -inf) : unit(rng); break;
+                case 2: x[i] = denormal * float(int(rng() % 301) - 150); break;
+                case 3: x[i] = i % 2 ? nan : denormal * float(int(rng() % 9) - 4); break;
+                default: x[i] = nan; break;
+            }
+        }
+        inputs.push_back(x);
+    }
     for (const KernelSet* set : available_kernels())
-        for (size_t cols : {size_t(256), size_t(1024)}) {
-            std::vector<float> x(cols);
-            for (float& v : x) v = unit(rng) * (rng() % 7 == 0 ? 1e4f : 1.0f);
-            const Matrix shape = weight_matrix(WeightType::Q6_K, nullptr, 1, cols);
+        for (size_t n = 0; n < inputs.size(); n++) {
+            const std::vector<float>& x = inputs[n];
+            const Matrix shape = weight_matrix(WeightType::Q6_K, nullptr, 1, x.size());
             const auto want = q8_k(x);
             std::vector<uint8_t> got(want.size(), 0xA5);
             const size_t parts = input_info(InputFormat::Q8_K).parts(shape);
             set->prepare_for(InputFormat::Q8_K)(got.data(), shape, x.data(), 0, parts / 2);
             set->prepare_for(InputFormat::Q8_K)(got.data(), shape, x.data(), parts / 2, parts);
-            INFO("set " << set->name << ", cols " << cols);
+            INFO("set " << set->name << ", input " << n);
             CHECK(got == want);
         }
 }

@@ -1137,6 +1137,7 @@ bool add_avx2_kernels(KernelSet& set) {
     set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g_blocks<Q8Values>;
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0_blocks<Q8Values>;
     set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1_blocks<Q8Values>;
+    set.prepare[size_t(InputFormat::Q8_K)] = quantize_q8_k_blocks<Q8Values>;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy_f32;
     set.axpy_f16 = axpy_f16;

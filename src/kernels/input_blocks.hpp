@@ -1,5 +1,5 @@
-// Internal: the block plumbing of the int8 input quantizers (Q8_G, Q8_0, Q8_1), shared by the
-// kernel sets. A set supplies only its vector arithmetic, a type Values with:
+// Internal: the block plumbing of the int8 input quantizers (Q8_G, Q8_0, Q8_1, Q8_K), shared by
+// the kernel sets. A set supplies only its vector arithmetic, a type Values with:
 //   static float max_abs(const float* x, size_t n)           max |x|, NaN left out
 //   template <bool Divide>
 //   static void quantize(int8_t* q, const float* x, size_t n, float s)
@@ -12,6 +12,7 @@
 
 #include "types/blocks32.hpp"
 #include "types/inputs.hpp"
+#include "types/k_quants.hpp"
 #include "types/q8_0.hpp"
 
 namespace llamaport::kernels {
@@ -55,6 +56,18 @@ void quantize_q8_1_blocks(uint8_t* out, const Matrix&, const float* x, size_t be
                                          most != 0.0f ? 127.0f / most : 0.0f);
         types::store_half(block, d);
         types::store_half(block + 2, d * float(types::sum_q8(q)));
+    }
+}
+
+template <class Values>
+void quantize_q8_k_blocks(uint8_t* out, const Matrix&, const float* x, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+        uint8_t* block = out + i * types::q8_k_bytes;
+        const float* xb = x + i * types::k_values;
+        const float iscale = types::q8_k_iscale(xb, Values::max_abs(xb, types::k_values));
+        Values::template quantize<false>(reinterpret_cast<int8_t*>(block + types::q8_k_values_offset),
+                                         xb, types::k_values, iscale);
+        types::q8_k_finish_block(block, iscale);
     }
 }
 

@@ -595,6 +595,7 @@ bool add_neon_kernels(KernelSet& set) {
     set.prepare[size_t(InputFormat::Q8_G)] = quantize_q8_g_blocks<Q8Values>;
     set.prepare[size_t(InputFormat::Q8_0)] = quantize_q8_0_blocks<Q8Values>;
     set.prepare[size_t(InputFormat::Q8_1)] = quantize_q8_1_blocks<Q8Values>;
+    set.prepare[size_t(InputFormat::Q8_K)] = quantize_q8_k_blocks<Q8Values>;
     set.prepare[size_t(InputFormat::AqlmTable)] = aqlm_prepare<AqlmBuild>;
     set.axpy_f32 = axpy_rows<axpy>;
     set.axpy_f16 = axpy_half_rows<axpy_f16>;

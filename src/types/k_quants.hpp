@@ -41,25 +41,37 @@ inline int16_t q8_k_bsum(const uint8_t* block, size_t g) {
     return v;
 }
 
+// A Q8_K block's multiplier for its values, -127 / the first value of largest magnitude amax
+// (llama.cpp's x86 rule: the sign goes with it), 0 for a block of zeros; its scale d = 1 / that.
+inline float q8_k_iscale(const float* xb, float amax) {
+    if (amax == 0.0f) return 0.0f;
+    size_t j = 0;
+    while (j + 1 < k_values && std::fabs(xb[j]) != amax) j++;
+    return -127.0f / xb[j];
+}
+
+// The block's d and each 16 values' sum, given its values.
+inline void q8_k_finish_block(uint8_t* block, float iscale) {
+    const float d = iscale != 0.0f ? 1.0f / iscale : 0.0f;
+    std::memcpy(block, &d, sizeof d);
+    const int8_t* q = q8_k_values_of(block);
+    for (size_t g = 0; g < k_groups; g++) {
+        int16_t sum = 0;
+        for (size_t j = 0; j < 16; j++) sum = int16_t(sum + q[16 * g + j]);
+        std::memcpy(block + q8_k_bsums_offset + 2 * g, &sum, 2);
+    }
+}
+
 inline void q8_k_quantize_blocks(uint8_t* out, const Matrix&, const float* x, size_t begin,
                                  size_t end) {
     for (size_t i = begin; i < end; i++) {
         uint8_t* block = out + i * q8_k_bytes;
         const float* xb = x + i * k_values;
-        float most = 0.0f, amax = 0.0f;  // NaNs are passed over, as in ggml
-        for (size_t j = 0; j < k_values; j++)
-            if (std::fabs(xb[j]) > amax) amax = std::fabs(most = xb[j]);
-        const float iscale = amax != 0.0f ? -127.0f / most : 0.0f;
-        const float d = amax != 0.0f ? 1.0f / iscale : 0.0f;
-        std::memcpy(block, &d, sizeof d);
+        const float iscale = q8_k_iscale(xb, max_abs(xb, k_values));  // NaNs passed over, as in ggml
         int8_t* q = reinterpret_cast<int8_t*>(block + q8_k_values_offset);
         for (size_t j = 0; j < k_values; j++)
             q[j] = int8_t(nearest_even(clamp_q8_quotient(xb[j] * iscale)));
-        for (size_t g = 0; g < k_groups; g++) {
-            int16_t sum = 0;
-            for (size_t j = 0; j < 16; j++) sum = int16_t(sum + q[16 * g + j]);
-            std::memcpy(block + q8_k_bsums_offset + 2 * g, &sum, 2);
-        }
+        q8_k_finish_block(block, iscale);
     }
 }
 
