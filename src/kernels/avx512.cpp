@@ -198,7 +198,8 @@ void product_floats(float* y, size_t y_stride, const Matrix& w, const uint8_t* i
 // --- AQLM ---------------------------------------------------------------------------------------
 
 // V vectors (16 V entries) of one codebook's dot products for one group: a vector of codebook
-// values holds 16 entries' int16 pairs, which vpmaddwd multiplies by the group's pair and sums.
+// values holds 16 entries' int16 pairs, which VNNI's vpdpwssd multiplies by the group's pair and
+// adds in one step.
 // Folds their magnitudes into m.
 template <int V>
 void dot_vectors(int32_t* out, __m512i& m, const int16_t* columns, size_t entries,
@@ -210,7 +211,7 @@ void dot_vectors(int32_t* out, __m512i& m, const int16_t* columns, size_t entrie
         const __m512i xp = _mm512_set1_epi32(input_pair(x16, p));
         #pragma GCC unroll 16
         for (int v = 0; v < V; v++)
-            acc[v] = _mm512_add_epi32(acc[v], _mm512_madd_epi16(_mm512_loadu_si512(columns + 32 * v), xp));
+            acc[v] = _mm512_dpwssd_epi32(acc[v], _mm512_loadu_si512(columns + 32 * v), xp);
     }
     #pragma GCC unroll 16
     for (int v = 0; v < V; v++) {
