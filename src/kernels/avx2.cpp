@@ -730,13 +730,7 @@ void transpose_16(const uint8_t* p, size_t stride, __m256i out[4]) {
 // x86::lane_words): on Zen 4, Q5_0 generation 1.04x (1B shape) and 1.03-1.05x (110M), prompts
 // unchanged.
 void add_fifth_bits(const uint8_t* p, size_t stride, __m256i t[8]) {
-    auto word = [&](size_t lane) {
-        int32_t v;
-        std::memcpy(&v, p + lane * stride, 4);
-        return v;
-    };
-    const __m256i words =
-        _mm256_setr_epi32(word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7));
+    const __m256i words = x86::lane_dwords(p, stride);
     const __m256i dword_base = _mm256_setr_epi32(0, 0x04040404, 0x08080808, 0x0C0C0C0C, 0,
                                                  0x04040404, 0x08080808, 0x0C0C0C0C);
     const __m256i bits[2] = {_mm256_set1_epi32(0x08040201), _mm256_set1_epi32(int(0x80402010u))};

@@ -52,6 +52,17 @@ inline __m128i lane_words(const uint8_t* block, size_t stride) {
     return _mm_setr_epi16(word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7));
 }
 
+// The 32-bit field at `block` of 8 lanes `stride` apart, by word loads: generation's Q5 fifth
+// bits, as lane_words.
+inline __m256i lane_dwords(const uint8_t* block, size_t stride) {
+    auto dword = [&](size_t lane) {
+        int32_t v;
+        std::memcpy(&v, block + lane * stride, 4);
+        return v;
+    };
+    return _mm256_setr_epi32(dword(0), dword(1), dword(2), dword(3), dword(4), dword(5), dword(6), dword(7));
+}
+
 // a rounded to half and widened back as fp16_to_fp32(fp32_to_fp16(a)) does: F16C rounds to
 // nearest, ties to even, overflow to infinity included; only a NaN takes the reference's path.
 inline float round_to_half(float a) {
