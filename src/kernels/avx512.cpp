@@ -442,8 +442,8 @@ struct KSum {
 
 // Q4_K, 4 striped rows as x86::KLanes, with each block's header (d, dmin and the 12 bytes of
 // 6-bit scales and mins: its first 16 bytes) unpacked for the 4 rows together by shuffles
-// (x86::q4k_scales_mins) into one vector, a 128-bit lane per row, and the mins' products for the 4 rows in one vpmaddwd: a row's block
-// then takes about 35 instructions where the shared path's scalar unpacking took about 95 (1B
+// (x86::q4k_scales_mins) into one vector, a 128-bit lane per row, and the mins' products for
+// the 4 rows in one vpmaddwd: a row's block then takes about 35 instructions where the shared path's scalar unpacking took about 95 (1B
 // Q4_K_M tg on one thread 34.7 -> 38.5 tok/s, 69% -> 87% of the ceiling, medians of 7 rounds;
 // 110M tg 1.14x, pp128 1.04-1.08x). A row's float steps stay add_k_block's, so its result is
 // the same in lanes or alone, and matches AVX2's.

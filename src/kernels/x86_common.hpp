@@ -39,27 +39,26 @@ inline float half_at(const uint8_t* p) {
     return _cvtsh_ss(h);
 }
 
+// Lane l's field of type T at block + l * stride.
+template <class T>
+inline T lane_field(const uint8_t* block, size_t stride, size_t lane) {
+    T v;
+    std::memcpy(&v, block + lane * stride, sizeof v);
+    return v;
+}
+
 // The 16-bit field at `block` of 8 lanes `stride` apart, by word loads: generation's legacy
 // block scales, where a gather cost as much as the rest of the block step on Zen 4 (1B Q4_0
 // generation 29.2 -> 32.0 tok/s on avx512, 25.7 -> 28.1 on avx2; Q8_0 on avx2 17.2 -> 19.0).
 // Prompts keep the gather, which a block step shares among 16 or 64 columns.
 inline __m128i lane_words(const uint8_t* block, size_t stride) {
-    auto word = [&](size_t lane) {
-        int16_t h;
-        std::memcpy(&h, block + lane * stride, 2);
-        return h;
-    };
+    auto word = [&](size_t lane) { return lane_field<int16_t>(block, stride, lane); };
     return _mm_setr_epi16(word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7));
 }
 
-// The 32-bit field at `block` of 8 lanes `stride` apart, by word loads: generation's Q5 fifth
-// bits, as lane_words.
+// The 32-bit field the same way: generation's Q5 fifth bits.
 inline __m256i lane_dwords(const uint8_t* block, size_t stride) {
-    auto dword = [&](size_t lane) {
-        int32_t v;
-        std::memcpy(&v, block + lane * stride, 4);
-        return v;
-    };
+    auto dword = [&](size_t lane) { return lane_field<int32_t>(block, stride, lane); };
     return _mm256_setr_epi32(dword(0), dword(1), dword(2), dword(3), dword(4), dword(5), dword(6), dword(7));
 }
 
