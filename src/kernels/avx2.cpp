@@ -632,7 +632,9 @@ struct Q4KLanes {
             #pragma GCC unroll 4
             for (size_t l = 0; l < L; l++) {
                 const uint8_t* qs = w + l * w_lane_stride + types::Q4K::qs;
-                const __m256i row_scales = _mm256_permute2x128_si256(scales[l / 2], scales[l / 2], l % 2 ? 0x11 : 0x00);
+                const __m256i pair = scales[l / 2];
+                const __m256i row_scales = l % 2 ? _mm256_permute2x128_si256(pair, pair, 0x11)
+                                                 : _mm256_permute2x128_si256(pair, pair, 0x00);
                 KDecoded b;  // its mins, d and dmin are the vectors above
                 #pragma GCC unroll 4
                 for (int k = 0; k < 4; k++) {
