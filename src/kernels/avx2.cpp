@@ -599,6 +599,13 @@ struct Q4KLanes {
             _mm_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3));
         const size_t blocks = m.cols / types::k_values;
         for (size_t i = 0; i < blocks; i++, w += types::Q4K::bytes, x += types::q8_k_bytes) {
+            __m256 x_d[N];
+            __m256i bsums[N];  // in both lanes
+            for (size_t c = 0; c < N; c++) {
+                const uint8_t* xb = x + c * x_column_stride;
+                x_d[c] = _mm256_set1_ps(types::q8_k_scale(xb));
+                bsums[c] = _mm256_broadcastsi128_si256(x86::q8k_pair_bsums(xb));
+            }
             __m256i scales[pairs];
             __m256 x_d_d[pairs][N];
             #pragma GCC unroll 2
@@ -617,16 +624,9 @@ struct Q4KLanes {
                 const __m256i mins = _mm256_shuffle_epi8(scales[p], mins_of);
                 #pragma GCC unroll 4
                 for (size_t c = 0; c < N; c++) {
-                    const uint8_t* xb = x + c * x_column_stride;
-                    const __m256 x_d = _mm256_set1_ps(types::q8_k_scale(xb));
-                    x_d_d[p][c] = _mm256_mul_ps(x_d, d);
-                    // Each min's 32 values' bsums (16-value sums, pairs added) in both lanes.
-                    const __m256i pair_sums = _mm256_madd_epi16(
-                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + types::q8_k_bsums_offset)),
-                        _mm256_set1_epi16(1));
-                    const __m256i bsums = _mm256_permute4x64_epi64(_mm256_packs_epi32(pair_sums, pair_sums), 0x88);
-                    acc_min[p][c] = _mm256_fnmadd_ps(_mm256_mul_ps(x_d, dmin),
-                                                     _mm256_cvtepi32_ps(_mm256_madd_epi16(mins, bsums)), acc_min[p][c]);
+                    x_d_d[p][c] = _mm256_mul_ps(x_d[c], d);
+                    acc_min[p][c] = _mm256_fnmadd_ps(_mm256_mul_ps(x_d[c], dmin),
+                                                     _mm256_cvtepi32_ps(_mm256_madd_epi16(mins, bsums[c])), acc_min[p][c]);
                 }
             }
             #pragma GCC unroll 4

@@ -495,11 +495,7 @@ struct Q4KLanes {
                 const uint8_t* xb = x + c * x_column_stride;
                 const __m512 x_d = _mm512_set1_ps(types::q8_k_scale(xb));
                 x_d_d[c] = _mm512_mul_ps(x_d, d);
-                // Each min's 32 values' bsums (16-value sums, pairs added) against the mins.
-                const __m256i pair_sums = _mm256_madd_epi16(
-                    _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + types::q8_k_bsums_offset)),
-                    _mm256_set1_epi16(1));
-                const __m512i bsums = _mm512_broadcast_i32x4(_mm256_cvtepi32_epi16(pair_sums));
+                const __m512i bsums = _mm512_broadcast_i32x4(x86::q8k_pair_bsums(xb));
                 acc_min[c] = _mm512_fnmadd_ps(_mm512_mul_ps(x_d, dmin),
                                               _mm512_cvtepi32_ps(_mm512_madd_epi16(mins, bsums)), acc_min[c]);
             }

@@ -90,6 +90,14 @@ inline __m256i q4k_scales_mins(__m256i headers) {
     return _mm256_or_si256(low, high);
 }
 
+// A Q8_K block's sum of each 32 values (its 16-value sums added in pairs) as 8 int16: what
+// Q4_K's 8 mins multiply.
+inline __m128i q8k_pair_bsums(const uint8_t* xb) {
+    const __m256i sums = _mm256_madd_epi16(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + types::q8_k_bsums_offset)), _mm256_set1_epi16(1));
+    return _mm_packs_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+}
+
 // Where llama.cpp's AVX2 products add a type's min terms x_d * dmin * min * bsum (lanes of
 // min * bsum per 32 values): Q4_K in a 4-lane accumulator of its own (a lane per 64 values),
 // Q5_K in a scalar one (the block's whole int sum), Q2_K into the main accumulator before the
