@@ -171,6 +171,22 @@ TEST_CASE("missing files and directories are errors naming the path", "[loader]"
     CHECK_THROWS_WITH(load_model_file("."), Catch::Contains(".: is a directory"));
 }
 
+TEST_CASE("a generated token reads every weight, but one row of an untied embedding", "[loader]") {
+    for (bool shared : {true, false}) {
+        auto model = random_test_model(tiny_config(), 5, shared);
+        const Config& c = model->config;
+        const size_t row = size_t(c.dim) * sizeof(float);  // the fp32 embedding's row
+        size_t layers = 0;
+        for (const LayerWeights& l : model->weights.layers)
+            for (const Matrix* m : l.matrices()) layers += m->bytes();
+        const size_t norms = (2 * size_t(c.n_layers) + 1) * row;
+        const size_t classifier = size_t(c.vocab_size) * row;
+        INFO((shared ? "shared" : "separate") << " classifier");
+        CHECK(model->weight_bytes() == layers + norms + classifier * (shared ? 1 : 2));
+        CHECK(model->token_bytes() == layers + norms + classifier + (shared ? 0 : row));
+    }
+}
+
 TEST_CASE("a model file on disk loads through the mapping and swaps in place", "[loader]") {
     auto model = random_test_model(tiny_config(), 11);
     const std::vector<float> expected = logits_after(*model, {1, 2, 3});

@@ -371,7 +371,7 @@ Timing run_test(const Model& model, const KernelSet& kernels, ThreadPool& pool, 
 
 struct Result {
     std::string model, format, kernel, test;
-    size_t model_index = 0, params = 0, weight_bytes = 0;
+    size_t model_index = 0, params = 0, weight_bytes = 0, token_bytes = 0;
     bool generation = false, from_file = true;
     int threads = 1, tokens = 0;
     Summary tps;
@@ -424,6 +424,7 @@ void bench_model(const Options& o, size_t index, std::vector<Result>& results) {
     r.from_file = !spec.path.empty();
     r.params = model->parameter_count();
     r.weight_bytes = model->weight_bytes();
+    r.token_bytes = model->token_bytes();
     const size_t first = results.size();
     for (const KernelSet* kernels : o.kernels)
         for (int threads : o.threads) {
@@ -467,9 +468,9 @@ struct Derived {
 Derived derive(const Result& r, const Bandwidth& bw) {
     Derived d;
     if (!r.generation) return d;
-    d.weight_gbs = double(r.weight_bytes) * r.tps.mean / 1e9;
+    d.weight_gbs = double(r.token_bytes) * r.tps.mean / 1e9;
     if (bw.gbs > 0) {
-        d.ceiling_tps = bw.gbs * 1e9 / double(r.weight_bytes);
+        d.ceiling_tps = bw.gbs * 1e9 / double(r.token_bytes);
         d.ceiling_ratio = r.tps.mean / d.ceiling_tps;
     }
     return d;
@@ -494,15 +495,16 @@ void print_markdown(std::ostream& out, const std::vector<Result>& results, const
         out << "memory bandwidth: " << number(bw.gbs, 2, "unavailable")
             << " GB/s (1 thread, sum of a " << bw.mib
             << " MiB buffer read as 8 streams, best of 5 passes before the runs and 5 after)\n\n";
-    out << "| model | format | params (M) | size (MiB) | kernel | threads | test | t/s | vs scalar "
-           "| weights GB/s | ceiling t/s | % of ceiling | peak RSS (MiB) |\n"
-           "|---|---|--:|--:|---|--:|---|--:|--:|--:|--:|--:|--:|\n";
+    out << "| model | format | params (M) | size (MiB) | read/token (MiB) | kernel | threads | test "
+           "| t/s | vs scalar | weights GB/s | ceiling t/s | % of ceiling | peak RSS (MiB) |\n"
+           "|---|---|--:|--:|--:|---|--:|---|--:|--:|--:|--:|--:|--:|\n";
     bool any_random = false;
     for (const Result& r : results) {
         const Derived d = derive(r, bw);
         any_random = any_random || !r.from_file;
         out << "| " << r.model << " | " << r.format << " | " << fixed(double(r.params) / 1e6, 2)
-            << " | " << fixed(double(r.weight_bytes) / (1 << 20), 1) << " | " << r.kernel << " | "
+            << " | " << fixed(double(r.weight_bytes) / (1 << 20), 1) << " | "
+            << fixed(double(r.token_bytes) / (1 << 20), 1) << " | " << r.kernel << " | "
             << r.threads << " | " << r.test << " | " << fixed(r.tps.mean, 2) << " ± "
             << fixed(r.tps.sd, 2) << " | " << number(r.vs_scalar, 2, "") << " | "
             << number(d.weight_gbs, 2, "") << " | " << number(d.ceiling_tps, 1, "") << " | "
@@ -514,8 +516,10 @@ void print_markdown(std::ostream& out, const std::vector<Result>& results, const
         << " warm-up run(s), each on a fresh KV cache. pp N: N fixed pseudo-random tokens at "
            "positions 0..N-1; tg N: N greedy tokens after a 1-token start.\n"
         << "- vs scalar: t/s over the scalar kernels' t/s for the same model, threads and test.\n"
-        << "- weights GB/s: size x t/s, the weight bytes streamed per second. ceiling t/s: the "
-           "measured bandwidth / size, as if each token only had to read every weight once; the "
+        << "- read/token: the weight bytes a generated token reads: the size, less all but one row "
+           "of an embedding the classifier does not share. weights GB/s: read/token x t/s, the "
+           "weight bytes streamed per second. ceiling t/s: the measured bandwidth / read/token, as "
+           "if each token only had to read those bytes once; the "
            "bandwidth is a 1-thread figure, so rows with more threads can pass 100%, and so can "
            "models small enough to stay in the caches.\n"
         << "- peak RSS: the process's high-water mark (getrusage) after the model's runs; it "
@@ -576,6 +580,7 @@ std::vector<std::pair<std::string, std::string>> fields(const Result& r, const B
         {"ceiling_ratio", number(d.ceiling_ratio, 4, none)},
         {"peak_rss_mib", number(r.peak_rss, 1, none)},
         {"rss_meaningful", (r.from_file && !bw.in_process) ? "true" : "false"},
+        {"token_bytes", std::to_string(r.token_bytes)},
     };
 }
 

@@ -40,12 +40,12 @@ count() {  # kernel, generated tokens -> guest instructions of the whole run
     echo "$n"
 }
 
-weight_bytes=$(qemu-ppc -cpu 7447 -L /usr/powerpc-linux-gnu \
+token_bytes=$(qemu-ppc -cpu 7447 -L /usr/powerpc-linux-gnu \
     "$bench" -m "$model" -k scalar -t 1 -p 0 -n 1 -r 1 --warmup 0 --bw-mib 0 -o json 2>/dev/null |
-    sed -n 's/.*"weight_bytes": *\([0-9]*\).*/\1/p' | head -n 1)
+    sed -n 's/.*"token_bytes": *\([0-9]*\).*/\1/p' | head -n 1)
 
-if [ -n "$weight_bytes" ]; then
-    weight_size=$(awk -v b="$weight_bytes" 'BEGIN { printf "%.1f MiB", b / 1048576 }')
+if [ -n "$token_bytes" ]; then
+    weight_size=$(awk -v b="$token_bytes" 'BEGIN { printf "%.1f MiB", b / 1048576 }')
 else
     weight_size="?"
 fi
@@ -58,6 +58,6 @@ for kernel in scalar altivec; do
     long=$(count "$kernel" $((tokens + 1)))
     per_token=$(( (long - short) / tokens ))
     [ -z "$scalar" ] && scalar=$per_token
-    awk -v k="$kernel" -v p="$per_token" -v b="${weight_bytes:-0}" -v s="$scalar" \
+    awk -v k="$kernel" -v p="$per_token" -v b="${token_bytes:-0}" -v s="$scalar" \
         'BEGIN { printf "| %s | %.0f | %s | %.2f |\n", k, p, (b > 0 ? sprintf("%.2f", p / b) : "?"), s / p }'
 done

@@ -89,6 +89,9 @@ public:
     // Parameter count and bytes of weights, as stored.
     size_t parameter_count() const;
     size_t weight_bytes() const;
+    // Weight bytes one generated token reads: all of them, but of an embedding the classifier
+    // does not share, one row (benchmarks' bandwidth ceiling).
+    size_t token_bytes() const;
 
     // Storage the views point into: the file's bytes and any converted copies.
     std::unique_ptr<Blob> blob;

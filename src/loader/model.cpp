@@ -35,6 +35,12 @@ size_t Model::weight_bytes() const {
     return n;
 }
 
+size_t Model::token_bytes() const {
+    const Matrix& e = weights.token_embedding;
+    if (weights.shared_classifier || e.rows == 0) return weight_bytes();
+    return weight_bytes() - e.bytes() + e.bytes() / e.rows;
+}
+
 void* Model::allocate(size_t bytes) {
     const size_t alignment = 64;
     if (bytes > size_t(-1) - alignment) throw Error(path + ": allocation size overflows");
