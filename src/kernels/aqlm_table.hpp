@@ -103,6 +103,9 @@ inline float quantize_inputs(int16_t* x16, const float* x, size_t n, size_t vali
     return most / l;
 }
 
+// Code bytes a table build hints into the caches (see aqlm_build_table_blocks).
+constexpr size_t aqlm_warm_bytes = 512 * 1024;
+
 template <class Build>
 void aqlm_build_table_blocks(int8_t* lut, float* lut_scales, const AqlmPacked& a, const float* x,
                              size_t block_begin, size_t block_end) {
@@ -111,7 +114,21 @@ void aqlm_build_table_blocks(int8_t* lut, float* lut_scales, const AqlmPacked& a
     const size_t groups = a.shape.groups(), pairs = a.pairs();
     alignas(64) int32_t d[per_block * width];
     alignas(64) int16_t x16[per_block * (AqlmPacked::max_group_size + 1)];
+    if (block_begin >= block_end) return;
+    // Building reads little memory: meanwhile the codes its product reads first (these table
+    // blocks' groups in the first run of rows; a thread that shares a half with others reads
+    // later rows) are hinted into the caches, spread over the table blocks. Llama-3.1-8B 2x8
+    // on a Zen 4 EPYC: 1.03x.
+    constexpr size_t rb = AqlmPacked::row_block, line = 64;
+    const size_t first_run_end =
+        std::min(AqlmPacked::run_blocks, a.padded_rows() / rb) * a.steps() * rb;
+    size_t warm = a.code_index(0, block_begin * per_block, 0);
+    const size_t warm_end = std::min(first_run_end, warm + aqlm_warm_bytes);
+    const size_t blocks = block_end - block_begin;
+    const size_t warm_step = ((warm_end - std::min(warm, warm_end)) / blocks + line) / line * line;
     for (size_t b = block_begin; b < block_end; b++) {
+        for (const size_t end = std::min(warm_end, warm + warm_step); warm < end; warm += line)
+            __builtin_prefetch(a.codes8 + warm, 0, 2);
         const size_t first = b * per_block, n = std::min(per_block, groups - first);
         const float input_scale = quantize_inputs(x16, x + first * g, n,
                                                   std::min(n * g, a.shape.cols - first * g), g,
