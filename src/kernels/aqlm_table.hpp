@@ -24,6 +24,13 @@
 //       steps of one codebook. Tables (256 entries each) and codes (64 per step) are 64-byte
 //       aligned.
 //   static void store(float* out, const Sums& s)   out[k] = s[k] (out 64-byte aligned)
+// and may add, to read each step's table once for several blocks of a run:
+//   static constexpr size_t blocks_at_once = R;
+//   static void add_table_blocks(Sums* s, size_t count, const int8_t* tables, size_t table_stride,
+//                                const uint8_t* codes, size_t code_stride, size_t block_stride,
+//                                size_t steps, float scale)
+//       add_table_block for the count (1..R) blocks s[k], whose codes start k * block_stride
+//       bytes after codes (block_stride bytes are the steps of a tile of one block).
 // A row's result is scales[r] * (first + second), the sums of the first aqlm_half_blocks table
 // blocks and of the rest, each added in table-block order: two threads can then each build and
 // read only one half's tables (Transformer::multiply) and get one thread's results bit for bit.
@@ -36,6 +43,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "llamaport/aqlm.hpp"
 #include "llamaport/kernels.hpp"
@@ -148,6 +156,26 @@ void aqlm_build_table_blocks(int8_t* lut, float* lut_scales, const AqlmPacked& a
     }
 }
 
+// How many blocks Block takes at once: blocks_at_once, or 1 for a Block without it.
+template <class Block, class = void>
+struct BlocksAtOnce : std::integral_constant<size_t, 1> {};
+template <class Block>
+struct BlocksAtOnce<Block, std::void_t<decltype(Block::blocks_at_once)>>
+    : std::integral_constant<size_t, Block::blocks_at_once> {};
+
+template <class Block>
+void add_table_blocks(typename Block::Sums* s, size_t count, const int8_t* tables,
+                      size_t table_stride, const uint8_t* codes, size_t code_stride,
+                      size_t block_stride, size_t steps, float scale) {
+    if constexpr (BlocksAtOnce<Block>::value > 1) {
+        Block::add_table_blocks(s, count, tables, table_stride, codes, code_stride, block_stride,
+                                steps, scale);
+    } else {
+        for (size_t k = 0; k < count; k++, codes += block_stride)
+            Block::add_table_block(s[k], tables, table_stride, codes, code_stride, steps, scale);
+    }
+}
+
 // The table blocks of a product's first half (see the top of the file).
 inline size_t aqlm_half_blocks(const AqlmPacked& a) { return (a.table_blocks() + 1) / 2; }
 
@@ -169,6 +197,7 @@ void aqlm_table_product(float* y, size_t y_stride, const AqlmPacked& a, const in
                         size_t row_end, AqlmSums what = AqlmSums::result) {
     constexpr size_t rb = AqlmPacked::row_block, run = AqlmPacked::run_blocks;
     constexpr size_t per_block = AqlmPacked::table_block_groups, width = AqlmPacked::table_entries;
+    constexpr size_t at_once = BlocksAtOnce<Block>::value;
     const size_t steps = a.steps(), tile = a.tile_steps(), m_count = a.shape.codebooks;
     const size_t all_blocks = a.padded_rows() / rb;
     const size_t first_block = row_begin / rb, end_block = (row_end + rb - 1) / rb;
@@ -200,24 +229,26 @@ void aqlm_table_product(float* y, size_t y_stride, const AqlmPacked& a, const in
                 const size_t tile_groups = n / m_count;
                 const size_t g0 = std::min(tile_groups, group_begin - std::min(group_begin, group0));
                 const size_t g1 = std::min(tile_groups, group_end - std::min(group_end, group0));
-                for (size_t b = b0; b < b1 && g0 < g1; b++) {
+                for (size_t b = b0; b < b1 && g0 < g1; b += at_once) {
+                    const size_t count = std::min(at_once, b1 - b);
                     const uint8_t* block_codes = codes + b * n * rb;
                     for (size_t c = 0; c < n_columns; c++) {
-                        typename Block::Sums s = sums[c][b];
+                        typename Block::Sums* s = sums[c] + b;
                         for (size_t i0 = g0; i0 < g1; i0 += per_block) {
                             if (set_aside && group0 + i0 == second_group) {
-                                first_sums[c][b] = s;
-                                s = Block::no_sums();
+                                for (size_t k = 0; k < count; k++) {
+                                    first_sums[c][b + k] = s[k];
+                                    s[k] = Block::no_sums();
+                                }
                             }
                             const size_t i1 = std::min(i0 + per_block, g1);
                             const float* scales = scales_of(c0 + c) + (group0 + i0) / per_block * m_count;
                             for (size_t m = 0; m < m_count; m++)
-                                Block::add_table_block(
-                                    s, table(c0 + c) + ((group0 + i0) * m_count + m) * width,
+                                add_table_blocks<Block>(
+                                    s, count, table(c0 + c) + ((group0 + i0) * m_count + m) * width,
                                     m_count * width, block_codes + (i0 * m_count + m) * rb,
-                                    m_count * rb, i1 - i0, scales[m]);
+                                    m_count * rb, n * rb, i1 - i0, scales[m]);
                         }
-                        sums[c][b] = s;
                     }
                 }
                 codes += blocks_in_run * n * rb;
