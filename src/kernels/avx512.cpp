@@ -282,10 +282,11 @@ private:
         __m512i n[R][2];  // rows 0-31, 32-63 of each block
         #pragma GCC unroll 4
         for (size_t k = 0; k < R; k++) n[k][0] = n[k][1] = _mm512_setzero_si512();
-        // A hint for each block's line R blocks ahead. Without hints Llama-3.1-8B 2x8 runs at
-        // 0.8x on a Zen 4 EPYC; twice that distance is as fast. (One block at a time, a hint
-        // 8 KiB ahead took it from 6.9 to 9.4 tokens per second; 2, 4, 6, 12, 16 and 32 KiB:
-        // 6.9, 7.8, 8.5, 8.0, 6.6, 6.0.)
+        // A hint for each block's line R blocks ahead, into L2: hints into L1 wait on L1's few
+        // miss buffers (Llama-3.1-8B 2x8 on a Zen 4 EPYC: 5.3 tok/s with T0 hints, 8.1-8.4 with
+        // T1). Without hints it runs at 0.8x; twice the distance is as fast. (One block at a
+        // time, a T0 hint 8 KiB ahead took it from 6.9 to 9.4 tokens per second; 2, 4, 6, 12,
+        // 16 and 32 KiB: 6.9, 7.8, 8.5, 8.0, 6.6, 6.0.)
         const size_t ahead = R * block_stride;
         for (size_t t = 0; t < steps; t++, tables += table_stride, codes += code_stride) {
             const __m512i* table = reinterpret_cast<const __m512i*>(tables);
@@ -294,7 +295,7 @@ private:
             #pragma GCC unroll 4
             for (size_t k = 0; k < R; k++) {
                 const uint8_t* block_codes = codes + k * block_stride;
-                _mm_prefetch(reinterpret_cast<const char*>(block_codes) + ahead, _MM_HINT_T0);
+                _mm_prefetch(reinterpret_cast<const char*>(block_codes) + ahead, _MM_HINT_T1);
                 const __m512i c = _mm512_load_si512(block_codes);
                 const __m512i low = _mm512_permutex2var_epi8(t0, c, t1);
                 const __m512i high = _mm512_permutex2var_epi8(t2, c, t3);
