@@ -133,7 +133,7 @@ void aqlm_build_table_blocks(int8_t* lut, float* lut_scales, const AqlmPacked& a
     size_t warm = a.code_index(0, block_begin * per_block, 0);
     const size_t warm_end = std::min(first_run_end, warm + aqlm_warm_bytes);
     const size_t blocks = block_end - block_begin;
-    const size_t warm_step = ((warm_end - std::min(warm, warm_end)) / blocks + line) / line * line;
+    const size_t warm_step = (warm_end - warm) / blocks / line * line + line;  // warm < first_run_end
     for (size_t b = block_begin; b < block_end; b++) {
         for (const size_t end = std::min(warm_end, warm + warm_step); warm < end; warm += line)
             __builtin_prefetch(a.codes8 + warm, 0, 2);

@@ -252,7 +252,8 @@ struct AqlmBuild {
 // other two; the codes' top bits pick between them. The block's sums for the table block run in
 // 16-bit lanes (at most 8 * 127), widened to float once per table block. Four blocks at a time,
 // each step's table loaded once for them: their codes are four streams from memory, which one
-// core reads faster than one (Llama-3.1-8B 2x8 on a Zen 4 EPYC: 1.2x; eight: no faster).
+// core reads faster than one (Llama-3.1-8B 2x8 on a Zen 4 EPYC: 1.03-1.07x with the L2 hints
+// below, 1.2x when they went to L1; eight: no faster).
 struct AqlmBlock {
     struct Sums {
         __m512 v[4];
