@@ -190,12 +190,12 @@ TEST_CASE("AQLM packing: round trip, and the packed dequantizer is the reference
                     equal = equal && want == got;
                 }
                 CHECK(equal);
-                // Codes, codebooks (int16 pairs for tables, fp32 to decode) and scales (padded
+                // Codes, codebooks (int16 pairs for tables, fp16 to decode) and scales (padded
                 // rows included) per product.
                 const size_t padded = m.aqlm().padded_rows();
                 const size_t codebook_bytes =
                     c.bits <= 8 ? c.codebooks * q.shape.entries() * ((c.group_size + 1) / 2) * 4
-                                : q.codebooks.size() * 4;
+                                : q.codebooks.size() * 2;
                 CHECK(m.bytes() == padded * q.shape.groups() * c.codebooks * (c.bits <= 8 ? 1 : 2) +
                                        codebook_bytes + padded * 4);
             }
@@ -213,6 +213,18 @@ TEST_CASE("AQLM packing: round trip, and the packed dequantizer is the reference
     CHECK_THROWS_WITH(pack_aqlm(q, owner, "layer x"),
                       Catch::Contains("layer x") && Catch::Contains("code 256 at index 4"));
     CHECK_THROWS_AS(unpack_aqlm(Matrix()), Error);
+    // The decode layout holds its codebooks in fp16, as files do: a value that is none is
+    // refused, not rounded; infinities and NaN pass as they are.
+    AqlmMatrix wide = random_aqlm(2, 8, {1, 16, 8}, 6);
+    wide.codebooks[9] = INFINITY;
+    wide.codebooks[10] = NAN;
+    Model wide_owner;
+    const AqlmPacked& packed = pack_aqlm(wide, wide_owner, "test").aqlm();
+    CHECK(std::isinf(packed.codebook(0, 1, 1)));
+    CHECK(std::isnan(packed.codebook(0, 1, 2)));
+    wide.codebooks[12] = 0.1f;
+    CHECK(error_of([&] { pack_aqlm(wide, wide_owner, "layer y"); }) ==
+          "layer y: AQLM codebook value " + std::to_string(0.1f) + " at index 12 is not an fp16 value");
 }
 
 TEST_CASE("every kernel set's AQLM kernels agree with the dequantizer", "[aqlm]") {

@@ -60,8 +60,10 @@ struct AqlmMatrix {
 //   half; 0 past g), so a multiply-add of int16 pairs (vpmaddwd, vmsumshm) makes one entry's
 //   partial sum. Scales [padded rows].
 // - direct decode, bits > 8 (a 1x16 table would outgrow the caches): codes uint16
-//   [rows][groups][M], scales [rows].
-// Both keep the fp32 codebooks [M][2^B][g] (the decode kernels' and the dequantizer's).
+//   [rows][groups][M], scales [rows], and the codebooks [M][2^B][g] as the fp16 bit patterns
+//   files store (host order): 1 MiB for a 1x16 g8 matrix, twice that in fp32, which on a Zen 4
+//   ran 1x16 at 0.75x (a 1 MiB L2 holds more of the halves).
+// The table layout keeps fp32 codebooks [M][2^B][g] (its batch decode's and the dequantizer's).
 struct AqlmPacked {
     static constexpr size_t row_block = 64;
     static constexpr size_t run_blocks = 8;
@@ -76,7 +78,8 @@ struct AqlmPacked {
     AqlmShape shape;
     const uint8_t* codes8 = nullptr;    // table layout
     const uint16_t* codes16 = nullptr;  // decode layout
-    const float* codebooks = nullptr;
+    const float* codebooks = nullptr;         // table layout
+    const uint16_t* codebooks_f16 = nullptr;  // decode layout
     const int16_t* codebooks16 = nullptr;     // table layout
     const float* codebook_scales = nullptr;   // table layout, [M]
     const float* scales = nullptr;
@@ -133,11 +136,9 @@ struct AqlmPacked {
         const size_t i = code_index(row, group, m);
         return uses_table() ? codes8[i] : codes16[i];
     }
-    float codebook(size_t m, size_t entry, size_t j) const {
-        return codebooks[codebook_index(m, entry, j)];
-    }
+    float codebook(size_t m, size_t entry, size_t j) const;
 
-    // Bytes one product reads: codes, codebooks (int16 for tables, else fp32) and scales.
+    // Bytes one product reads: codes, codebooks (int16 for tables, else fp16) and scales.
     size_t bytes() const;
     // Row r as fp32: the same arithmetic as AqlmMatrix::row_to_f32.
     void row_to_f32(size_t r, float* out) const;

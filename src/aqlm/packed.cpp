@@ -9,6 +9,7 @@
 #include "llamaport/aqlm.hpp"
 #include "kernels/aqlm_table.hpp"
 #include "llamaport/error.hpp"
+#include "loader/fp16.hpp"
 
 namespace llamaport {
 
@@ -16,8 +17,13 @@ size_t AqlmPacked::bytes() const {
     const size_t codes = padded_rows() * shape.groups() * shape.codebooks;
     const size_t codebook_bytes =
         uses_table() ? shape.codebooks * pairs() * shape.entries() * 2 * sizeof(int16_t)
-                     : shape.codebooks * shape.entries() * shape.group_size * sizeof(float);
+                     : shape.codebooks * shape.entries() * shape.group_size * sizeof(uint16_t);
     return codes * (uses_table() ? 1 : 2) + codebook_bytes + padded_rows() * sizeof(float);
+}
+
+float AqlmPacked::codebook(size_t m, size_t entry, size_t j) const {
+    const size_t i = codebook_index(m, entry, j);
+    return uses_table() ? codebooks[i] : fp16_to_fp32(codebooks_f16[i]);
 }
 
 void AqlmPacked::row_to_f32(size_t r, float* out) const {
@@ -66,10 +72,21 @@ Matrix pack_aqlm(const AqlmMatrix& q, Model& model, const std::string& what) {
                 else
                     c16[to] = q.codes[from];
             }
-    float* cb = static_cast<float*>(model.allocate(q.codebooks.size() * sizeof(float)));
-    std::copy(q.codebooks.begin(), q.codebooks.end(), cb);
-    p->codebooks = cb;
-    if (p->uses_table()) {
+    if (!p->uses_table()) {
+        // Files store codebooks in fp16: a value that is not one would silently change here.
+        uint16_t* halves = static_cast<uint16_t*>(model.allocate(q.codebooks.size() * sizeof(uint16_t)));
+        for (size_t i = 0; i < q.codebooks.size(); i++) {
+            const float v = q.codebooks[i];
+            halves[i] = fp32_to_fp16(v);
+            if (!(fp16_to_fp32(halves[i]) == v) && v == v)
+                throw Error(what + ": AQLM codebook value " + std::to_string(v) + " at index " +
+                            std::to_string(i) + " is not an fp16 value");
+        }
+        p->codebooks_f16 = halves;
+    } else {
+        float* cb = static_cast<float*>(model.allocate(q.codebooks.size() * sizeof(float)));
+        std::copy(q.codebooks.begin(), q.codebooks.end(), cb);
+        p->codebooks = cb;
         // Each codebook in int16 at its own scale, rounded to nearest, ties to even.
         const size_t per_codebook = entries * s.group_size;
         int16_t* cb16 = static_cast<int16_t*>(

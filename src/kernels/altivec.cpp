@@ -670,8 +670,9 @@ struct AqlmBlock {
     }
 };
 
-// A group's 8 weights are two aligned vectors (the codebooks' entries summed; an entry is 32 bytes
-// into 64-byte aligned memory), fused into two accumulators with x, read at any alignment.
+// A group's 8 weights are two aligned vectors (the codebooks' entries summed: the table layout's
+// fp32 entries lie 32 bytes apart in 64-byte aligned memory, the decode layout's halves are
+// converted one by one), fused into two accumulators with x, read at any alignment.
 struct AqlmDecode {
     struct Weights {
         vf32 lo, hi;
@@ -681,13 +682,21 @@ struct AqlmDecode {
     template <size_t M = 0, class Code>
     static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
         const size_t entries = a.shape.entries();
-        const vf32* codebooks = reinterpret_cast<const vf32*>(a.codebooks);
-        const vf32* entry = codebooks + size_t(codes[0]) * 2;
-        Weights w = {entry[0], entry[1]};
+        auto entry = [&](size_t i) -> Weights {
+            if constexpr (aqlm_fp16_codebooks<Code>) {  // AltiVec has no fp16 conversion
+                alignas(16) float v[8];
+                for (size_t j = 0; j < 8; j++) v[j] = half_to_float(a.codebooks_f16[i * 8 + j]);
+                return {vec_ld(0, v), vec_ld(16, v)};
+            } else {
+                const vf32* e = reinterpret_cast<const vf32*>(a.codebooks) + i * 2;
+                return {e[0], e[1]};
+            }
+        };
+        Weights w = entry(codes[0]);
         for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++) {
-            entry = codebooks + (m * entries + codes[m * stride]) * 2;
-            w.lo = vec_add(w.lo, entry[0]);
-            w.hi = vec_add(w.hi, entry[1]);
+            const Weights e = entry(m * entries + codes[m * stride]);
+            w.lo = vec_add(w.lo, e.lo);
+            w.hi = vec_add(w.hi, e.hi);
         }
         return w;
     }

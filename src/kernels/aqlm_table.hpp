@@ -316,18 +316,23 @@ void add_aqlm_half_sums(KernelSet& set) {
 // values; the last group may be partial): y[r] = scales[r] * sum_i dot(x group i, w_i), where
 // w_i = sum_m codebook[m][codes[r][i][m]].
 
+// The decode layout's uint16 codes go with its fp16 codebooks, the table layout's uint8 codes with
+// its fp32 ones: a group decode that takes either picks its codebooks by the codes' type.
+template <class Code>
+constexpr bool aqlm_fp16_codebooks = std::is_same_v<Code, uint16_t>;
+
 // One row's sum over groups [first_group, groups), in the reference order: the reference product,
 // and the kernels' way through a partial last group.
 inline float aqlm_decode_groups(const AqlmPacked& a, size_t r, const float* x, size_t first_group) {
     const size_t g = a.shape.group_size, m_count = a.shape.codebooks, groups = a.shape.groups();
-    const size_t entries = a.shape.entries(), cols = a.shape.cols;
+    const size_t cols = a.shape.cols;
     const uint16_t* codes = a.codes16 + (r * groups + first_group) * m_count;
     float sum = 0.0f;
     for (size_t i = first_group; i < groups; i++, codes += m_count) {
         float partial = 0.0f;
         for (size_t j = 0; j < g && i * g + j < cols; j++) {
             float w = 0.0f;
-            for (size_t m = 0; m < m_count; m++) w += a.codebooks[(m * entries + codes[m]) * g + j];
+            for (size_t m = 0; m < m_count; m++) w += a.codebook(m, codes[m], j);
             partial += x[i * g + j] * w;
         }
         sum += partial;
@@ -350,8 +355,9 @@ inline void aqlm_decode_reference(float* y, size_t y_stride, const Matrix& w, co
 //   Weights, Acc          8 weights; a column's accumulators
 //   Acc zero()
 //   template <size_t M = 0> Weights group(const AqlmPacked&, const Code* codes, size_t stride)
-//                         the M entries summed, code m at codes[m * stride] (uint8 or uint16);
-//                         M, when not 0, is the matrix's M known at compile time
+//                         the M entries summed, code m at codes[m * stride] (uint8 or uint16,
+//                         see aqlm_fp16_codebooks); M, when not 0, is the matrix's M known at
+//                         compile time
 //   Acc fma(Acc, const Weights&, const float* x, size_t i)      x: group i's 8 inputs
 //   float sum(const Acc&)
 // A column's result does not depend on the columns beside it. Other group sizes take the

@@ -552,12 +552,19 @@ struct AqlmDecode {
     template <size_t M = 0, class Code>
     static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
         const size_t entries = a.shape.entries();
-        const float* entry = a.codebooks + size_t(codes[0]) * 8;
-        Weights w = {vld1q_f32(entry), vld1q_f32(entry + 4)};
+        auto entry = [&](size_t i) -> Weights {
+            if constexpr (aqlm_fp16_codebooks<Code>) {
+                const float16x8_t h = vreinterpretq_f16_u16(vld1q_u16(a.codebooks_f16 + i * 8));
+                return {vcvt_f32_f16(vget_low_f16(h)), vcvt_high_f32_f16(h)};
+            } else {
+                return {vld1q_f32(a.codebooks + i * 8), vld1q_f32(a.codebooks + i * 8 + 4)};
+            }
+        };
+        Weights w = entry(codes[0]);
         for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++) {
-            entry = a.codebooks + (m * entries + codes[m * stride]) * 8;
-            w.lo = vaddq_f32(w.lo, vld1q_f32(entry));
-            w.hi = vaddq_f32(w.hi, vld1q_f32(entry + 4));
+            const Weights e = entry(m * entries + codes[m * stride]);
+            w.lo = vaddq_f32(w.lo, e.lo);
+            w.hi = vaddq_f32(w.hi, e.hi);
         }
         return w;
     }
