@@ -61,8 +61,8 @@ struct AqlmMatrix {
 //   partial sum. Scales [padded rows].
 // - direct decode, bits > 8 (a 1x16 table would outgrow the caches): codes uint16
 //   [rows][groups][M], scales [rows], and the codebooks [M][2^B][g] as the fp16 bit patterns
-//   files store (host order): 1 MiB for a 1x16 g8 matrix, twice that in fp32, which on a Zen 4
-//   ran 1x16 at 0.75x (a 1 MiB L2 holds more of the halves).
+//   files store (host order): 1 MiB for a 1x16 g8 matrix, twice that in fp32, with which a Zen 4
+//   ran 1x16 at 0.71-0.79x (a 1 MiB L2 holds more of the halves).
 // The table layout keeps fp32 codebooks [M][2^B][g] (its batch decode's and the dequantizer's).
 struct AqlmPacked {
     static constexpr size_t row_block = 64;

@@ -199,31 +199,25 @@ struct KLanes {
 };
 
 // An AQLM group's 8 weights as one vector (the codebooks' entries added in order), and stored
-// scaled: the decode kernels' and the batch products' group decode (aqlm_table.hpp). The code
-// type tells the layout (aqlm_decode_row), as a test per group ran the decode layout at 0.77x.
+// scaled: the decode kernels' and the batch products' group decode (aqlm_table.hpp).
 struct AqlmGroups {
     using Weights = __m256;
     template <size_t M = 0, class Code>
     static Weights group(const AqlmPacked& a, const Code* codes, size_t stride) {
-        if constexpr (aqlm_fp16_codebooks<Code>)
-            return add_entries<M>(a, codes, stride, [&](size_t i) {
-                return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a.codebooks_f16 + i * 8)));
-            });
-        else
-            return add_entries<M>(a, codes, stride, [&](size_t i) { return _mm256_loadu_ps(a.codebooks + i * 8); });
-    }
-    static void store(float* out, Weights w, float scale) {
-        _mm256_store_ps(out, _mm256_mul_ps(_mm256_set1_ps(scale), w));
-    }
-
-private:
-    template <size_t M, class Code, class Entry>
-    static Weights add_entries(const AqlmPacked& a, const Code* codes, size_t stride, Entry entry) {
         const size_t entries = a.shape.entries();
+        auto entry = [&](size_t i) {
+            if constexpr (aqlm_fp16_codebooks<Code>)
+                return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a.codebooks_f16 + i * 8)));
+            else
+                return _mm256_loadu_ps(a.codebooks + i * 8);
+        };
         __m256 w = entry(codes[0]);
         for (size_t m = 1; m < (M ? M : a.shape.codebooks); m++)
             w = _mm256_add_ps(w, entry(m * entries + codes[m * stride]));
         return w;
+    }
+    static void store(float* out, Weights w, float scale) {
+        _mm256_store_ps(out, _mm256_mul_ps(_mm256_set1_ps(scale), w));
     }
 };
 
