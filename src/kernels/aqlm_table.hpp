@@ -359,26 +359,52 @@ inline void aqlm_decode_reference(float* y, size_t y_stride, const Matrix& w, co
 //                         the M entries summed, code m at codes[m * stride] (uint8 or uint16,
 //                         see aqlm_fp16_codebooks); M, when not 0, is the matrix's M known at
 //                         compile time
-//   Acc fma(Acc, const Weights&, const float* x, size_t i)      x: group i's 8 inputs
+//   Acc fma(Acc, const Weights&, const float* x, size_t parity)
+//                         x: a group's 8 inputs; parity: its index's (a set may keep a chain
+//                         per parity)
 //   float sum(const Acc&)
 // A column's result does not depend on the columns beside it. Other group sizes take the
 // reference.
-template <class Decode, size_t N>
+template <class Decode, size_t N, size_t M>
 void aqlm_decode_columns(float* y, size_t y_stride, const AqlmPacked& a, const float* x,
                          size_t x_stride, size_t row_begin, size_t row_end) {
-    const size_t m_count = a.shape.codebooks, groups = a.shape.groups();
+    const size_t m_count = M ? M : a.shape.codebooks, groups = a.shape.groups();
     const size_t full = a.shape.cols / 8;  // the last group may be partial
     for (size_t r = row_begin; r < row_end; r++) {
         const uint16_t* codes = a.codes16 + r * groups * m_count;
         typename Decode::Acc acc[N];
         for (size_t c = 0; c < N; c++) acc[c] = Decode::zero();
-        for (size_t i = 0; i < full; i++, codes += m_count) {
-            const typename Decode::Weights w = Decode::group(a, codes, 1);
-            for (size_t c = 0; c < N; c++) acc[c] = Decode::fma(acc[c], w, x + c * x_stride + 8 * i, i);
+        size_t i = 0;
+        // Pairs of groups: their loads issue together, and a set choosing its chain by parity
+        // sees the parity at compile time.
+        for (; i + 2 <= full; i += 2, codes += 2 * m_count) {
+            const typename Decode::Weights w0 = Decode::template group<M>(a, codes, 1);
+            const typename Decode::Weights w1 = Decode::template group<M>(a, codes + m_count, 1);
+            for (size_t c = 0; c < N; c++) {
+                acc[c] = Decode::fma(acc[c], w0, x + c * x_stride + 8 * i, 0);
+                acc[c] = Decode::fma(acc[c], w1, x + c * x_stride + 8 * i + 8, 1);
+            }
+        }
+        if (i < full) {
+            const typename Decode::Weights w = Decode::template group<M>(a, codes, 1);
+            for (size_t c = 0; c < N; c++) acc[c] = Decode::fma(acc[c], w, x + c * x_stride + 8 * i, 0);
         }
         for (size_t c = 0; c < N; c++)
             y[c * y_stride + r] = a.scales[r] * (Decode::sum(acc[c]) +
                                                  aqlm_decode_groups(a, r, x + c * x_stride, full));
+    }
+}
+
+template <class Decode, size_t M>
+void aqlm_decode_columns_by4(float* y, size_t y_stride, const AqlmPacked& a, const float* x,
+                             size_t x_stride, size_t columns, size_t row_begin, size_t row_end) {
+    for (size_t c = 0; c < columns; c += 4, y += 4 * y_stride, x += 4 * x_stride) {
+        switch (std::min<size_t>(4, columns - c)) {
+            case 1: aqlm_decode_columns<Decode, 1, M>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
+            case 2: aqlm_decode_columns<Decode, 2, M>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
+            case 3: aqlm_decode_columns<Decode, 3, M>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
+            default: aqlm_decode_columns<Decode, 4, M>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
+        }
     }
 }
 
@@ -390,14 +416,9 @@ void aqlm_decode_product(float* y, size_t y_stride, const Matrix& w, const uint8
         return aqlm_decode_reference(y, y_stride, w, in, in_stride, columns, row_begin, row_end);
     const float* x = reinterpret_cast<const float*>(in);
     const size_t x_stride = in_stride / sizeof(float);
-    for (size_t c = 0; c < columns; c += 4, y += 4 * y_stride, x += 4 * x_stride) {
-        switch (std::min<size_t>(4, columns - c)) {
-            case 1: aqlm_decode_columns<Decode, 1>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
-            case 2: aqlm_decode_columns<Decode, 2>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
-            case 3: aqlm_decode_columns<Decode, 3>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
-            default: aqlm_decode_columns<Decode, 4>(y, y_stride, a, x, x_stride, row_begin, row_end); break;
-        }
-    }
+    // 1x16 unrolled: a group is then a handful of instructions.
+    const auto decode = a.shape.codebooks == 1 ? aqlm_decode_columns_by4<Decode, 1> : aqlm_decode_columns_by4<Decode, 0>;
+    decode(y, y_stride, a, x, x_stride, columns, row_begin, row_end);
 }
 
 // Prompts: a product of many columns (the type's batch product, reading the fp32 input) decodes

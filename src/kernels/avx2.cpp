@@ -1095,8 +1095,8 @@ struct AqlmDecode : x86::AqlmGroups {
         __m256 even, odd;
     };
     static Acc zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
-    static Acc fma(Acc acc, Weights w, const float* x, size_t i) {
-        if (i % 2)
+    static Acc fma(Acc acc, Weights w, const float* x, size_t parity) {
+        if (parity)
             acc.odd = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc.odd);
         else
             acc.even = _mm256_fmadd_ps(w, _mm256_loadu_ps(x), acc.even);
