@@ -31,6 +31,11 @@
 //                                size_t steps, float scale)
 //       add_table_block for the count (1..R) blocks s[k], whose codes start k * block_stride
 //       bytes after codes (block_stride bytes are the steps of a tile of one block).
+// and may lay the tables out its own way for its lookups, once per product and column (the
+// prepared input stays the same in every set):
+//   static void relay_tables(const int8_t** luts, size_t n, size_t step_begin, size_t step_end)
+//       points each of the n columns' luts[c] at a copy of steps [step_begin, step_end) of its
+//       tables, relaid, in this thread's memory (step t's table still t * 256 bytes on).
 // A row's result is scales[r] * (first + second), the sums of the first aqlm_half_blocks table
 // blocks and of the rest, each added in table-block order: two threads can then each build and
 // read only one half's tables (Transformer::multiply) and get one thread's results bit for bit.
@@ -163,6 +168,11 @@ template <class Block>
 struct BlocksAtOnce<Block, std::void_t<decltype(Block::blocks_at_once)>>
     : std::integral_constant<size_t, Block::blocks_at_once> {};
 
+template <class Block, class = void>
+struct RelaysTables : std::false_type {};
+template <class Block>
+struct RelaysTables<Block, std::void_t<decltype(&Block::relay_tables)>> : std::true_type {};
+
 template <class Block>
 void add_table_blocks(typename Block::Sums* s, size_t count, const int8_t* tables,
                       size_t table_stride, const uint8_t* codes, size_t code_stride,
@@ -213,6 +223,11 @@ void aqlm_table_product(float* y, size_t y_stride, const AqlmPacked& a, const in
     const bool set_aside = what == AqlmSums::result && second_group < groups;
     for (size_t c0 = 0; c0 < columns; c0 += N) {
         const size_t n_columns = std::min(N, columns - c0);
+        const int8_t* luts[N];
+        for (size_t c = 0; c < n_columns; c++) luts[c] = table(c0 + c);
+        if constexpr (RelaysTables<Block>::value)
+            Block::relay_tables(luts, n_columns, std::min(group_begin, groups) * m_count,
+                                std::min(group_end, groups) * m_count);
         typename Block::Sums sums[N][run], first_sums[N][run];
         for (size_t run_begin = first_block / run * run; run_begin < end_block; run_begin += run) {
             const size_t blocks_in_run = std::min(run, all_blocks - run_begin);
@@ -245,7 +260,7 @@ void aqlm_table_product(float* y, size_t y_stride, const AqlmPacked& a, const in
                             const float* scales = scales_of(c0 + c) + (group0 + i0) / per_block * m_count;
                             for (size_t m = 0; m < m_count; m++)
                                 add_table_blocks<Block>(
-                                    s, count, table(c0 + c) + ((group0 + i0) * m_count + m) * width,
+                                    s, count, luts[c] + ((group0 + i0) * m_count + m) * width,
                                     m_count * width, block_codes + (i0 * m_count + m) * rb,
                                     m_count * rb, n * rb, i1 - i0, scales[m]);
                         }

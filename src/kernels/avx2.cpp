@@ -1030,10 +1030,14 @@ struct AqlmBuild {
     }
 };
 
-// A 256-entry table is 16 pieces of 16 bytes: vpshufb looks a vector of codes up in every piece
-// by their low 4 bits, and a tree of byte blends on the high 4 bits picks each code's piece.
-// On a Zen 4 this beats the 8-wide gathers, which bound the lookups (AVX2's byte shuffle reaches
-// 16 entries; AVX-512's vpermi2b 128, NEON's tbl 64, AltiVec's vperm 32).
+// A 256-entry table is 16 pieces of 16 bytes, and vpshufb looks a vector of codes up in one
+// piece (AVX2's byte shuffle reaches 16 entries; AVX-512's vpermi2b 128, NEON's tbl 64,
+// AltiVec's vperm 32). Before a product reads them, each table half's pieces (entries 0-127,
+// 128-255) are XOR-ed with the piece before them. The index (c & 0x7F) - 16 j keeps code c's
+// low 4 bits and has its top bit set, which makes vpshufb give 0, exactly when piece j lies past
+// c's: the XOR of a half's 8 lookups telescopes to c's entry, and a byte blend on c's top bit
+// picks the half. On a Zen 4, vpshufb and vpblendvb share two ports: 16 shuffles and 1 blend
+// for 32 codes, against 16 and a tree of 15 blends picking each code's piece before.
 struct AqlmBlock {
     static constexpr size_t vectors = AqlmPacked::row_block / 8;
     struct Sums {
@@ -1044,43 +1048,88 @@ struct AqlmBlock {
         for (__m256& v : s.v) v = _mm256_setzero_ps();
         return s;
     }
-    // The entries at 32 codes. (Sharing each piece's load between two vectors of codes ran no
-    // faster.)
-    static __m256i look_up(const int8_t* table, __m256i c) {
-        const __m256i low = _mm256_and_si256(c, _mm256_set1_epi8(0x0F));
-        // vpblendvb reads each byte's top bit: bits 4, 5 and 6 moved there.
-        const __m256i bit4 = _mm256_slli_epi16(c, 3), bit5 = _mm256_slli_epi16(c, 2);
-        const __m256i bit6 = _mm256_slli_epi16(c, 1);
-        auto piece = [&](int j) {
-            const __m128i t = _mm_load_si128(reinterpret_cast<const __m128i*>(table + 16 * j));
-            return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(t), low);
-        };
-        auto pair = [&](int j) { return _mm256_blendv_epi8(piece(2 * j), piece(2 * j + 1), bit4); };
-        auto quad = [&](int j) { return _mm256_blendv_epi8(pair(2 * j), pair(2 * j + 1), bit5); };
-        auto eight = [&](int j) { return _mm256_blendv_epi8(quad(2 * j), quad(2 * j + 1), bit6); };
-        return _mm256_blendv_epi8(eight(0), eight(1), c);
+    // A table as looked up: 16 pieces XOR-ed as above.
+    struct Pieces {
+        __m128i p[16];
+    };
+    static void encode(Pieces& out, const int8_t* table) {
+        for (int half = 0; half < 2; half++) {
+            __m128i previous = _mm_setzero_si128();
+            for (int j = 0; j < 8; j++) {
+                const __m128i piece = _mm_load_si128(reinterpret_cast<const __m128i*>(table + 16 * (8 * half + j)));
+                out.p[8 * half + j] = _mm_xor_si128(piece, previous);
+                previous = piece;
+            }
+        }
     }
+    // Once per product and column, into this thread's scratch: a table serves every row block.
+    static void relay_tables(const int8_t** luts, size_t n, size_t step_begin, size_t step_end) {
+        constexpr size_t width = AqlmPacked::table_entries;
+        static_assert(sizeof(Pieces) == width, "a table's pieces are the table's size");
+        const size_t bytes = step_end * width;
+        int8_t* scratch = reinterpret_cast<int8_t*>(aqlm_scratch(n * bytes / sizeof(float)));
+        for (size_t c = 0; c < n; c++, scratch += bytes) {
+            for (size_t t = step_begin; t < step_end; t++)
+                encode(*reinterpret_cast<Pieces*>(scratch + t * width), luts[c] + t * width);
+            luts[c] = scratch;
+        }
+    }
+    // The entries at two vectors of codes, each piece loaded once for both.
+    static void look_up(const Pieces& t, __m256i c0, __m256i c1, __m256i& v0, __m256i& v1) {
+        const __m256i mask = _mm256_set1_epi8(0x7F), sixteen = _mm256_set1_epi8(16);
+        __m256i i0 = _mm256_and_si256(c0, mask), i1 = _mm256_and_si256(c1, mask);
+        __m256i piece = _mm256_broadcastsi128_si256(t.p[0]);
+        __m256i low0 = _mm256_shuffle_epi8(piece, i0), low1 = _mm256_shuffle_epi8(piece, i1);
+        piece = _mm256_broadcastsi128_si256(t.p[8]);
+        __m256i high0 = _mm256_shuffle_epi8(piece, i0), high1 = _mm256_shuffle_epi8(piece, i1);
+        for (int j = 1; j < 8; j++) {
+            i0 = _mm256_sub_epi8(i0, sixteen);
+            i1 = _mm256_sub_epi8(i1, sixteen);
+            piece = _mm256_broadcastsi128_si256(t.p[j]);
+            low0 = _mm256_xor_si256(low0, _mm256_shuffle_epi8(piece, i0));
+            low1 = _mm256_xor_si256(low1, _mm256_shuffle_epi8(piece, i1));
+            piece = _mm256_broadcastsi128_si256(t.p[8 + j]);
+            high0 = _mm256_xor_si256(high0, _mm256_shuffle_epi8(piece, i0));
+            high1 = _mm256_xor_si256(high1, _mm256_shuffle_epi8(piece, i1));
+            // Keeps GCC from regrouping the XORs, which parked 16 shuffles' results on the
+            // stack and ran slower than the blends.
+            asm("" : "+x"(low0), "+x"(low1), "+x"(high0), "+x"(high1), "+x"(i0), "+x"(i1));
+        }
+        v0 = _mm256_blendv_epi8(low0, high0, c0);
+        v1 = _mm256_blendv_epi8(low1, high1, c1);
+    }
+    // Steps go in pairs: vpunpck pairs a row's entries of the two steps (within 128-bit lanes)
+    // and vpmaddubsw adds them into 16 bits, so of each 32 rows' two sums one holds rows 0-7 and
+    // 16-23, the other rows 8-15 and 24-31.
     static void add_table_block(Sums& s, const int8_t* tables, size_t table_stride,
                                 const uint8_t* codes, size_t code_stride, size_t steps,
                                 float scale) {
-        __m256i n[vectors / 2];  // rows 0-15, 16-31, 32-47, 48-63 in 16 bits
+        __m256i n[4];
         for (__m256i& v : n) v = _mm256_setzero_si256();
-        for (size_t t = 0; t < steps; t++, tables += table_stride, codes += code_stride) {
-            _mm_prefetch(reinterpret_cast<const char*>(codes) + 2048, _MM_HINT_T0);
-            #pragma GCC unroll 2
-            for (size_t h = 0; h < 2; h++) {
-                const __m256i v = look_up(tables, _mm256_load_si256(reinterpret_cast<const __m256i*>(codes + 32 * h)));
-                n[2 * h] = _mm256_add_epi16(n[2 * h], _mm256_cvtepi8_epi16(_mm256_castsi256_si128(v)));
-                n[2 * h + 1] = _mm256_add_epi16(n[2 * h + 1], _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1)));
-            }
+        const __m256i ones = _mm256_set1_epi8(1);
+        auto codes_at = [](const uint8_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); };
+        for (size_t t = 0; t < steps; t += 2, tables += 2 * table_stride, codes += 2 * code_stride) {
+            _mm_prefetch(reinterpret_cast<const char*>(codes) + 1024, _MM_HINT_T0);
+            __m256i a0, a1, b0 = _mm256_setzero_si256(), b1 = _mm256_setzero_si256();
+            look_up(*reinterpret_cast<const Pieces*>(tables), codes_at(codes), codes_at(codes + 32), a0, a1);
+            if (t + 1 < steps)
+                look_up(*reinterpret_cast<const Pieces*>(tables + table_stride), codes_at(codes + code_stride),
+                        codes_at(codes + code_stride + 32), b0, b1);
+            n[0] = _mm256_add_epi16(n[0], _mm256_maddubs_epi16(ones, _mm256_unpacklo_epi8(a0, b0)));
+            n[1] = _mm256_add_epi16(n[1], _mm256_maddubs_epi16(ones, _mm256_unpackhi_epi8(a0, b0)));
+            n[2] = _mm256_add_epi16(n[2], _mm256_maddubs_epi16(ones, _mm256_unpacklo_epi8(a1, b1)));
+            n[3] = _mm256_add_epi16(n[3], _mm256_maddubs_epi16(ones, _mm256_unpackhi_epi8(a1, b1)));
         }
         const __m256 f = _mm256_set1_ps(scale);
-        #pragma GCC unroll 4
-        for (size_t k = 0; k < vectors / 2; k++) {
-            const __m256i lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(n[k]));
-            const __m256i hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(n[k], 1));
-            s.v[2 * k] = _mm256_add_ps(s.v[2 * k], _mm256_mul_ps(_mm256_cvtepi32_ps(lo), f));
-            s.v[2 * k + 1] = _mm256_add_ps(s.v[2 * k + 1], _mm256_mul_ps(_mm256_cvtepi32_ps(hi), f));
+        auto add_rows = [&](__m256& sum, __m128i rows) {
+            sum = _mm256_add_ps(sum, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(rows)), f));
+        };
+        for (size_t h = 0; h < 2; h++) {
+            const __m256i a = n[2 * h], b = n[2 * h + 1];
+            add_rows(s.v[4 * h], _mm256_castsi256_si128(a));
+            add_rows(s.v[4 * h + 1], _mm256_castsi256_si128(b));
+            add_rows(s.v[4 * h + 2], _mm256_extracti128_si256(a, 1));
+            add_rows(s.v[4 * h + 3], _mm256_extracti128_si256(b, 1));
         }
     }
     static void store(float* out, const Sums& s) {
