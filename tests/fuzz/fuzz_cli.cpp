@@ -30,6 +30,8 @@ void write_file(const std::string& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary) << bytes;
 }
 
+void remove_fuzz_files();
+
 const Files& fuzz_files() {
     static const Files files = [] {
         // Per process: libFuzzer's -jobs runs several.
@@ -38,13 +40,18 @@ const Files& fuzz_files() {
         Files f{base + ".bin", base + ".tok"};
         write_file(f.model, write_llama2c(*make_random_model(fuzz::small_config(16, 36), 5), {}));
         write_file(f.tokenizer, fuzz::small_tokenizer().to_llama2c_file());
-        std::atexit([] {
-            std::remove(fuzz_files().model.c_str());
-            std::remove(fuzz_files().tokenizer.c_str());
-        });
         return f;
     }();
+    // Registered once `files` is built, so it runs before files' destructor. (Registered
+    // inside the initializer, it ran after it and removed nothing: every run left its files.)
+    static const int removal = std::atexit(remove_fuzz_files);
+    (void)removal;
     return files;
+}
+
+void remove_fuzz_files() {
+    std::remove(fuzz_files().model.c_str());
+    std::remove(fuzz_files().tokenizer.c_str());
 }
 
 }  // namespace
