@@ -222,38 +222,48 @@ size_t default_bandwidth_mib() {
 
 volatile size_t bandwidth_sink;  // keeps the sums from being optimised away
 
-// Best of a few single-threaded passes summing a buffer far larger than the caches, in GB/s.
-// The buffer is read as several interleaved sequential streams, as a matrix-vector product
-// reading a few rows at once does: one stream alone leaves much of the bandwidth unused.
-double read_bandwidth(size_t mib) {
+// Best of a few passes summing a buffer far larger than the caches, in GB/s. Each thread reads
+// its own share as several interleaved sequential streams, as a matrix-vector product reading a
+// few rows at once does: one stream alone leaves much of the bandwidth unused.
+double read_bandwidth(size_t mib, int threads) {
     constexpr size_t streams = 8;
-    const size_t per_stream = mib * (1 << 20) / sizeof(size_t) / streams / 2 * 2;
-    const size_t words = per_stream * streams;
-    std::vector<size_t> buffer(words);
-    for (size_t i = 0; i < words; i++) buffer[i] = i;  // real pages, not the shared zero page
+    ThreadPool pool(threads);
+    const size_t n = size_t(pool.size());
+    const size_t per_stream = mib * (1 << 20) / sizeof(size_t) / streams / n / 2 * 2;
+    const size_t share = per_stream * streams;
+    std::vector<size_t> buffer(share * n);
+    // Real pages, not the shared zero page, each first touched by the thread that reads it.
+    pool.run_on_all([&](size_t t) {
+        for (size_t i = t * share; i < (t + 1) * share; i++) buffer[i] = i;
+    });
+    constexpr size_t apart = 64 / sizeof(size_t);  // one cache line per thread's checksum
+    std::vector<size_t> checksums(n * apart);
     double best = 0;
-    size_t checksum = 0;
     for (int pass = 0; pass < 5; pass++) {
         const auto start = std::chrono::steady_clock::now();
-        size_t sums[streams][2] = {};
-        const size_t* p = buffer.data();
-        for (size_t i = 0; i < per_stream; i += 2)
-            for (size_t s = 0; s < streams; s++) {
-                sums[s][0] += p[s * per_stream + i];
-                sums[s][1] += p[s * per_stream + i + 1];
-            }
+        pool.run_on_all([&](size_t t) {
+            size_t sums[streams][2] = {};
+            const size_t* p = buffer.data() + t * share;
+            for (size_t i = 0; i < per_stream; i += 2)
+                for (size_t s = 0; s < streams; s++) {
+                    sums[s][0] += p[s * per_stream + i];
+                    sums[s][1] += p[s * per_stream + i + 1];
+                }
+            for (const auto& sum : sums) checksums[t * apart] += sum[0] + sum[1];
+        });
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        for (const auto& sum : sums) checksum += sum[0] + sum[1];
-        if (seconds > 0) best = std::max(best, double(words * sizeof(size_t)) / seconds / 1e9);
+        if (seconds > 0) best = std::max(best, double(buffer.size() * sizeof(size_t)) / seconds / 1e9);
     }
+    size_t checksum = 0;
+    for (size_t c : checksums) checksum += c;
     bandwidth_sink = checksum;
     return best;
 }
 
 // Measured in a child process where possible, so that the buffer stays out of this process's
 // peak memory. Returns -1 when the buffer cannot be had; sets in_process when it ran here.
-double measure_bandwidth(size_t mib, bool& in_process) {
+double measure_bandwidth(size_t mib, int threads, bool& in_process) {
     in_process = false;
 #ifdef LLAMAPORT_BENCH_POSIX
     std::cout.flush();
@@ -265,7 +275,7 @@ double measure_bandwidth(size_t mib, bool& in_process) {
             close(fds[0]);
             double gbs = -1;
             try {
-                gbs = read_bandwidth(mib);
+                gbs = read_bandwidth(mib, threads);
             } catch (const std::exception&) {  // no room for the buffer
             }
             const ssize_t written = write(fds[1], &gbs, sizeof gbs);
@@ -285,7 +295,7 @@ double measure_bandwidth(size_t mib, bool& in_process) {
 #endif
     in_process = true;
     try {
-        return read_bandwidth(mib);
+        return read_bandwidth(mib, threads);
     } catch (const std::exception&) {
         return -1;
     }
@@ -454,10 +464,18 @@ void compare_with_scalar(std::vector<Result>& results) {
 
 // --- output -----------------------------------------------------------------------------------
 
+// Measured with one thread (what one core can draw), with every hardware thread (the machine's
+// bus) and with each thread count the rows run.
 struct Bandwidth {
-    double gbs = -1;  // -1: not measured
-    size_t mib = 0;
+    size_t mib = 0;  // 0: not measured
     bool in_process = false;
+    std::vector<std::pair<int, double>> gbs;  // (threads, GB/s), by threads; -1: unavailable
+
+    double at(int threads) const {
+        for (const auto& m : gbs)
+            if (m.first == threads) return m.second;
+        return -1;
+    }
 };
 
 // The derived figures of a row, empty when they do not apply.
@@ -469,8 +487,9 @@ Derived derive(const Result& r, const Bandwidth& bw) {
     Derived d;
     if (!r.generation) return d;
     d.weight_gbs = double(r.token_bytes) * r.tps.mean / 1e9;
-    if (bw.gbs > 0) {
-        d.ceiling_tps = bw.gbs * 1e9 / double(r.token_bytes);
+    const double gbs = bw.at(r.threads);
+    if (gbs > 0) {
+        d.ceiling_tps = gbs * 1e9 / double(r.token_bytes);
         d.ceiling_ratio = r.tps.mean / d.ceiling_tps;
     }
     return d;
@@ -489,12 +508,17 @@ std::string number(double v, int precision, const std::string& missing) {
 
 void print_markdown(std::ostream& out, const std::vector<Result>& results, const Bandwidth& bw,
                     const Options& o) {
-    if (bw.mib == 0)
+    if (bw.mib == 0) {
         out << "memory bandwidth: not measured (--bw-mib 0)\n\n";
-    else
-        out << "memory bandwidth: " << number(bw.gbs, 2, "unavailable")
-            << " GB/s (1 thread, sum of a " << bw.mib
-            << " MiB buffer read as 8 streams, best of 5 passes before the runs and 5 after)\n\n";
+    } else {
+        out << "memory bandwidth: ";
+        for (size_t i = 0; i < bw.gbs.size(); i++)
+            out << (i ? ", " : "") << number(bw.gbs[i].second, 2, "unavailable") << " GB/s with "
+                << bw.gbs[i].first << (bw.gbs[i].first == 1 ? " thread" : " threads");
+        out << " (sum of a " << bw.mib
+            << " MiB buffer, each thread reading its share as 8 streams, best of 5 passes before "
+               "the runs and 5 after)\n\n";
+    }
     out << "| model | format | params (M) | size (MiB) | read/token (MiB) | kernel | threads | test "
            "| t/s | vs scalar | weights GB/s | ceiling t/s | % of ceiling | peak RSS (MiB) |\n"
            "|---|---|--:|--:|--:|---|--:|---|--:|--:|--:|--:|--:|--:|\n";
@@ -518,10 +542,9 @@ void print_markdown(std::ostream& out, const std::vector<Result>& results, const
         << "- vs scalar: t/s over the scalar kernels' t/s for the same model, threads and test.\n"
         << "- read/token: the weight bytes a generated token reads: the size, less all but one row "
            "of an embedding the classifier does not share. weights GB/s: read/token x t/s, the "
-           "weight bytes streamed per second. ceiling t/s: the measured bandwidth / read/token, as "
-           "if each token only had to read those bytes once; the "
-           "bandwidth is a 1-thread figure, so rows with more threads can pass 100%, and so can "
-           "models small enough to stay in the caches.\n"
+           "weight bytes streamed per second. ceiling t/s: the bandwidth measured with the row's "
+           "thread count / read/token, as if each token only had to read those bytes once; "
+           "models small enough to stay in the caches can pass 100%.\n"
         << "- peak RSS: the process's high-water mark (getrusage) after the model's runs; it "
            "carries over from earlier models in the same process, so run one model per process.\n";
     if (any_random)
@@ -575,7 +598,7 @@ std::vector<std::pair<std::string, std::string>> fields(const Result& r, const B
         {"tps_cpu", fixed(r.cpu_tps, 3)},
         {"vs_scalar", number(r.vs_scalar, 3, none)},
         {"weights_gbs", number(d.weight_gbs, 3, none)},
-        {"bandwidth_gbs", number(bw.gbs, 3, none)},
+        {"bandwidth_gbs", number(bw.at(r.threads), 3, none)},
         {"ceiling_tps", number(d.ceiling_tps, 2, none)},
         {"ceiling_ratio", number(d.ceiling_ratio, 4, none)},
         {"peak_rss_mib", number(r.peak_rss, 1, none)},
@@ -610,18 +633,32 @@ void print_csv(std::ostream& out, const std::vector<Result>& results, const Band
 int bench(const Options& o) {
     Bandwidth bw;
     bw.mib = o.bw_mib < 0 ? default_bandwidth_mib() : size_t(o.bw_mib);
-    if (bw.mib > 0) {
-        if (o.verbose) std::cerr << "bench: measuring memory bandwidth (" << bw.mib << " MiB)\n";
-        bw.gbs = measure_bandwidth(bw.mib, bw.in_process);
-    }
+    std::vector<int> counts = o.threads;
+    counts.push_back(1);
+    counts.push_back(ThreadPool::hardware_threads());
+    std::sort(counts.begin(), counts.end());
+    counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+    // Measured again after the runs, in case other work on the machine held a figure down.
+    auto measure = [&](const char* when) {
+        if (bw.mib == 0) return;
+        for (const int threads : counts) {
+            if (o.verbose)
+                std::cerr << "bench: measuring memory bandwidth" << when << " (" << bw.mib
+                          << " MiB, " << threads << (threads == 1 ? " thread)\n" : " threads)\n");
+            bool in_process = false;
+            const double gbs = measure_bandwidth(bw.mib, threads, in_process);
+            bw.in_process = bw.in_process || in_process;
+            if (bw.gbs.size() < counts.size())
+                bw.gbs.emplace_back(threads, gbs);
+            else
+                for (auto& m : bw.gbs)
+                    if (m.first == threads) m.second = std::max(m.second, gbs);
+        }
+    };
+    measure("");
     std::vector<Result> results;
     for (size_t i = 0; i < o.models.size(); i++) bench_model(o, i, results);
-    if (bw.mib > 0) {  // again, in case other work on the machine held the first figure down
-        if (o.verbose) std::cerr << "bench: measuring memory bandwidth again\n";
-        bool in_process = false;
-        bw.gbs = std::max(bw.gbs, measure_bandwidth(bw.mib, in_process));
-        bw.in_process = bw.in_process || in_process;
-    }
+    measure(" again");
     compare_with_scalar(results);
     if (o.output == "json")
         print_json(std::cout, results, bw);

@@ -125,7 +125,7 @@ mkdir -p "$(dirname "$out")"
     first=$tmp/15M-f32.bin.md
     how=$(sed -n 's/^memory bandwidth: [^(]*//p' "$first")
     echo "Memory bandwidth as measured by each model's run $how; each row's ceiling uses its own"
-    echo "run's figure:"
+    echo "run's figure for the row's thread count:"
     echo
     for shape in 15M 42M 110M; do
         for type in $types; do
