@@ -448,6 +448,29 @@ struct Q6KDecode {
     }
 };
 
+// Q2_K: each 32-byte half of qs holds 4 chunks in its bit pairs, shifted out two chunks to a
+// vector (a shift per 256-bit half); each scale byte a group's scale (low nibble) and min (high).
+struct Q2KDecode {
+    static void decode(const uint8_t* block, KDecoded& out) {
+        const __m512i two_bits = _mm512_set1_epi8(0x03);
+        const __m512i shifts01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+        const __m512i shifts23 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+        #pragma GCC unroll 2
+        for (int half = 0; half < 2; half++) {
+            const __m512i qs = _mm512_broadcast_i64x4(
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + types::Q2K::qs + 32 * half)));
+            out.u[2 * half] = _mm512_and_si512(_mm512_srlv_epi16(qs, shifts01), two_bits);
+            out.u[2 * half + 1] = _mm512_and_si512(_mm512_srlv_epi16(qs, shifts23), two_bits);
+        }
+        const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + types::Q2K::scales));
+        const __m128i low4 = _mm_set1_epi8(0x0F);
+        spread_scales(_mm256_cvtepu8_epi16(_mm_and_si128(packed, low4)), out);
+        out.mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), low4));
+        out.d = x86::half_at(block + types::Q2K::d);
+        out.dmin = x86::half_at(block + types::Q2K::dmin);
+    }
+};
+
 // The integer work of the K-quant lanes (x86::KLanes) 64 values wide, VNNI's vpdpwssd adding
 // the scaled pairs: half AVX2's instructions per block. The 16 dword sums fold exactly into 8
 // lanes of 32 values each, as AVX2's, so the float steps and their bound stay AVX2's.
@@ -935,7 +958,7 @@ bool add_avx512_kernels(KernelSet& set) {
     set.product[size_t(WeightType::Q4_K)] = lanes_product<Q4KLanes>;
     set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;
     set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K>;
-    set.product[size_t(WeightType::Q2_K)] = product_k<types::Q2K>;
+    set.product[size_t(WeightType::Q2_K)] = product_k<types::Q2K, Q2KDecode>;
     set.product[size_t(WeightType::Q8_0)] = product_pairs<Q8_0Pairs>;
     set.product[size_t(WeightType::Q4_0)] = product_pairs<Q4_0Pairs>;
     set.product[size_t(WeightType::Q4_1)] = product_pairs<Q4_1Pairs>;
