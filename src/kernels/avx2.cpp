@@ -576,6 +576,65 @@ struct Q2KDecode {
     }
 };
 
+// Bit B of each byte moved to bit P (masked first, so no bit crosses into the neighbouring byte
+// of the 16-bit shifts).
+template <int B, int P>
+__m256i bit_to(__m256i v) {
+    const __m256i bit = _mm256_and_si256(v, _mm256_set1_epi8(char(1 << B)));
+    if constexpr (B <= P)
+        return _mm256_slli_epi16(bit, P - B);
+    else
+        return _mm256_srli_epi16(bit, B - P);
+}
+
+// Q5_K: chunks 2c and 2c + 1 are the low and high nibbles of qs[32c..], their fifth bits bits 2c
+// and 2c + 1 of qh; the scales and mins are Q4_K's (x86::q4k_scales_mins), each group of 32 two
+// of 16 here.
+struct Q5KDecode {
+    template <int C>
+    static void chunks(const uint8_t* block, __m256i qh, KDecoded& out) {
+        const __m256i q = load32(block + types::Q5K::qs + 32 * C), low4 = _mm256_set1_epi8(0xF);
+        out.u[2 * C] = _mm256_or_si256(_mm256_and_si256(q, low4), bit_to<2 * C, 4>(qh));
+        out.u[2 * C + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), bit_to<2 * C + 1, 4>(qh));
+    }
+    static void decode(const uint8_t* block, KDecoded& out) {
+        const __m256i qh = load32(block + types::Q5K::qh);
+        chunks<0>(block, qh, out);
+        chunks<1>(block, qh, out);
+        chunks<2>(block, qh, out);
+        chunks<3>(block, qh, out);
+        const __m128i scales_mins = _mm256_castsi256_si128(x86::q4k_scales_mins(
+            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)))));
+        // Even and odd groups of 16 alike: the 8 scales in both lanes.
+        out.scales = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(scales_mins, scales_mins));
+        out.mins = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(scales_mins, scales_mins));
+        out.d = half_at(block + types::Q5K::d);
+        out.dmin = half_at(block + types::Q5K::dmin);
+    }
+};
+
+// Q3_K: chunk 4n + k's low bits are bit pair k of qs[32n..] (as Q2_K's), its third bit bit
+// 4n + k of hmask.
+struct Q3KDecode {
+    template <int N>
+    static void chunks(const uint8_t* block, __m256i hmask, KDecoded& out) {
+        const __m256i qs = load32(block + types::Q3K::qs + 32 * N), two_bits = _mm256_set1_epi8(0x03);
+        out.u[4 * N] = _mm256_or_si256(_mm256_and_si256(qs, two_bits), bit_to<4 * N, 2>(hmask));
+        out.u[4 * N + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qs, 2), two_bits), bit_to<4 * N + 1, 2>(hmask));
+        out.u[4 * N + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qs, 4), two_bits), bit_to<4 * N + 2, 2>(hmask));
+        out.u[4 * N + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qs, 6), two_bits), bit_to<4 * N + 3, 2>(hmask));
+    }
+    static void decode(const uint8_t* block, KDecoded& out) {
+        const __m256i hmask = load32(block + types::Q3K::hmask);
+        chunks<0>(block, hmask, out);
+        chunks<1>(block, hmask, out);
+        out.scales = even_odd_scales(x86::q3k_scales(block + types::Q3K::scales));
+        out.mins = _mm256_setzero_si256();
+        out.d = half_at(block + types::Q3K::d);
+        out.dmin = 0.0f;
+    }
+};
+
 // The integer work of the K-quant lanes (x86::KLanes): maddubs of u <= 63 and x in [-127, 127]
 // never saturates, and pairs of (u - offset) * x stay exact in int16 (at most 2 * 32 * 127).
 struct KSum {
@@ -1194,8 +1253,8 @@ bool add_avx2_kernels(KernelSet& set) {
     set.batch_product[size_t(WeightType::AQLM_WIDE)] = aqlm_batch_product<AqlmDecode, product_floats<Float32>>;
     set.product[size_t(WeightType::Q6_K)] = product_k<types::Q6K, Q6KDecode>;
     set.product[size_t(WeightType::Q4_K)] = lanes_product<Q4KLanes>;
-    set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;
-    set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K>;
+    set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K, Q5KDecode>;
+    set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K, Q3KDecode>;
     set.product[size_t(WeightType::Q2_K)] = product_k<types::Q2K, Q2KDecode>;
     set.product[size_t(WeightType::Q4_0)] = product_blocks<Q4_0Values>;
     set.product[size_t(WeightType::Q4_1)] = product_blocks<Q4_1Values>;

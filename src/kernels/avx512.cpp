@@ -471,6 +471,56 @@ struct Q2KDecode {
     }
 };
 
+// Q5_K: nibble_halves gives chunks 2k and 2k + 1 of vector k; their fifth bits (bits 2k and
+// 2k + 1 of qh, a half each) add 16 where set. The scales and mins are Q4_K's
+// (x86::q4k_scales_mins), each group of 32 two of 16 here.
+struct Q5KDecode {
+    static void decode(const uint8_t* block, KDecoded& out) {
+        const __m512i qh = _mm512_broadcast_i64x4(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + types::Q5K::qh)));
+        #pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            const __m512i bits = _mm512_inserti64x4(_mm512_set1_epi8(char(1 << 2 * k)), _mm256_set1_epi8(char(2 << 2 * k)), 1);
+            const __m512i nibbles = nibble_halves(block + types::Q5K::qs + 32 * k);
+            out.u[k] = _mm512_mask_add_epi8(nibbles, _mm512_test_epi8_mask(qh, bits), nibbles, _mm512_set1_epi8(16));
+        }
+        const __m128i scales_mins = _mm256_castsi256_si128(x86::q4k_scales_mins(
+            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)))));
+        spread_scales(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(scales_mins, scales_mins)), out);
+        out.mins = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(scales_mins, scales_mins));
+        out.d = x86::half_at(block + types::Q5K::d);
+        out.dmin = x86::half_at(block + types::Q5K::dmin);
+    }
+};
+
+// Q3_K: chunk 4n + k's low bits are bit pair k of qs[32n..] (shifted out as Q2_K's), its third
+// bit bit 4n + k of hmask, which adds 4 where set.
+struct Q3KDecode {
+    static void decode(const uint8_t* block, KDecoded& out) {
+        const __m512i two_bits = _mm512_set1_epi8(0x03), four = _mm512_set1_epi8(4);
+        const __m512i shifts01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+        const __m512i shifts23 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+        const __m512i hmask = _mm512_broadcast_i64x4(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + types::Q3K::hmask)));
+        #pragma GCC unroll 2
+        for (int half = 0; half < 2; half++) {
+            const __m512i qs = _mm512_broadcast_i64x4(
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + types::Q3K::qs + 32 * half)));
+            const int bit = 4 * half;
+            const __m512i bits01 = _mm512_inserti64x4(_mm512_set1_epi8(char(1 << bit)), _mm256_set1_epi8(char(2 << bit)), 1);
+            const __m512i bits23 = _mm512_inserti64x4(_mm512_set1_epi8(char(4 << bit)), _mm256_set1_epi8(char(8 << bit)), 1);
+            const __m512i low01 = _mm512_and_si512(_mm512_srlv_epi16(qs, shifts01), two_bits);
+            const __m512i low23 = _mm512_and_si512(_mm512_srlv_epi16(qs, shifts23), two_bits);
+            out.u[2 * half] = _mm512_mask_add_epi8(low01, _mm512_test_epi8_mask(hmask, bits01), low01, four);
+            out.u[2 * half + 1] = _mm512_mask_add_epi8(low23, _mm512_test_epi8_mask(hmask, bits23), low23, four);
+        }
+        spread_scales(_mm256_cvtepi8_epi16(x86::q3k_scales(block + types::Q3K::scales)), out);
+        out.mins = _mm256_setzero_si256();
+        out.d = x86::half_at(block + types::Q3K::d);
+        out.dmin = 0.0f;
+    }
+};
+
 // The integer work of the K-quant lanes (x86::KLanes) 64 values wide, VNNI's vpdpwssd adding
 // the scaled pairs: half AVX2's instructions per block. The 16 dword sums fold exactly into 8
 // lanes of 32 values each, as AVX2's, so the float steps and their bound stay AVX2's.
@@ -956,8 +1006,8 @@ bool add_avx512_kernels(KernelSet& set) {
     set.axpy_f16 = axpy_f16;
     set.product[size_t(WeightType::Q6_K)] = product_k<types::Q6K, Q6KDecode>;
     set.product[size_t(WeightType::Q4_K)] = lanes_product<Q4KLanes>;
-    set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K>;
-    set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K>;
+    set.product[size_t(WeightType::Q5_K)] = product_k<types::Q5K, Q5KDecode>;
+    set.product[size_t(WeightType::Q3_K)] = product_k<types::Q3K, Q3KDecode>;
     set.product[size_t(WeightType::Q2_K)] = product_k<types::Q2K, Q2KDecode>;
     set.product[size_t(WeightType::Q8_0)] = product_pairs<Q8_0Pairs>;
     set.product[size_t(WeightType::Q4_0)] = product_pairs<Q4_0Pairs>;

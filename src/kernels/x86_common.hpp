@@ -90,6 +90,18 @@ inline __m256i q4k_scales_mins(__m256i headers) {
     return _mm256_or_si256(low, high);
 }
 
+// Q3_K's 16 signed 6-bit scales: low nibbles from bytes 0-7 (groups 0-7 the low, 8-15 the high
+// nibbles), top bit pairs from bytes 8-11 (groups 4q..4q + 3 the pair at bits 2q), minus 32.
+inline __m128i q3k_scales(const uint8_t* s) {
+    const __m128i low4 = _mm_set1_epi8(0xF), bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(s));
+    const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(bytes, low4), _mm_and_si128(_mm_srli_epi16(bytes, 4), low4));
+    int32_t high_bytes;
+    std::memcpy(&high_bytes, s + 8, 4);
+    const __m128i pairs = _mm_srlv_epi32(_mm_set1_epi32(high_bytes), _mm_setr_epi32(0, 2, 4, 6));
+    const __m128i high = _mm_slli_epi16(_mm_and_si128(pairs, _mm_set1_epi8(0x03)), 4);
+    return _mm_sub_epi8(_mm_or_si128(low, high), _mm_set1_epi8(32));
+}
+
 // A Q8_K block's sum of each 32 values (its 16-value sums added in pairs) as 8 int16: what
 // Q4_K's 8 mins multiply.
 inline __m128i q8k_pair_bsums(const uint8_t* xb) {
