@@ -556,16 +556,21 @@ struct Q6KDecode {
 // Q2_K: each 32-byte half of qs holds 4 chunks in its bit pairs; each scale byte a group's scale
 // (low nibble) and min (high nibble). Unpacking the 256 values one by one had left Q2_K
 // generation at 0.4x llama.cpp's.
+// Bit pair K of each byte (Q2_K's and Q3_K's low bits).
+template <int K>
+__m256i bit_pair(__m256i v) {
+    return _mm256_and_si256(_mm256_srli_epi16(v, 2 * K), _mm256_set1_epi8(0x03));
+}
+
 struct Q2KDecode {
     static void decode(const uint8_t* block, KDecoded& out) {
-        const __m256i two_bits = _mm256_set1_epi8(0x03);
         #pragma GCC unroll 2
         for (int half = 0; half < 2; half++) {
             const __m256i qs = load32(block + types::Q2K::qs + 32 * half);
-            out.u[4 * half] = _mm256_and_si256(qs, two_bits);
-            out.u[4 * half + 1] = _mm256_and_si256(_mm256_srli_epi16(qs, 2), two_bits);
-            out.u[4 * half + 2] = _mm256_and_si256(_mm256_srli_epi16(qs, 4), two_bits);
-            out.u[4 * half + 3] = _mm256_and_si256(_mm256_srli_epi16(qs, 6), two_bits);
+            out.u[4 * half] = bit_pair<0>(qs);
+            out.u[4 * half + 1] = bit_pair<1>(qs);
+            out.u[4 * half + 2] = bit_pair<2>(qs);
+            out.u[4 * half + 3] = bit_pair<3>(qs);
         }
         const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + types::Q2K::scales));
         const __m128i low4 = _mm_set1_epi8(0x0F);
@@ -618,11 +623,11 @@ struct Q5KDecode {
 struct Q3KDecode {
     template <int N>
     static void chunks(const uint8_t* block, __m256i hmask, KDecoded& out) {
-        const __m256i qs = load32(block + types::Q3K::qs + 32 * N), two_bits = _mm256_set1_epi8(0x03);
-        out.u[4 * N] = _mm256_or_si256(_mm256_and_si256(qs, two_bits), bit_to<4 * N, 2>(hmask));
-        out.u[4 * N + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qs, 2), two_bits), bit_to<4 * N + 1, 2>(hmask));
-        out.u[4 * N + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qs, 4), two_bits), bit_to<4 * N + 2, 2>(hmask));
-        out.u[4 * N + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qs, 6), two_bits), bit_to<4 * N + 3, 2>(hmask));
+        const __m256i qs = load32(block + types::Q3K::qs + 32 * N);
+        out.u[4 * N] = _mm256_or_si256(bit_pair<0>(qs), bit_to<4 * N, 2>(hmask));
+        out.u[4 * N + 1] = _mm256_or_si256(bit_pair<1>(qs), bit_to<4 * N + 1, 2>(hmask));
+        out.u[4 * N + 2] = _mm256_or_si256(bit_pair<2>(qs), bit_to<4 * N + 2, 2>(hmask));
+        out.u[4 * N + 3] = _mm256_or_si256(bit_pair<3>(qs), bit_to<4 * N + 3, 2>(hmask));
     }
     static void decode(const uint8_t* block, KDecoded& out) {
         const __m256i hmask = load32(block + types::Q3K::hmask);
