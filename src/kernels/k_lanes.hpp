@@ -1,10 +1,14 @@
-// Internal: K-quant products (types/k_quants.hpp) for kernel sets that unpack each block with the
-// reference code and supply only a vector dot of the unpacked values with a Q8_K block's values:
-//   static int32_t dot(const types::KBlock& b, const int8_t* q)
+// Internal: K-quant products (types/k_quants.hpp) for kernel sets that unpack each block to the
+// reference's KBlock and supply the unpacking of its values and a vector dot of them with a Q8_K
+// block's values:
+//   Values<T>::unpack(const uint8_t* block, uint8_t* u)
+//       T::unpack_values(block, u) for each K-quant type T (u is 16-byte aligned)
+//   static int32_t Dot::dot(const types::KBlock& b, const int8_t* q)
 //       sum over groups g of b.scale[g] * sum_{i in g} b.u[i] * q[i], exactly
-// (b is 16-byte aligned; q is not). The offsets and mins come from the Q8_K sums, the float steps
-// are KAccumulator's: bit-identical to the scalar set. One row at a time, a block unpacked once
-// for all the columns.
+// (b is 16-byte aligned; q is not). The rest of b is the reference's (T::unpack_header: 16
+// groups' fields, small beside the 256 values), the offsets and mins come from the Q8_K sums, the
+// float steps are KAccumulator's: bit-identical to the scalar set. One row at a time, a block
+// unpacked once for all the columns.
 #pragma once
 
 #include "row_driver.hpp"
@@ -16,7 +20,7 @@
 
 namespace llamaport::kernels {
 
-template <class T, class Dot, size_t Columns>
+template <class T, class Dot, template <class> class Values, size_t Columns>
 struct KUnpackedLanes {
     static constexpr size_t lanes = 1, columns = Columns;
     static constexpr bool striped = false;
@@ -27,7 +31,8 @@ struct KUnpackedLanes {
         alignas(16) types::KBlock b;
         const size_t blocks = m.cols / types::k_values;
         for (size_t i = 0; i < blocks; i++, w += T::bytes, x += types::q8_k_bytes) {
-            T::unpack(w, b);
+            Values<T>::unpack(w, b.u);
+            T::unpack_header(w, b);
             for (size_t c = 0; c < N; c++) {
                 const uint8_t* xb = x + c * x_column_stride;
                 int32_t isum = Dot::dot(b, types::q8_k_values_of(xb)), msum = 0;
@@ -48,20 +53,20 @@ struct KUnpackedLanes {
     }
 };
 
-template <class T, class Dot, size_t Columns>
+template <class T, class Dot, template <class> class Values, size_t Columns>
 void k_unpacked_product(float* y, size_t y_stride, const Matrix& w, const uint8_t* in,
                         size_t in_stride, size_t columns, size_t row_begin, size_t row_end) {
-    lanes_product<KUnpackedLanes<T, Dot, Columns>>(y, y_stride, w, in, in_stride, columns,
-                                                   row_begin, row_end);
+    lanes_product<KUnpackedLanes<T, Dot, Values, Columns>>(y, y_stride, w, in, in_stride, columns,
+                                                           row_begin, row_end);
 }
 
-template <class Dot, size_t Columns>
+template <class Dot, template <class> class Values, size_t Columns>
 void add_k_unpacked_products(KernelSet& set) {
-    set.product[size_t(WeightType::Q6_K)] = k_unpacked_product<types::Q6K, Dot, Columns>;
-    set.product[size_t(WeightType::Q4_K)] = k_unpacked_product<types::Q4K, Dot, Columns>;
-    set.product[size_t(WeightType::Q5_K)] = k_unpacked_product<types::Q5K, Dot, Columns>;
-    set.product[size_t(WeightType::Q3_K)] = k_unpacked_product<types::Q3K, Dot, Columns>;
-    set.product[size_t(WeightType::Q2_K)] = k_unpacked_product<types::Q2K, Dot, Columns>;
+    set.product[size_t(WeightType::Q6_K)] = k_unpacked_product<types::Q6K, Dot, Values, Columns>;
+    set.product[size_t(WeightType::Q4_K)] = k_unpacked_product<types::Q4K, Dot, Values, Columns>;
+    set.product[size_t(WeightType::Q5_K)] = k_unpacked_product<types::Q5K, Dot, Values, Columns>;
+    set.product[size_t(WeightType::Q3_K)] = k_unpacked_product<types::Q3K, Dot, Values, Columns>;
+    set.product[size_t(WeightType::Q2_K)] = k_unpacked_product<types::Q2K, Dot, Values, Columns>;
 }
 
 }  // namespace llamaport::kernels

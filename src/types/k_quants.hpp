@@ -97,7 +97,9 @@ inline void k_unpack_scale_mins(const uint8_t* s, KBlock& out) {
 }
 
 // A K-quant type T provides: bytes (per block), offset, has_min, and
-// static void unpack(const uint8_t* block, KBlock& out).
+// static void unpack(const uint8_t* block, KBlock& out): unpack_values(block, out.u) (the 256
+// values), then unpack_header(block, out) (the rest), apart so that a kernel set can unpack the
+// values in vectors and keep the reference's header (kernels/k_lanes.hpp).
 template <class T>
 size_t k_row_bytes(size_t cols, size_t) {
     return blocked_row_bytes(cols, k_values, T::bytes);

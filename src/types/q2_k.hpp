@@ -13,17 +13,23 @@ struct Q2K {
     static constexpr int offset = 0;
     static constexpr bool has_min = true;
 
-    static void unpack(const uint8_t* block, KBlock& out) {
+    static void unpack_values(const uint8_t* block, uint8_t* u) {
         for (size_t n = 0; n < 2; n++)
             for (size_t k = 0; k < 4; k++)
                 for (size_t l = 0; l < 32; l++)
-                    out.u[128 * n + 32 * k + l] = block[qs + 32 * n + l] >> (2 * k) & 3;
+                    u[128 * n + 32 * k + l] = block[qs + 32 * n + l] >> (2 * k) & 3;
+    }
+    static void unpack_header(const uint8_t* block, KBlock& out) {
         for (size_t g = 0; g < k_groups; g++) {
             out.scale[g] = block[scales + g] & 0xF;
             out.min[g] = block[scales + g] >> 4;
         }
         out.d = fp16_to_fp32(load_u16(block + d));
         out.dmin = fp16_to_fp32(load_u16(block + dmin));
+    }
+    static void unpack(const uint8_t* block, KBlock& out) {
+        unpack_values(block, out.u);
+        unpack_header(block, out);
     }
 };
 

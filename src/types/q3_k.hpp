@@ -15,14 +15,16 @@ struct Q3K {
     static constexpr int offset = 4;
     static constexpr bool has_min = false;
 
-    static void unpack(const uint8_t* block, KBlock& out) {
+    static void unpack_values(const uint8_t* block, uint8_t* u) {
         for (size_t n = 0; n < 2; n++)
             for (size_t k = 0; k < 4; k++)
                 for (size_t l = 0; l < 32; l++) {
                     const int low = block[qs + 32 * n + l] >> (2 * k) & 3;
                     const int high = block[hmask + l] >> (4 * n + k) & 1;
-                    out.u[128 * n + 32 * k + l] = uint8_t(low | high << 2);
+                    u[128 * n + 32 * k + l] = uint8_t(low | high << 2);
                 }
+    }
+    static void unpack_header(const uint8_t* block, KBlock& out) {
         const uint8_t* s = block + scales;
         for (size_t j = 0; j < k_groups; j++) {
             const int low = s[j % 8] >> (4 * (j / 8)) & 0xF, high = s[8 + j % 4] >> (2 * (j / 4)) & 3;
@@ -31,6 +33,10 @@ struct Q3K {
         }
         out.d = fp16_to_fp32(load_u16(block + d));
         out.dmin = 0.0f;
+    }
+    static void unpack(const uint8_t* block, KBlock& out) {
+        unpack_values(block, out.u);
+        unpack_header(block, out);
     }
 };
 

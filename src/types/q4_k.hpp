@@ -13,15 +13,21 @@ struct Q4K {
     static constexpr int offset = 0;
     static constexpr bool has_min = true;
 
-    static void unpack(const uint8_t* block, KBlock& out) {
+    static void unpack_values(const uint8_t* block, uint8_t* u) {
         for (size_t c = 0; c < 4; c++)
             for (size_t l = 0; l < 32; l++) {
-                out.u[64 * c + l] = block[qs + 32 * c + l] & 0xF;
-                out.u[64 * c + 32 + l] = block[qs + 32 * c + l] >> 4;
+                u[64 * c + l] = block[qs + 32 * c + l] & 0xF;
+                u[64 * c + 32 + l] = block[qs + 32 * c + l] >> 4;
             }
+    }
+    static void unpack_header(const uint8_t* block, KBlock& out) {
         k_unpack_scale_mins(block + scales, out);
         out.d = fp16_to_fp32(load_u16(block + d));
         out.dmin = fp16_to_fp32(load_u16(block + dmin));
+    }
+    static void unpack(const uint8_t* block, KBlock& out) {
+        unpack_values(block, out.u);
+        unpack_header(block, out);
     }
 };
 

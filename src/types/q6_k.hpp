@@ -14,20 +14,26 @@ struct Q6K {
     static constexpr int offset = 32;
     static constexpr bool has_min = false;
 
-    static void unpack(const uint8_t* block, KBlock& out) {
+    static void unpack_values(const uint8_t* block, uint8_t* u) {
         for (size_t half = 0; half < 2; half++)
             for (size_t k = 0; k < 4; k++)
                 for (size_t l = 0; l < 32; l++) {
                     const uint8_t low = block[ql + 64 * half + l + 32 * (k & 1)] >> (4 * (k >> 1));
                     const uint8_t high = block[qh + 32 * half + l] >> (2 * k);
-                    out.u[128 * half + 32 * k + l] = uint8_t((low & 0xF) | (high & 3) << 4);
+                    u[128 * half + 32 * k + l] = uint8_t((low & 0xF) | (high & 3) << 4);
                 }
+    }
+    static void unpack_header(const uint8_t* block, KBlock& out) {
         for (size_t g = 0; g < k_groups; g++) {
             out.scale[g] = int8_t(block[scales + g]);
             out.min[g] = 0;
         }
         out.d = fp16_to_fp32(load_u16(block + d));
         out.dmin = 0.0f;
+    }
+    static void unpack(const uint8_t* block, KBlock& out) {
+        unpack_values(block, out.u);
+        unpack_header(block, out);
     }
 };
 
