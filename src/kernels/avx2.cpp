@@ -553,15 +553,15 @@ struct Q6KDecode {
     }
 };
 
-// Q2_K: each 32-byte half of qs holds 4 chunks in its bit pairs; each scale byte a group's scale
-// (low nibble) and min (high nibble). Unpacking the 256 values one by one had left Q2_K
-// generation at 0.4x llama.cpp's.
 // Bit pair K of each byte (Q2_K's and Q3_K's low bits).
 template <int K>
 __m256i bit_pair(__m256i v) {
     return _mm256_and_si256(_mm256_srli_epi16(v, 2 * K), _mm256_set1_epi8(0x03));
 }
 
+// Q2_K: each 32-byte half of qs holds 4 chunks in its bit pairs; each scale byte a group's scale
+// (low nibble) and min (high nibble). Unpacking the 256 values one by one had left Q2_K
+// generation at 0.4x llama.cpp's.
 struct Q2KDecode {
     static void decode(const uint8_t* block, KDecoded& out) {
         #pragma GCC unroll 2

@@ -448,19 +448,24 @@ struct Q6KDecode {
     }
 };
 
-// Q2_K: each 32-byte half of qs holds 4 chunks in its bit pairs, shifted out two chunks to a
-// vector (a shift per 256-bit half); each scale byte a group's scale (low nibble) and min (high).
+// 32 bytes in both halves, bit pair K in the low half and K + 1 in the high one, each in bits
+// 0-1 (a shift per 256-bit half): two chunks of Q2_K's or Q3_K's low bits.
+template <int K>
+__m512i bit_pair_halves(__m512i qs) {
+    const __m512i shifts = _mm512_inserti64x4(_mm512_set1_epi16(2 * K), _mm256_set1_epi16(2 * K + 2), 1);
+    return _mm512_and_si512(_mm512_srlv_epi16(qs, shifts), _mm512_set1_epi8(0x03));
+}
+
+// Q2_K: each 32-byte half of qs holds 4 chunks in its bit pairs, two chunks to a vector; each
+// scale byte a group's scale (low nibble) and min (high).
 struct Q2KDecode {
     static void decode(const uint8_t* block, KDecoded& out) {
-        const __m512i two_bits = _mm512_set1_epi8(0x03);
-        const __m512i shifts01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-        const __m512i shifts23 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
         #pragma GCC unroll 2
         for (int half = 0; half < 2; half++) {
             const __m512i qs = _mm512_broadcast_i64x4(
                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + types::Q2K::qs + 32 * half)));
-            out.u[2 * half] = _mm512_and_si512(_mm512_srlv_epi16(qs, shifts01), two_bits);
-            out.u[2 * half + 1] = _mm512_and_si512(_mm512_srlv_epi16(qs, shifts23), two_bits);
+            out.u[2 * half] = bit_pair_halves<0>(qs);
+            out.u[2 * half + 1] = bit_pair_halves<2>(qs);
         }
         const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + types::Q2K::scales));
         const __m128i low4 = _mm_set1_epi8(0x0F);
@@ -497,9 +502,7 @@ struct Q5KDecode {
 // bit bit 4n + k of hmask, which adds 4 where set.
 struct Q3KDecode {
     static void decode(const uint8_t* block, KDecoded& out) {
-        const __m512i two_bits = _mm512_set1_epi8(0x03), four = _mm512_set1_epi8(4);
-        const __m512i shifts01 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-        const __m512i shifts23 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+        const __m512i four = _mm512_set1_epi8(4);
         const __m512i hmask = _mm512_broadcast_i64x4(
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + types::Q3K::hmask)));
         #pragma GCC unroll 2
@@ -509,8 +512,7 @@ struct Q3KDecode {
             const int bit = 4 * half;
             const __m512i bits01 = _mm512_inserti64x4(_mm512_set1_epi8(char(1 << bit)), _mm256_set1_epi8(char(2 << bit)), 1);
             const __m512i bits23 = _mm512_inserti64x4(_mm512_set1_epi8(char(4 << bit)), _mm256_set1_epi8(char(8 << bit)), 1);
-            const __m512i low01 = _mm512_and_si512(_mm512_srlv_epi16(qs, shifts01), two_bits);
-            const __m512i low23 = _mm512_and_si512(_mm512_srlv_epi16(qs, shifts23), two_bits);
+            const __m512i low01 = bit_pair_halves<0>(qs), low23 = bit_pair_halves<2>(qs);
             out.u[2 * half] = _mm512_mask_add_epi8(low01, _mm512_test_epi8_mask(hmask, bits01), low01, four);
             out.u[2 * half + 1] = _mm512_mask_add_epi8(low23, _mm512_test_epi8_mask(hmask, bits23), low23, four);
         }
