@@ -638,21 +638,17 @@ int bench(const Options& o) {
     counts.push_back(ThreadPool::hardware_threads());
     std::sort(counts.begin(), counts.end());
     counts.erase(std::unique(counts.begin(), counts.end()), counts.end());
+    if (bw.mib > 0)
+        for (const int threads : counts) bw.gbs.emplace_back(threads, -1.0);
     // Measured again after the runs, in case other work on the machine held a figure down.
     auto measure = [&](const char* when) {
-        if (bw.mib == 0) return;
-        for (const int threads : counts) {
+        for (auto& [threads, best] : bw.gbs) {
             if (o.verbose)
                 std::cerr << "bench: measuring memory bandwidth" << when << " (" << bw.mib
                           << " MiB, " << threads << (threads == 1 ? " thread)\n" : " threads)\n");
             bool in_process = false;
-            const double gbs = measure_bandwidth(bw.mib, threads, in_process);
+            best = std::max(best, measure_bandwidth(bw.mib, threads, in_process));
             bw.in_process = bw.in_process || in_process;
-            if (bw.gbs.size() < counts.size())
-                bw.gbs.emplace_back(threads, gbs);
-            else
-                for (auto& m : bw.gbs)
-                    if (m.first == threads) m.second = std::max(m.second, gbs);
         }
     };
     measure("");
