@@ -422,19 +422,23 @@ struct KValues<types::Q3K> {
     }
 };
 
+// 2 vectors of values 32 apart from q's low and high nibbles, with bits 0 and 1 of `fifth` as
+// their bit 4 (Q5_K's; Q4_K has none).
+void nibble_values(uint8_t* u, vu8 q, vu8 fifth) {
+    const vu8 three = vec_splat_u8(3), four = vec_splat_u8(4), low4 = vec_splat_u8(15);
+    const vu8 sixteen = vec_sl(vec_splat_u8(1), four);
+    store(u, vec_or(vec_and(q, low4), vec_and(vec_sl(fifth, four), sixteen)));
+    store(u + 32, vec_or(vec_sr(q, four), vec_and(vec_sl(fifth, three), sixteen)));
+}
+
 // Vector i of qs: values 64 (i / 2) + 16 (i % 2) in its low nibbles, 32 more in the high ones.
 template <>
 struct KValues<types::Q4K> {
     static void unpack(const uint8_t* block, uint8_t* u) {
         vu8 qs[8];
         load_vectors(qs, block + types::Q4K::qs);
-        const vu8 four = vec_splat_u8(4), low4 = vec_splat_u8(15);
         #pragma GCC unroll 8
-        for (size_t i = 0; i < 8; i++) {
-            uint8_t* out = u + 64 * (i / 2) + 16 * (i % 2);
-            store(out, vec_and(qs[i], low4));
-            store(out + 32, vec_sr(qs[i], four));
-        }
+        for (size_t i = 0; i < 8; i++) nibble_values(u + 64 * (i / 2) + 16 * (i % 2), qs[i], vec_splat_u8(0));
     }
 };
 
@@ -444,18 +448,13 @@ struct KValues<types::Q5K> {
     static void unpack(const uint8_t* block, uint8_t* u) {
         vu8 bits[10];  // qh, then qs
         load_vectors(bits, block + types::Q5K::qh);
-        const vu8 two = vec_splat_u8(2), three = vec_splat_u8(3), four = vec_splat_u8(4);
-        const vu8 low4 = vec_splat_u8(15), sixteen = vec_sl(vec_splat_u8(1), four);
+        const vu8 two = vec_splat_u8(2);
         #pragma GCC unroll 2
         for (size_t h = 0; h < 2; h++) {
             vu8 qh = bits[h];
             #pragma GCC unroll 4
-            for (size_t c = 0; c < 4; c++, qh = vec_sr(qh, two)) {
-                const vu8 qs = bits[2 + 2 * c + h];
-                uint8_t* out = u + 64 * c + 16 * h;
-                store(out, vec_or(vec_and(qs, low4), vec_and(vec_sl(qh, four), sixteen)));
-                store(out + 32, vec_or(vec_sr(qs, four), vec_and(vec_sl(qh, three), sixteen)));
-            }
+            for (size_t c = 0; c < 4; c++, qh = vec_sr(qh, two))
+                nibble_values(u + 64 * c + 16 * h, bits[2 + 2 * c + h], qh);
         }
     }
 };

@@ -348,19 +348,22 @@ struct KValues<types::Q3K> {
     }
 };
 
+// 2 vectors of values 32 apart from q's low and high nibbles, with bits 0 and 1 of `fifth` as
+// their bit 4 (Q5_K's; Q4_K has none).
+void nibble_values(uint8_t* u, uint8x16_t q, uint8x16_t fifth) {
+    const uint8x16_t sixteen = vdupq_n_u8(16);
+    store(u, vorrq_u8(vandq_u8(q, vdupq_n_u8(0xF)), vandq_u8(vshlq_n_u8(fifth, 4), sixteen)));
+    store(u + 32, vorrq_u8(vshrq_n_u8(q, 4), vandq_u8(vshlq_n_u8(fifth, 3), sixteen)));
+}
+
 // Vector i of qs: values 64 (i / 2) + 16 (i % 2) in its low nibbles, 32 more in the high ones.
 template <>
 struct KValues<types::Q4K> {
     static void unpack(const uint8_t* block, uint8_t* u) {
         uint8x16_t qs[8];
         load_vectors(qs, block + types::Q4K::qs);
-        const uint8x16_t low4 = vdupq_n_u8(0xF);
         #pragma GCC unroll 8
-        for (size_t i = 0; i < 8; i++) {
-            uint8_t* out = u + 64 * (i / 2) + 16 * (i % 2);
-            store(out, vandq_u8(qs[i], low4));
-            store(out + 32, vshrq_n_u8(qs[i], 4));
-        }
+        for (size_t i = 0; i < 8; i++) nibble_values(u + 64 * (i / 2) + 16 * (i % 2), qs[i], vdupq_n_u8(0));
     }
 };
 
@@ -370,17 +373,12 @@ struct KValues<types::Q5K> {
     static void unpack(const uint8_t* block, uint8_t* u) {
         uint8x16_t bits[10];  // qh, then qs
         load_vectors(bits, block + types::Q5K::qh);
-        const uint8x16_t low4 = vdupq_n_u8(0xF), sixteen = vdupq_n_u8(16);
         #pragma GCC unroll 2
         for (size_t h = 0; h < 2; h++) {
             uint8x16_t qh = bits[h];
             #pragma GCC unroll 4
-            for (size_t c = 0; c < 4; c++, qh = vshrq_n_u8(qh, 2)) {
-                const uint8x16_t qs = bits[2 + 2 * c + h];
-                uint8_t* out = u + 64 * c + 16 * h;
-                store(out, vorrq_u8(vandq_u8(qs, low4), vandq_u8(vshlq_n_u8(qh, 4), sixteen)));
-                store(out + 32, vorrq_u8(vshrq_n_u8(qs, 4), vandq_u8(vshlq_n_u8(qh, 3), sixteen)));
-            }
+            for (size_t c = 0; c < 4; c++, qh = vshrq_n_u8(qh, 2))
+                nibble_values(u + 64 * c + 16 * h, bits[2 + 2 * c + h], qh);
         }
     }
 };
