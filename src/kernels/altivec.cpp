@@ -369,118 +369,33 @@ struct KDot {
     }
 };
 
-// The values of a block (KValues<T>::unpack = T::unpack_values), 16 at a time: each type's bit
-// fields are the same in every byte, so a shift and mask per field (types/q*_k.hpp give the
-// layouts). The packed bytes are loaded first, as one stream: the block's fields are contiguous,
-// its address any. u is 16-byte aligned.
-template <size_t N>
-void load_vectors(vu8 (&v)[N], const uint8_t* p) {
-    Streams<vu8, 1, false> s(p, 0);
-    for (size_t i = 0; i < N; i++, s.advance()) v[i] = s.at(0);
-}
-
-void store(uint8_t* u, vu8 v) { *reinterpret_cast<vu8*>(u) = v; }
-
-// 4 vectors of values 32 apart from q's bit pairs 0 to 3 (Q2_K's, Q3_K's low bits), each with
-// bit 2 of `third`, then of third >> 1 and so on, as its bit 2 (Q3_K's; Q2_K has none).
-void bit_pair_values(uint8_t* u, vu8 q, vu8 third) {
-    const vu8 one = vec_splat_u8(1), two = vec_splat_u8(2), three = vec_splat_u8(3);
-    const vu8 four = vec_splat_u8(4);
-    #pragma GCC unroll 4
-    for (size_t k = 0; k < 4; k++, q = vec_sr(q, two), third = vec_sr(third, one))
-        store(u + 32 * k, vec_or(vec_and(q, three), vec_and(third, four)));
-}
-
+// The K-quant values' bytes (KVectorValues in k_lanes.hpp). A block's address is any: its bytes
+// are loaded as one stream.
+struct KBytes {
+    using V = vu8;
+    template <size_t N>
+    static void load(V (&v)[N], const uint8_t* p) {
+        Streams<V, 1, false> s(p, 0);
+        for (size_t i = 0; i < N; i++, s.advance()) v[i] = s.at(0);
+    }
+    static void store(uint8_t* u, V v) { *reinterpret_cast<V*>(u) = v; }
+    // vec_splat_u8 takes -16..15: 16 is 1 << 4.
+    template <int N>
+    static V splat() {
+        if constexpr (N < 16)
+            return vec_splat_u8(N);
+        else
+            return vec_sl(vec_splat_u8(N / 16), vec_splat_u8(4));
+    }
+    template <int N>
+    static V shl(V v) { return vec_sl(v, vec_splat_u8(N)); }
+    template <int N>
+    static V shr(V v) { return vec_sr(v, vec_splat_u8(N)); }
+    static V bit_and(V a, V b) { return vec_and(a, b); }
+    static V bit_or(V a, V b) { return vec_or(a, b); }
+};
 template <class T>
-struct KValues;
-
-// Vector i of qs holds values 128 (i / 2) + 16 (i % 2) + 32k.
-template <>
-struct KValues<types::Q2K> {
-    static void unpack(const uint8_t* block, uint8_t* u) {
-        vu8 qs[4];
-        load_vectors(qs, block + types::Q2K::qs);
-        #pragma GCC unroll 4
-        for (size_t i = 0; i < 4; i++)
-            bit_pair_values(u + 128 * (i / 2) + 16 * (i % 2), qs[i], vec_splat_u8(0));
-    }
-};
-
-// As Q2_K, with bit 4n + k of hmask: shifted so that bit 4n is at bit 2.
-template <>
-struct KValues<types::Q3K> {
-    static void unpack(const uint8_t* block, uint8_t* u) {
-        vu8 bits[6];  // hmask, then qs
-        load_vectors(bits, block + types::Q3K::hmask);
-        const vu8 two = vec_splat_u8(2);
-        #pragma GCC unroll 4
-        for (size_t i = 0; i < 4; i++) {
-            const vu8 hmask = bits[i % 2];
-            const vu8 third = i < 2 ? vec_sl(hmask, two) : vec_sr(hmask, two);
-            bit_pair_values(u + 128 * (i / 2) + 16 * (i % 2), bits[2 + i], third);
-        }
-    }
-};
-
-// 2 vectors of values 32 apart from q's low and high nibbles, with bits 0 and 1 of `fifth` as
-// their bit 4 (Q5_K's; Q4_K has none).
-void nibble_values(uint8_t* u, vu8 q, vu8 fifth) {
-    const vu8 three = vec_splat_u8(3), four = vec_splat_u8(4), low4 = vec_splat_u8(15);
-    const vu8 sixteen = vec_sl(vec_splat_u8(1), four);
-    store(u, vec_or(vec_and(q, low4), vec_and(vec_sl(fifth, four), sixteen)));
-    store(u + 32, vec_or(vec_sr(q, four), vec_and(vec_sl(fifth, three), sixteen)));
-}
-
-// Vector i of qs: values 64 (i / 2) + 16 (i % 2) in its low nibbles, 32 more in the high ones.
-template <>
-struct KValues<types::Q4K> {
-    static void unpack(const uint8_t* block, uint8_t* u) {
-        vu8 qs[8];
-        load_vectors(qs, block + types::Q4K::qs);
-        #pragma GCC unroll 8
-        for (size_t i = 0; i < 8; i++) nibble_values(u + 64 * (i / 2) + 16 * (i % 2), qs[i], vec_splat_u8(0));
-    }
-};
-
-// As Q4_K, with bits 2c and 2c + 1 of qh moved to bit 4: qh shifted down 2 per c.
-template <>
-struct KValues<types::Q5K> {
-    static void unpack(const uint8_t* block, uint8_t* u) {
-        vu8 bits[10];  // qh, then qs
-        load_vectors(bits, block + types::Q5K::qh);
-        const vu8 two = vec_splat_u8(2);
-        #pragma GCC unroll 2
-        for (size_t h = 0; h < 2; h++) {
-            vu8 qh = bits[h];
-            #pragma GCC unroll 4
-            for (size_t c = 0; c < 4; c++, qh = vec_sr(qh, two))
-                nibble_values(u + 64 * c + 16 * h, bits[2 + 2 * c + h], qh);
-        }
-    }
-};
-
-// Value 128 half + 32k + l: nibble k / 2 of ql[64 half + 32 (k % 2) + l], and bits 2k, 2k + 1 of
-// qh[32 half + l] as bits 4 and 5: qh shifted down 2 per k.
-template <>
-struct KValues<types::Q6K> {
-    static void unpack(const uint8_t* block, uint8_t* u) {
-        vu8 bits[12];  // ql, then qh
-        load_vectors(bits, block + types::Q6K::ql);
-        const vu8 two = vec_splat_u8(2), three = vec_splat_u8(3), four = vec_splat_u8(4);
-        const vu8 low4 = vec_splat_u8(15);
-        #pragma GCC unroll 4
-        for (size_t i = 0; i < 4; i++) {  // half i / 2, l from 16 (i % 2)
-            const vu8 ql0 = bits[4 * (i / 2) + i % 2], ql1 = bits[4 * (i / 2) + 2 + i % 2];
-            const vu8 low[4] = {vec_and(ql0, low4), vec_and(ql1, low4), vec_sr(ql0, four),
-                                vec_sr(ql1, four)};
-            vu8 qh = bits[8 + i];
-            #pragma GCC unroll 4
-            for (size_t k = 0; k < 4; k++, qh = vec_sr(qh, two))
-                store(u + 128 * (i / 2) + 32 * k + 16 * (i % 2),
-                      vec_or(low[k], vec_sl(vec_and(qh, three), four)));
-        }
-    }
-};
+using KValues = KVectorValues<KBytes, T>;
 
 // Group sizes of whole vectors; the common ones unrolled. Others take the reference.
 void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,

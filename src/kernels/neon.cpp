@@ -299,111 +299,25 @@ struct KDot {
     }
 };
 
-// The values of a block (KValues<T>::unpack = T::unpack_values), 16 at a time: each type's bit
-// fields are the same in every byte, so a shift and mask per field (types/q*_k.hpp give the
-// layouts). The packed bytes are loaded first, the block's fields being contiguous.
-template <size_t N>
-void load_vectors(uint8x16_t (&v)[N], const uint8_t* p) {
-    for (size_t i = 0; i < N; i++) v[i] = vld1q_u8(p + 16 * i);
-}
-
-void store(uint8_t* u, uint8x16_t v) { vst1q_u8(u, v); }
-
-// 4 vectors of values 32 apart from q's bit pairs 0 to 3 (Q2_K's, Q3_K's low bits), each with
-// bit 2 of `third`, then of third >> 1 and so on, as its bit 2 (Q3_K's; Q2_K has none).
-void bit_pair_values(uint8_t* u, uint8x16_t q, uint8x16_t third) {
-    const uint8x16_t three = vdupq_n_u8(3), four = vdupq_n_u8(4);
-    #pragma GCC unroll 4
-    for (size_t k = 0; k < 4; k++, q = vshrq_n_u8(q, 2), third = vshrq_n_u8(third, 1))
-        store(u + 32 * k, vorrq_u8(vandq_u8(q, three), vandq_u8(third, four)));
-}
-
+// The K-quant values' bytes (KVectorValues in k_lanes.hpp).
+struct KBytes {
+    using V = uint8x16_t;
+    template <size_t N>
+    static void load(V (&v)[N], const uint8_t* p) {
+        for (size_t i = 0; i < N; i++) v[i] = vld1q_u8(p + 16 * i);
+    }
+    static void store(uint8_t* u, V v) { vst1q_u8(u, v); }
+    template <int N>
+    static V splat() { return vdupq_n_u8(N); }
+    template <int N>
+    static V shl(V v) { return vshlq_n_u8(v, N); }
+    template <int N>
+    static V shr(V v) { return vshrq_n_u8(v, N); }
+    static V bit_and(V a, V b) { return vandq_u8(a, b); }
+    static V bit_or(V a, V b) { return vorrq_u8(a, b); }
+};
 template <class T>
-struct KValues;
-
-// Vector i of qs holds values 128 (i / 2) + 16 (i % 2) + 32k.
-template <>
-struct KValues<types::Q2K> {
-    static void unpack(const uint8_t* block, uint8_t* u) {
-        uint8x16_t qs[4];
-        load_vectors(qs, block + types::Q2K::qs);
-        #pragma GCC unroll 4
-        for (size_t i = 0; i < 4; i++)
-            bit_pair_values(u + 128 * (i / 2) + 16 * (i % 2), qs[i], vdupq_n_u8(0));
-    }
-};
-
-// As Q2_K, with bit 4n + k of hmask: shifted so that bit 4n is at bit 2.
-template <>
-struct KValues<types::Q3K> {
-    static void unpack(const uint8_t* block, uint8_t* u) {
-        uint8x16_t bits[6];  // hmask, then qs
-        load_vectors(bits, block + types::Q3K::hmask);
-        #pragma GCC unroll 4
-        for (size_t i = 0; i < 4; i++) {
-            const uint8x16_t hmask = bits[i % 2];
-            const uint8x16_t third = i < 2 ? vshlq_n_u8(hmask, 2) : vshrq_n_u8(hmask, 2);
-            bit_pair_values(u + 128 * (i / 2) + 16 * (i % 2), bits[2 + i], third);
-        }
-    }
-};
-
-// 2 vectors of values 32 apart from q's low and high nibbles, with bits 0 and 1 of `fifth` as
-// their bit 4 (Q5_K's; Q4_K has none).
-void nibble_values(uint8_t* u, uint8x16_t q, uint8x16_t fifth) {
-    const uint8x16_t sixteen = vdupq_n_u8(16);
-    store(u, vorrq_u8(vandq_u8(q, vdupq_n_u8(0xF)), vandq_u8(vshlq_n_u8(fifth, 4), sixteen)));
-    store(u + 32, vorrq_u8(vshrq_n_u8(q, 4), vandq_u8(vshlq_n_u8(fifth, 3), sixteen)));
-}
-
-// Vector i of qs: values 64 (i / 2) + 16 (i % 2) in its low nibbles, 32 more in the high ones.
-template <>
-struct KValues<types::Q4K> {
-    static void unpack(const uint8_t* block, uint8_t* u) {
-        uint8x16_t qs[8];
-        load_vectors(qs, block + types::Q4K::qs);
-        #pragma GCC unroll 8
-        for (size_t i = 0; i < 8; i++) nibble_values(u + 64 * (i / 2) + 16 * (i % 2), qs[i], vdupq_n_u8(0));
-    }
-};
-
-// As Q4_K, with bits 2c and 2c + 1 of qh moved to bit 4: qh shifted down 2 per c.
-template <>
-struct KValues<types::Q5K> {
-    static void unpack(const uint8_t* block, uint8_t* u) {
-        uint8x16_t bits[10];  // qh, then qs
-        load_vectors(bits, block + types::Q5K::qh);
-        #pragma GCC unroll 2
-        for (size_t h = 0; h < 2; h++) {
-            uint8x16_t qh = bits[h];
-            #pragma GCC unroll 4
-            for (size_t c = 0; c < 4; c++, qh = vshrq_n_u8(qh, 2))
-                nibble_values(u + 64 * c + 16 * h, bits[2 + 2 * c + h], qh);
-        }
-    }
-};
-
-// Value 128 half + 32k + l: nibble k / 2 of ql[64 half + 32 (k % 2) + l], and bits 2k, 2k + 1 of
-// qh[32 half + l] as bits 4 and 5: qh shifted down 2 per k.
-template <>
-struct KValues<types::Q6K> {
-    static void unpack(const uint8_t* block, uint8_t* u) {
-        uint8x16_t bits[12];  // ql, then qh
-        load_vectors(bits, block + types::Q6K::ql);
-        const uint8x16_t low4 = vdupq_n_u8(0xF), three = vdupq_n_u8(3);
-        #pragma GCC unroll 4
-        for (size_t i = 0; i < 4; i++) {  // half i / 2, l from 16 (i % 2)
-            const uint8x16_t ql0 = bits[4 * (i / 2) + i % 2], ql1 = bits[4 * (i / 2) + 2 + i % 2];
-            const uint8x16_t low[4] = {vandq_u8(ql0, low4), vandq_u8(ql1, low4), vshrq_n_u8(ql0, 4),
-                                       vshrq_n_u8(ql1, 4)};
-            uint8x16_t qh = bits[8 + i];
-            #pragma GCC unroll 4
-            for (size_t k = 0; k < 4; k++, qh = vshrq_n_u8(qh, 2))
-                store(u + 128 * (i / 2) + 32 * k + 16 * (i % 2),
-                      vorrq_u8(low[k], vshlq_n_u8(vandq_u8(qh, three), 4)));
-        }
-    }
-};
+using KValues = KVectorValues<KBytes, T>;
 
 // Group sizes of whole 16-byte chunks; the common ones unrolled. Others take the reference.
 void product_q8_g(float* y, size_t y_stride, const Matrix& w, const uint8_t* in, size_t in_stride,
