@@ -57,11 +57,11 @@ struct KType {
 
 const std::vector<KType>& k_types() {
     static const std::vector<KType> all = {
-        {WeightType::Q6_K, types::Q6K::bytes, types::Q6K::unpack, types::Q6K::offset, {{208, 2}}},
-        {WeightType::Q4_K, types::Q4K::bytes, types::Q4K::unpack, 0, {{0, 2}, {2, 2}}},
-        {WeightType::Q5_K, types::Q5K::bytes, types::Q5K::unpack, 0, {{0, 2}, {2, 2}}},
-        {WeightType::Q3_K, types::Q3K::bytes, types::Q3K::unpack, types::Q3K::offset, {{108, 2}}},
-        {WeightType::Q2_K, types::Q2K::bytes, types::Q2K::unpack, 0, {{80, 2}, {82, 2}}},
+        {WeightType::Q6_K, types::Q6K::bytes, types::k_unpack<types::Q6K>, types::Q6K::offset, {{208, 2}}},
+        {WeightType::Q4_K, types::Q4K::bytes, types::k_unpack<types::Q4K>, 0, {{0, 2}, {2, 2}}},
+        {WeightType::Q5_K, types::Q5K::bytes, types::k_unpack<types::Q5K>, 0, {{0, 2}, {2, 2}}},
+        {WeightType::Q3_K, types::Q3K::bytes, types::k_unpack<types::Q3K>, types::Q3K::offset, {{108, 2}}},
+        {WeightType::Q2_K, types::Q2K::bytes, types::k_unpack<types::Q2K>, 0, {{80, 2}, {82, 2}}},
     };
     return all;
 }
@@ -434,7 +434,7 @@ TEST_CASE("the simple Q4_K and Q6_K quantizers round-trip within a step", "[kern
         double error = 0, squares = 0;
         for (size_t i = 0; i < x.size(); i++) {
             types::KBlock b;
-            (t == WeightType::Q4_K ? types::Q4K::unpack : types::Q6K::unpack)(&blocks[i / 256 * info.block_bytes], b);
+            (t == WeightType::Q4_K ? types::k_unpack<types::Q4K> : types::k_unpack<types::Q6K>)(&blocks[i / 256 * info.block_bytes], b);
             const double step = std::fabs(double(b.d) * b.scale[i % 256 / 16]) + 0.5 * double(b.dmin);
             INFO(info.name << " value " << i << ": " << x[i] << " came back as " << back[i]);
             CHECK(std::fabs(double(back[i]) - x[i]) <= step * 1.0001);

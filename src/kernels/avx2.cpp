@@ -512,7 +512,7 @@ template <class T>
 struct KUnpacked {
     static void decode(const uint8_t* block, KDecoded& out) {
         types::KBlock b;
-        T::unpack(block, b);
+        types::k_unpack<T>(block, b);
         alignas(16) int8_t scales[16];
         alignas(32) int16_t mins[16];
         for (size_t g = 0; g < 16; g++) {

@@ -401,7 +401,7 @@ template <class T>
 struct KUnpacked {
     static void decode(const uint8_t* block, KDecoded& out) {
         alignas(64) types::KBlock b;
-        T::unpack(block, b);
+        types::k_unpack<T>(block, b);
         for (size_t k = 0; k < 4; k++) out.u[k] = load64(b.u + 64 * k);
         spread_scales(_mm512_cvtepi32_epi16(_mm512_loadu_si512(b.scale)), out);
         out.mins = _mm512_cvtepi32_epi16(_mm512_loadu_si512(b.min));

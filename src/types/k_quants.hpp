@@ -97,9 +97,16 @@ inline void k_unpack_scale_mins(const uint8_t* s, KBlock& out) {
 }
 
 // A K-quant type T provides: bytes (per block), offset, has_min, and
-// static void unpack(const uint8_t* block, KBlock& out): unpack_values(block, out.u) (the 256
-// values), then unpack_header(block, out) (the rest), apart so that a kernel set can unpack the
-// values in vectors and keep the reference's header (kernels/k_lanes.hpp).
+//   static void unpack_values(const uint8_t* block, uint8_t* u)    the 256 values
+//   static void unpack_header(const uint8_t* block, KBlock& out)   the rest
+// apart so that a kernel set can unpack the values in vectors and keep the reference's header
+// (kernels/k_lanes.hpp).
+template <class T>
+void k_unpack(const uint8_t* block, KBlock& out) {
+    T::unpack_values(block, out.u);
+    T::unpack_header(block, out);
+}
+
 template <class T>
 size_t k_row_bytes(size_t cols, size_t) {
     return blocked_row_bytes(cols, k_values, T::bytes);
@@ -110,7 +117,7 @@ void k_dequantize_row(const Matrix& m, size_t r, float* out) {
     const uint8_t* block = m.row(r);
     KBlock b;
     for (size_t j = 0; j < m.cols; j += k_values, block += T::bytes) {
-        T::unpack(block, b);
+        k_unpack<T>(block, b);
         for (size_t i = 0; i < k_values; i++) {
             const float dl = b.d * float(b.scale[i / 16]);
             const float v = dl * float(int(b.u[i]) - T::offset);
@@ -151,7 +158,7 @@ float k_row_dot(const uint8_t* w, const uint8_t* x, size_t cols) {
     KAccumulator acc;
     KBlock b;
     for (size_t j = 0; j < cols; j += k_values, w += T::bytes, x += q8_k_bytes) {
-        T::unpack(w, b);
+        k_unpack<T>(w, b);
         int32_t isum, msum;
         k_block_sums<T>(b, x, isum, msum);
         acc.add(q8_k_scale(x), b.d, b.dmin, isum, msum);

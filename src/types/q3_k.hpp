@@ -34,10 +34,6 @@ struct Q3K {
         out.d = fp16_to_fp32(load_u16(block + d));
         out.dmin = 0.0f;
     }
-    static void unpack(const uint8_t* block, KBlock& out) {
-        unpack_values(block, out.u);
-        unpack_header(block, out);
-    }
 };
 
 inline constexpr WeightTypeInfo q3_k_type =

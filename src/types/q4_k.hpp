@@ -25,10 +25,6 @@ struct Q4K {
         out.d = fp16_to_fp32(load_u16(block + d));
         out.dmin = fp16_to_fp32(load_u16(block + dmin));
     }
-    static void unpack(const uint8_t* block, KBlock& out) {
-        unpack_values(block, out.u);
-        unpack_header(block, out);
-    }
 };
 
 // A simple quantizer from the format's definition (not llama-quantize's search): each group of 32
